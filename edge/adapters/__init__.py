@@ -1,0 +1,1 @@
+"""Model adapters: small classes behind small protocols, one per capability."""

@@ -1,0 +1,283 @@
+"""One call: a channel runner per role, a sequencer, a bounded event queue.
+
+Frames go in with :meth:`Call.push`; events come out of :meth:`Call.events`.
+Two pacing modes:
+
+* ``live=True`` (devices, sockets, real-time replay): a full input queue drops
+  its oldest frame and counts it (``dropped_frames``), and ASR runs beside
+  the audio: partials are skipped when the model is busy, finals start
+  speculatively during pauses.
+* ``live=False`` (fast replay, tests): input applies back-pressure, and each
+  ASR job finishes before the next frame is processed, so the output depends
+  only on the audio, not on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import TypeVar
+
+from edge.audio.frames import Frame
+from edge.audio.sources import AudioSource
+from edge.events import CallEnded, CallStarted, Event
+from edge.pipeline.engine import Engine
+from edge.stages.channel import AsrJob, ChannelStage
+from edge.types import CallId, Role
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
+
+_END = None  # end-of-input marker in a channel queue
+
+
+class Sequencer:
+    """Stamps events with the call id, the next sequence number and the wall clock."""
+
+    def __init__(self, call_id: CallId, clock: Callable[[], float] = time.time) -> None:
+        self.call_id = call_id
+        self.seq = 0
+        self._clock = clock
+
+    def stamp(self, event: E) -> E:
+        self.seq += 1
+        return dataclasses.replace(
+            event, call_id=self.call_id, seq=self.seq, wall_time=self._clock()
+        )
+
+
+class ChannelRunner:
+    """Feeds one role's frames through VAD and its :class:`ChannelStage`, running its ASR jobs."""
+
+    def __init__(self, call: Call, role: Role, stage: ChannelStage, queue_size: int) -> None:
+        self.call = call
+        self.role = role
+        self.stage = stage
+        self.vad = call.engine.vad.stream()
+        self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=queue_size)
+        self.dropped = 0
+
+    def offer(self, frame: Frame | None) -> None:
+        """Live intake: never waits; a full queue loses its oldest frame."""
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(frame)
+
+    async def _batch(self) -> list[Frame | None]:
+        batch = [await self.queue.get()]
+        while batch[-1] is not _END and not self.queue.empty() and len(batch) < 64:
+            batch.append(self.queue.get_nowait())
+        return batch
+
+    async def run(self) -> None:
+        engine, stage, live = self.call.engine, self.stage, self.call.live
+        reader: asyncio.Task[list[Frame | None]] | None = asyncio.create_task(self._batch())
+        job: AsrJob | None = None
+        running: asyncio.Task[object] | None = None
+        try:
+            while reader is not None or running is not None or not stage.idle:
+                waiting = {t for t in (reader, running) if t is not None}
+                if waiting:
+                    done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    done = set()
+                if running is not None and running in done:
+                    assert job is not None
+                    await self.call.emit(stage.complete(job, running.result()))
+                    job, running = None, None
+                if reader is not None and reader in done:
+                    batch = reader.result()
+                    frames = [f for f in batch if f is not None]
+                    for frame, prob in zip(
+                        frames, await engine.probabilities(self.vad, frames), strict=False
+                    ):
+                        await self.call.emit(stage.feed(frame, prob))
+                        if not live:
+                            await self._run_jobs_now()
+                    if batch[-1] is _END:
+                        reader = None
+                        await self.call.emit(stage.flush())
+                    else:
+                        reader = asyncio.create_task(self._batch())
+                if running is None and (job := stage.next_job()) is not None:
+                    running = asyncio.create_task(engine.transcribe(job))
+        finally:
+            for task in (reader, running):
+                if task is not None and not task.done():
+                    task.cancel()
+
+    async def _run_jobs_now(self) -> None:
+        while (job := self.stage.next_job()) is not None:
+            await self.call.emit(self.stage.complete(job, await self.call.engine.transcribe(job)))
+
+
+class Call:
+    """A call in progress. Use as ``async with Call(...) as call``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        call_id: CallId,
+        roles: Iterable[Role],
+        *,
+        live: bool,
+        queue_frames: int = 256,
+        queue_events: int = 1024,
+    ) -> None:
+        self.engine = engine
+        self.call_id = call_id
+        self.live = live
+        self.roles = tuple(roles)
+        options = engine.options
+        stream = options.stream
+        if not live and stream.speculative:  # speculation only saves wall time
+            stream = dataclasses.replace(stream, speculative=False)
+        self.sequencer = Sequencer(call_id)
+        self.runners = {
+            role: ChannelRunner(
+                self,
+                role,
+                ChannelStage(role, vad=options.vad, stream=stream, guards=options.guards),
+                queue_frames,
+            )
+            for role in self.roles
+        }
+        self._events: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=queue_events)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._duration = 0.0
+        self._finished = False
+
+    @property
+    def dropped_frames(self) -> int:
+        return sum(r.dropped for r in self.runners.values())
+
+    async def __aenter__(self) -> Call:
+        await self.emit([CallStarted(stream_time=0.0, channels=self.roles)])
+        self._tasks = [
+            asyncio.create_task(r.run(), name=f"{self.call_id}/{r.role}")
+            for r in self.runners.values()
+        ]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            await self.finish()
+        else:
+            await self.cancel()
+
+    async def emit(self, events: list[Event]) -> None:
+        for event in events:
+            await self._events.put(self.sequencer.stamp(event))
+
+    async def push(self, frame: Frame) -> None:
+        runner = self.runners.get(frame.role)
+        if runner is None:
+            return
+        self._duration = max(self._duration, frame.end)
+        if self.live:
+            runner.offer(frame)
+        else:
+            await runner.queue.put(frame)
+
+    async def finish(self) -> None:
+        """No more audio: flush every channel, then end the event stream."""
+        if self._finished:
+            return
+        self._finished = True
+        for runner in self.runners.values():
+            if self.live:
+                runner.offer(_END)
+            else:
+                await runner.queue.put(_END)
+        try:
+            await _gather_or_cancel(self._tasks)
+        finally:
+            if self.dropped_frames:
+                log.warning(
+                    "call %s: dropped %d frames (input faster than processing)",
+                    self.call_id,
+                    self.dropped_frames,
+                )
+            await self.emit([CallEnded(stream_time=self._duration, duration=self._duration)])
+            await self._events.put(None)
+
+    async def cancel(self) -> None:
+        self._finished = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(asyncio.QueueFull):
+            self._events.put_nowait(None)
+
+    async def events(self) -> AsyncIterator[Event]:
+        while (event := await self._events.get()) is not None:
+            yield event
+
+
+async def _gather_or_cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for all tasks; the first failure cancels the rest and is raised."""
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _take(frames: Iterator[Frame], n: int) -> list[Frame]:
+    batch = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) == n:
+            break
+    return batch
+
+
+async def feed(call: Call, source: AudioSource, *, realtime: bool) -> None:
+    """Push a blocking source's frames into a call, paced at real time if asked."""
+    frames = source.frames()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while batch := await asyncio.to_thread(_take, frames, 32):
+        for frame in batch:
+            if realtime:
+                delay = started + frame.end - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await call.push(frame)
+
+
+async def replay(
+    engine: Engine, source: AudioSource, *, call_id: CallId, realtime: bool
+) -> AsyncIterator[Event]:
+    """Run a whole source through a call, yielding its events as they happen."""
+    async with Call(engine, call_id, source.roles, live=realtime) as call:
+        feeder = asyncio.create_task(feed(call, source, realtime=realtime))
+
+        async def finish_after_feed() -> None:
+            try:
+                await feeder
+            except BaseException:
+                await call.cancel()
+                raise
+            await call.finish()
+
+        closer = asyncio.create_task(finish_after_feed())
+        try:
+            async for event in call.events():
+                yield event
+        finally:
+            if not closer.done():
+                closer.cancel()
+            results = await asyncio.gather(closer, return_exceptions=True)
+        if isinstance(results[0], BaseException) and not isinstance(
+            results[0], asyncio.CancelledError
+        ):
+            raise results[0]

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages empathy-edge needs, only those that are missing.
+# Run as root (make demo / make test call it). Add packages to DEBIAN_PACKAGES.
+set -euo pipefail
+
+PYTHON=${PYTHON:-python3}
+DEBIAN_PACKAGES=(
+    libgomp1       # OpenMP runtime for CTranslate2 (faster-whisper)
+)
+
+need=()
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    need+=(python3 python3-venv python3-pip)
+elif ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    need+=(python3-venv python3-pip)
+fi
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+        need+=("$pkg")
+    fi
+done
+
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install_system: missing Debian packages: ${need[*]}; run as root or: sudo apt-get install ${need[*]}" >&2
+    exit 1
+fi
+echo "install_system: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}"
