@@ -125,6 +125,11 @@ class WhisperTranscriber:
             "a CTranslate2 model folder (hub names need --allow-download and internet)"
         )
 
+    @property
+    def model(self) -> WhisperModel:
+        """The faster-whisper model itself (for offline comparisons)."""
+        return self._model
+
     def transcribe(self, audio: Samples, *, prefix: str | None, final: bool) -> Hypothesis:
         beam = self.options.final_beam_size if final else self.options.partial_beam_size
         segments, _ = self._model.transcribe(

@@ -137,8 +137,8 @@ class ChannelStage:
         return AsrJob(JobKind.SPECULATIVE, pending)
 
     def _partial_job(self) -> AsrJob | None:
-        if not self.stream.partial_interval or self.segmenter.can_speculate():
-            return None
+        if not self.stream.partial_interval or self.segmenter.pausing:
+            return None  # nothing new is being said
         span = self.segmenter.open_span()
         if span is None:
             return None

@@ -132,6 +132,11 @@ class Segmenter:
             return None
         return self._index, self._frames[0].start, self._frames[-1].end
 
+    @property
+    def pausing(self) -> bool:
+        """Speech has gone quiet, not yet for long enough to end the utterance."""
+        return self.state is State.TRAILING and self._quiet > 0
+
     def can_speculate(self) -> bool:
         """True while :meth:`pending_final` would return an utterance."""
         return self.state is State.TRAILING and self._quiet >= self._pad_frames
