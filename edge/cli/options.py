@@ -68,9 +68,9 @@ def add_pipeline(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--partial-interval",
         type=positive_float,
-        default=0.8,
+        default=0.7,
         metavar="S",
-        help="seconds of new audio between partial transcripts; 0 = none (default: 0.8)",
+        help="seconds of new audio between partial transcripts; 0 = none (default: 0.7)",
     )
     group.add_argument(
         "--min-silence",

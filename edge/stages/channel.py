@@ -35,7 +35,7 @@ from edge.types import Role
 
 @dataclass(frozen=True, kw_only=True)
 class StreamOptions:
-    partial_interval: float = 0.8  # seconds of new audio between partials; 0 = no partials
+    partial_interval: float = 0.7  # seconds of new audio between partials; 0 = no partials
     first_partial: float = 0.6  # seconds of audio before the first partial
     speculative: bool = True  # start the final during the pause (live use)
 

@@ -27,7 +27,7 @@ def drive(st, probs, answers):
 
 def test_stable_prefix_only_grows_and_is_forced_on_the_next_decode():
     """Each partial starts with the previous stable text, which is passed back as the prefix."""
-    st = stage(speculative=False)
+    st = stage(speculative=False, partial_interval=0.8)
     answers = {
         JobKind.PARTIAL: [
             "I have",
