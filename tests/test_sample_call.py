@@ -1,5 +1,6 @@
 """The bundled sample call: what `make demo` plays, transcribed on both channels."""
 
+import itertools
 import json
 from pathlib import Path
 
@@ -19,7 +20,7 @@ def test_sample_call_is_a_stereo_call_with_turns():
     assert meta["channels"] == ["caller", "agent"]
     roles = [t["role"] for t in meta["turns"]]
     assert {"caller", "agent"} == set(roles) and len(roles) >= 10
-    assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(roles))
     assert 45 < meta["turns"][-1]["end"] < 90
 
 
