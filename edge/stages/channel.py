@@ -189,9 +189,8 @@ class ChannelStage:
 
     def _final(self, closed: Closed, hypothesis: Hypothesis) -> list[Event]:
         utterance = closed.utterance
-        words = self._absolute(
-            utterance, screen(hypothesis, speech_ratio=utterance.speech_ratio, options=self.guards)
-        )
+        kept = screen(hypothesis, speech_ratio=utterance.speech_ratio, options=self.guards)
+        words = self._absolute(utterance, kept)
         if utterance.index == self._partial_index:
             self._partial_index = None
         if not words and utterance.index not in self._partials_shown:
@@ -207,7 +206,7 @@ class ChannelStage:
                 text=_join(words),
                 start=words[0].start if words else utterance.start,
                 end=words[-1].end if words else utterance.speech_end,
-                confidence=round(mean_confidence(tuple(_raw(w) for w in words)), 3),
+                confidence=round(mean_confidence(kept), 3),
                 reason=closed.reason,
                 words=tuple(words),
             )
@@ -265,10 +264,6 @@ def _key(utterance: Utterance) -> tuple[int, float]:
 
 def _join(words: list[Word]) -> str:
     return " ".join(w.text for w in words)
-
-
-def _raw(word: Word) -> RawWord:
-    return RawWord(word.text, word.start, word.end, word.confidence)
 
 
 def _common_prefix(a: list[Word], b: list[Word]) -> int:
