@@ -134,6 +134,127 @@ class TranscriptFinal(Event):
     words: tuple[Word, ...] = field(default=())
 
 
+#: The labels of the voice emotion model, in the order of ``VoiceEmotion.probs``.
+EMOTION_LABELS = ("neutral", "happy", "sad", "angry", "fearful")
+
+# A field of (key, value) pairs whose JSON form is an object {key: value}: a
+# mapping in JSON, yet the event stays frozen and hashable in Python.
+_PAIRS_AS_OBJECT = {"json": "object"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoiceEmotion(Event):
+    """The acoustic emotion model's reading of one window of a channel's speech.
+
+    ``probs`` holds ``(label, probability)`` pairs over :data:`EMOTION_LABELS`;
+    in JSON it is an object ``{"neutral": p, "happy": p, ...}``.
+    """
+
+    type: ClassVar[str] = "emotion.voice"
+
+    start: float
+    end: float
+    probs: tuple[tuple[str, float], ...] = field(metadata=_PAIRS_AS_OBJECT)
+    distress: float  # 0..1
+    arousal: float  # 0..1
+
+    def prob(self, label: str) -> float:
+        """The probability of ``label`` (0 if the model does not give it)."""
+        return dict(self.probs).get(label, 0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextEmotion(Event):
+    """The text model's reading of one final transcript."""
+
+    type: ClassVar[str] = "emotion.text"
+
+    utterance: int
+    distress: float  # 0..1
+    sentiment: float  # -1 (negative) .. 1 (positive)
+    evidence: tuple[str, ...] = ()  # human words, e.g. "pain words"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProsodyUpdate(Event):
+    """Pitch, loudness and pace of a channel's recent speech, and how they compare
+    with the same speaker earlier in the call.
+
+    The ``*_z`` fields are z-scores against this speaker's baseline (0 = as
+    usual for them). They are ``None`` where the feature is unknown in this
+    window, and only meaningful once ``baseline_ready``.
+    """
+
+    type: ClassVar[str] = "prosody"
+
+    start: float
+    end: float
+    pitch_hz: float | None  # median of voiced frames; None when too little was voiced
+    pitch_spread: float | None  # standard deviation of pitch, semitones
+    loudness_db: float  # RMS of speech frames, dBFS
+    rate_wps: float | None  # words per second of recent finals; None until known
+    pause_ratio: float  # share of the window, from its first speech, that was not speech
+    pitch_z: float | None
+    spread_z: float | None
+    loudness_z: float
+    rate_z: float | None
+    pause_z: float
+    baseline_ready: bool
+
+
+class CueKind(str, enum.Enum):
+    """What a cue tells the agent."""
+
+    CALLER_DISTRESSED = "caller_distressed"
+    ESCALATING = "escalating"
+    LONG_SILENCE = "long_silence"
+    OVERTALK = "overtalk"
+    AGENT_SPEAKING_FAST = "agent_speaking_fast"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CueLevel(str, enum.Enum):
+    """How urgent a cue is: ``notice`` for conversation habits, the others for distress."""
+
+    NOTICE = "notice"
+    ELEVATED = "elevated"
+    HIGH = "high"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, kw_only=True)
+class CueRaised(Event):
+    """A cue for the agent became active, or an active one rose to a higher level.
+
+    A second ``cue.raised`` with the same ``cue_id`` replaces the first (its
+    level only goes up); ``cue.cleared`` with that id ends it.
+    """
+
+    type: ClassVar[str] = "cue.raised"
+
+    cue: CueKind
+    cue_id: int
+    level: CueLevel
+    score: float
+    evidence: tuple[str, ...] = ()
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CueCleared(Event):
+    """The cue ``cue_id`` is no longer active; ``duration`` is seconds since it was raised."""
+
+    type: ClassVar[str] = "cue.cleared"
+
+    cue: CueKind
+    cue_id: int
+    duration: float
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -143,6 +264,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SpeechEnded,
         TranscriptPartial,
         TranscriptFinal,
+        VoiceEmotion,
+        TextEmotion,
+        ProsodyUpdate,
+        CueRaised,
+        CueCleared,
     )
 }
 
@@ -166,6 +292,9 @@ def _plain(value: Any) -> Any:
 def to_dict(event: Event) -> dict[str, Any]:
     """The event as plain JSON-ready values, with ``v`` and ``type`` first."""
     body = {f.name: _plain(dataclasses.asdict(event)[f.name]) for f in dataclasses.fields(event)}
+    for f in dataclasses.fields(event):
+        if f.metadata == _PAIRS_AS_OBJECT:
+            body[f.name] = dict(body[f.name])
     return {"v": SCHEMA_VERSION, "type": event.type, **body}
 
 
@@ -193,6 +322,18 @@ def from_dict(data: dict[str, Any]) -> Event:
             values["reason"] = FinalReason(values["reason"])
         if "words" in values:
             values["words"] = tuple(Word(**w) for w in values["words"])
+        for f in dataclasses.fields(cls):
+            if f.metadata == _PAIRS_AS_OBJECT and f.name in values:
+                pairs = values[f.name]
+                if not isinstance(pairs, dict):
+                    raise TypeError(f"{f.name} must be an object, not {pairs!r}")
+                values[f.name] = tuple((str(k), float(v)) for k, v in pairs.items())
+        if "evidence" in values:
+            values["evidence"] = tuple(str(e) for e in values["evidence"])
+        if "cue" in values:
+            values["cue"] = CueKind(values["cue"])
+        if "level" in values:
+            values["level"] = CueLevel(values["level"])
         return cls(**values)
     except (TypeError, ValueError) as e:
         raise SchemaError(f"malformed {cls.type} event: {e}") from e

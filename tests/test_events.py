@@ -8,12 +8,19 @@ from edge.events import (
     SCHEMA_VERSION,
     CallEnded,
     CallStarted,
+    CueCleared,
+    CueKind,
+    CueLevel,
+    CueRaised,
     FinalReason,
+    ProsodyUpdate,
     SchemaError,
     SpeechEnded,
     SpeechStarted,
+    TextEmotion,
     TranscriptFinal,
     TranscriptPartial,
+    VoiceEmotion,
     Word,
     from_json,
     to_json,
@@ -46,6 +53,57 @@ EXAMPLES = [
         reason=FinalReason.PAUSE,
         words=(Word("I", 0.9, 1.0, 0.9), Word("have", 1.0, 1.3, 0.8)),
     ),
+    VoiceEmotion(
+        stream_time=4.0,
+        role=Role.CALLER,
+        start=1.0,
+        end=4.0,
+        probs=(("neutral", 0.1), ("happy", 0.0), ("sad", 0.2), ("angry", 0.5), ("fearful", 0.2)),
+        distress=0.72,
+        arousal=0.81,
+    ),
+    TextEmotion(
+        stream_time=3.6,
+        role=Role.CALLER,
+        utterance=0,
+        distress=0.8,
+        sentiment=-0.7,
+        evidence=("pain words",),
+    ),
+    ProsodyUpdate(
+        stream_time=4.0,
+        role=Role.CALLER,
+        start=1.0,
+        end=4.0,
+        pitch_hz=212.5,
+        pitch_spread=2.1,
+        loudness_db=-18.2,
+        rate_wps=None,
+        pause_ratio=0.12,
+        pitch_z=2.4,
+        spread_z=None,
+        loudness_z=1.9,
+        rate_z=None,
+        pause_z=-0.3,
+        baseline_ready=True,
+    ),
+    CueRaised(
+        stream_time=5.5,
+        role=Role.CALLER,
+        cue=CueKind.CALLER_DISTRESSED,
+        cue_id=1,
+        level=CueLevel.ELEVATED,
+        score=0.66,
+        evidence=("raised voice", "pain words"),
+        message="Caller sounds distressed: raised voice, pain words.",
+    ),
+    CueCleared(
+        stream_time=40.0,
+        role=Role.CALLER,
+        cue=CueKind.CALLER_DISTRESSED,
+        cue_id=1,
+        duration=34.5,
+    ),
 ]
 
 
@@ -76,6 +134,23 @@ def test_every_event_type_is_documented():
         assert f"### `{name}`" in doc
 
 
+def test_voice_emotion_probabilities_are_a_json_object():
+    """probs is {label: p} in JSON and (label, p) pairs in Python; the event stays hashable."""
+    voice = next(e for e in EXAMPLES if isinstance(e, VoiceEmotion))
+    data = json.loads(to_json(voice))
+    assert data["probs"] == {"neutral": 0.1, "happy": 0.0, "sad": 0.2, "angry": 0.5, "fearful": 0.2}
+    assert voice.prob("angry") == 0.5 and voice.prob("bored") == 0.0
+    assert hash(from_json(to_json(voice))) == hash(voice)
+
+
+def test_cue_events_use_plain_names_in_json():
+    """Cue kind and level are their string values; evidence is a list of words."""
+    raised = next(e for e in EXAMPLES if isinstance(e, CueRaised))
+    data = json.loads(to_json(raised))
+    assert data["cue"] == "caller_distressed" and data["level"] == "elevated"
+    assert data["evidence"] == ["raised voice", "pain words"]
+
+
 @pytest.mark.parametrize(
     "line,message",
     [
@@ -83,6 +158,16 @@ def test_every_event_type_is_documented():
         ('{"v": 1, "type": "nope"}', "unknown event type"),
         ('{"v": 1, "type": "call.ended", "stream_time": 1}', "malformed call.ended"),
         ("not json", "not valid JSON"),
+        (
+            '{"v": 1, "type": "emotion.voice", "stream_time": 1, "start": 0, "end": 1,'
+            ' "probs": [0.5, 0.5], "distress": 0.1, "arousal": 0.1}',
+            "malformed emotion.voice",
+        ),
+        (
+            '{"v": 1, "type": "cue.cleared", "stream_time": 1, "cue": "nope", "cue_id": 1,'
+            ' "duration": 1}',
+            "malformed cue.cleared",
+        ),
     ],
 )
 def test_bad_json_events_are_refused_clearly(line, message):

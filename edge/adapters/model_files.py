@@ -56,12 +56,22 @@ def bundled(name: str) -> Path:
     expected = manifest(folder).get(name)
     if expected is None:
         raise ModelError(f"{name} is not listed in {folder / MANIFEST}; reinstall empathy-edge")
+    return verified(
+        path,
+        expected,
+        missing="reinstall empathy-edge or restore it from git",
+        fix="restore it from git",
+    )
+
+
+def verified(path: Path, expected: str, *, missing: str, fix: str) -> Path:
+    """``path`` if it exists and its sha256 is ``expected``; ``missing``/``fix`` say what to do."""
     if not path.is_file():
-        raise ModelError(f"{path} is missing; reinstall empathy-edge or restore it from git")
+        raise ModelError(f"{path} is missing; {missing}")
     actual = sha256(path)
     if actual != expected:
         raise ModelError(
             f"{path} does not match its manifest (sha256 {actual[:12]}…, expected "
-            f"{expected[:12]}…); the file is damaged or was replaced: restore it from git"
+            f"{expected[:12]}…); the file is damaged or was replaced: {fix}"
         )
     return path

@@ -5,11 +5,16 @@ from __future__ import annotations
 from edge.events import (
     CallEnded,
     CallStarted,
+    CueCleared,
+    CueRaised,
     Event,
+    ProsodyUpdate,
     SpeechEnded,
     SpeechStarted,
+    TextEmotion,
     TranscriptFinal,
     TranscriptPartial,
+    VoiceEmotion,
 )
 
 
@@ -35,4 +40,23 @@ def readable(event: Event) -> str:
         if not event.text:
             return f"{head} ✗ (no words: earlier partials withdrawn)"
         return f"{head} ✓ {event.text}  [{event.confidence:.2f}]"
+    if isinstance(event, CueRaised):
+        return f"{head} ⚑ CUE {event.cue.value} ({event.level.value}): {event.message}"
+    if isinstance(event, CueCleared):
+        return f"{head} ⚐ cue {event.cue.value} cleared after {event.duration:.0f} s"
+    if isinstance(event, VoiceEmotion):
+        top = max(event.probs, key=lambda pair: pair[1])
+        return (
+            f"{head} ~ voice: distress {event.distress:.2f}, arousal {event.arousal:.2f}, "
+            f"mostly {top[0]} ({top[1]:.2f})"
+        )
+    if isinstance(event, TextEmotion):
+        why = f" ({', '.join(event.evidence)})" if event.evidence else ""
+        return (
+            f"{head} ~ words: distress {event.distress:.2f}, sentiment {event.sentiment:+.2f}{why}"
+        )
+    if isinstance(event, ProsodyUpdate):
+        pitch = f"{event.pitch_hz:.0f} Hz" if event.pitch_hz else "unvoiced"
+        loud = f"{event.loudness_db:.0f} dBFS (z {event.loudness_z:+.1f})"
+        return f"{head} ~ prosody: {pitch}, {loud}"
     return f"{head} {event.type}"

@@ -8,6 +8,7 @@ from edge.adapters.asr import AsrOptions
 from edge.errors import ConfigError
 from edge.pipeline.engine import PipelineOptions
 from edge.stages.channel import StreamOptions
+from edge.stages.emotion import EmotionOptions
 from edge.stages.segmenter import VadOptions
 
 
@@ -93,6 +94,16 @@ def add_pipeline(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="speech probability that starts speech (default: 0.5)",
     )
+    distress = parser.add_argument_group("distress detection")
+    distress.add_argument(
+        "--emotion-model",
+        metavar="PATH",
+        help="acoustic emotion ONNX file (default: bundled emotion.onnx)",
+    )
+    distress.add_argument(
+        "--no-emotion", action="store_true", help="do not score the caller's voice"
+    )
+    distress.add_argument("--no-text", action="store_true", help="do not score the caller's words")
 
 
 def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
@@ -115,5 +126,8 @@ def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
             final_beam_size=args.beam_size,
             allow_download=args.allow_download,
         ),
+        emotion=EmotionOptions(enabled=not args.no_emotion),
+        text=not args.no_text,
         vad_model=args.vad_model,
+        emotion_model=args.emotion_model,
     )

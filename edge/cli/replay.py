@@ -13,10 +13,13 @@ from edge.audio.sources import AudioSource, Encoding, FileSource, RawSource
 from edge.cli.format import readable
 from edge.cli.options import add_common, add_pipeline, pipeline_options
 from edge.errors import ConfigError
-from edge.events import to_json
+from edge.events import ProsodyUpdate, TextEmotion, VoiceEmotion, to_json
 from edge.pipeline.call import replay
 from edge.pipeline.engine import Engine
 from edge.types import CallId
+
+# The readings behind the cues: several a second, so shown only with --signals.
+SIGNALS = (VoiceEmotion, TextEmotion, ProsodyUpdate)
 
 
 def add_parser(commands: Any) -> None:
@@ -24,7 +27,7 @@ def add_parser(commands: Any) -> None:
         "replay",
         help="run a recording through the pipeline and print the events",
         description="Run a recording (WAV, FLAC, OGG/Opus, MP3, … or raw audio on stdin) "
-        "through the pipeline and print speech and transcript events.",
+        "through the pipeline and print speech, transcript and cue events.",
     )
     parser.add_argument("file", metavar="FILE", help="audio file, or - for raw audio on stdin")
     parser.add_argument(
@@ -45,6 +48,12 @@ def add_parser(commands: Any) -> None:
         "(default: caller,agent; a mono file is the caller)",
     )
     parser.add_argument("--call-id", default=None, help="call id in events (default: file name)")
+    parser.add_argument(
+        "--signals",
+        action="store_true",
+        help="also print the per-second voice, words and prosody readings behind the cues "
+        "(always in --jsonl)",
+    )
     raw = parser.add_argument_group("raw audio on stdin (FILE is -)")
     raw.add_argument("--rate", type=int, default=16000, help="sample rate in Hz (default: 16000)")
     raw.add_argument(
@@ -82,7 +91,10 @@ async def run(args: argparse.Namespace) -> int:
     engine = await asyncio.to_thread(Engine.load, options)
     try:
         async for event in replay(engine, source, call_id=call_id, realtime=args.realtime):
-            print(to_json(event) if args.jsonl else readable(event), flush=True)
+            if args.jsonl:
+                print(to_json(event), flush=True)
+            elif args.signals or not isinstance(event, SIGNALS):
+                print(readable(event), flush=True)
     finally:
         engine.close()
     return 0

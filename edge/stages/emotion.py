@@ -1,0 +1,179 @@
+"""Which audio the acoustic emotion model scores, and when: a pure state machine.
+
+The glue feeds every frame of a channel with its VAD probability; the stage
+keeps the most recent ``window`` seconds of *speech* (silence would dilute the
+voice) and, after every ``hop`` seconds of new speech, asks for that window to
+be scored:
+
+    stage.feed(frame, prob)
+    job = stage.next_job()          # None, or a window of speech to score
+    event = stage.complete(job, score)
+
+At most one job waits at a time: if the model falls behind, the newest
+window replaces the waiting one (policy: score the latest, skip the stale).
+
+The stage also keeps the speaker's voice baseline (:class:`VoiceBaseline`):
+the model judges each window against the mean statistics of this speaker's
+earlier windows that it judged neutral, so a naturally tense or loud voice is
+not read as distress, and a caller distressed from the first word is judged
+against the population's calm voice until they calm down.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.adapters.emotion import EmotionScore, Stats
+from edge.audio.frames import Frame
+from edge.errors import ConfigError
+from edge.events import VoiceEmotion
+from edge.types import FRAME_SAMPLES, SAMPLE_RATE, Role
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmotionOptions:
+    enabled: bool = True
+    roles: tuple[Role, ...] = (Role.CALLER,)  # channels whose voice is scored
+    window: float = 3.0  # seconds of recent speech per score
+    hop: float = 0.5  # seconds of new speech between scores
+    first: float = 1.0  # seconds of speech before the first score
+    threshold: float = 0.5  # VAD probability that counts a frame as speech
+    hangover: float = 0.2  # seconds kept after speech drops below the threshold
+    prior_weight: float = 8.0  # windows' worth of trust in the population baseline
+    baseline_windows: int = 120  # windows averaged into a speaker's baseline, then it is fixed
+    baseline_label: str = "neutral"  # only windows judged most likely this join the baseline
+
+    def __post_init__(self) -> None:
+        if not 0.2 <= self.hop <= 10:
+            raise ConfigError(f"emotion.hop = {self.hop!r} is out of range: use 0.2 to 10 seconds")
+        if not 1.0 <= self.window <= 30:
+            raise ConfigError(
+                f"emotion.window = {self.window!r} is out of range: use 1 to 30 seconds"
+            )
+        if self.prior_weight < 0 or self.baseline_windows < 0:
+            raise ConfigError("emotion.prior_weight and emotion.baseline_windows must be >= 0")
+        if not 0.5 <= self.first <= self.window:
+            raise ConfigError(
+                f"emotion.first = {self.first!r} is out of range: use 0.5 s up to emotion.window"
+            )
+
+
+@dataclass(frozen=True)
+class EmotionJob:
+    """A window of one channel's speech to score."""
+
+    role: Role
+    start: float  # stream time of the window's first speech frame
+    end: float  # stream time of its last
+    audio: npt.NDArray[np.float32]
+    baseline: Stats | None  # the speaker's baseline when the window was cut
+
+
+class VoiceBaseline:
+    """Running mean of a speaker's calm-voice statistics, starting from a population prior.
+
+    ``mean = (sum of windows + prior_weight * prior) / (windows + prior_weight)``
+    over the first ``limit`` windows; after that it stays fixed, so a call that
+    turns distressed late does not drift its own yardstick.
+    """
+
+    def __init__(self, prior: Stats | None, prior_weight: float, limit: int) -> None:
+        self.prior = prior
+        self.prior_weight = prior_weight
+        self.limit = limit
+        self.reset()
+
+    def reset(self) -> None:
+        self.windows = 0
+        self._sum: Stats | None = None
+
+    def add(self, stats: Stats | None) -> None:
+        if stats is None or self.windows >= self.limit:
+            return
+        self._sum = stats.astype(np.float32) if self._sum is None else self._sum + stats
+        self.windows += 1
+
+    @property
+    def mean(self) -> Stats | None:
+        if self._sum is None:
+            return self.prior
+        if self.prior is None:
+            return self._sum / self.windows
+        weight = self.prior_weight
+        return (self._sum + weight * self.prior) / (self.windows + weight)
+
+
+class EmotionWindows:
+    """Speech windows of one channel for the acoustic emotion model."""
+
+    def __init__(
+        self,
+        role: Role,
+        options: EmotionOptions,
+        prior: Stats | None = None,
+        *,
+        baseline: VoiceBaseline | None = None,
+    ) -> None:
+        self.role = role
+        self.options = options
+        self.baseline = baseline or VoiceBaseline(
+            prior, options.prior_weight, options.baseline_windows
+        )
+        self._frames: deque[Frame] = deque(
+            maxlen=round(options.window * SAMPLE_RATE / FRAME_SAMPLES)
+        )
+        self._hangover = round(options.hangover * SAMPLE_RATE / FRAME_SAMPLES)
+        self.cut()
+
+    def reset(self) -> None:
+        """A new call: forget the windows and the speaker's baseline."""
+        self.cut()
+        self.baseline.reset()
+
+    def cut(self) -> None:
+        """Start windows afresh, keeping the speaker's baseline."""
+        self._frames.clear()
+        self._quiet = self._hangover + 1
+        self._since = 0.0  # seconds of speech since the last job
+        self._total = 0.0
+        self._pending: EmotionJob | None = None
+
+    def feed(self, frame: Frame, prob: float) -> None:
+        self._quiet = 0 if prob >= self.options.threshold else self._quiet + 1
+        if self._quiet > self._hangover:
+            return
+        seconds = len(frame.samples) / SAMPLE_RATE
+        self._frames.append(frame)
+        self._since += seconds
+        self._total += seconds
+        due = self.options.first if self._total - self._since <= 0 else self.options.hop
+        if self._since + 1e-9 >= due:
+            self._since = 0.0
+            self._pending = EmotionJob(
+                self.role,
+                self._frames[0].start,
+                frame.end,
+                np.concatenate([f.samples for f in self._frames]),
+                self.baseline.mean,
+            )
+
+    def next_job(self) -> EmotionJob | None:
+        job, self._pending = self._pending, None
+        return job
+
+    def complete(self, job: EmotionJob, score: EmotionScore) -> VoiceEmotion:
+        if max(score.probs, key=lambda pair: pair[1])[0] == self.options.baseline_label:
+            self.baseline.add(score.stats)
+        return VoiceEmotion(
+            stream_time=job.end,
+            role=job.role,
+            start=job.start,
+            end=job.end,
+            probs=score.probs,
+            distress=score.distress,
+            arousal=score.arousal,
+        )

