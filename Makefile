@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SAMPLE := edge/assets/sample_call.flac
 
-.PHONY: demo test test-fast lint format bench eval sample setup clean
+.PHONY: demo test test-fast lint format bench sample setup clean train-setup train-emotion eval-emotion train-text
 
 setup: $(STAMP)
 
@@ -46,6 +46,28 @@ bench: $(STAMP)
 ## sample: rebuild the bundled sample call (needs espeak-ng)
 sample: $(STAMP)
 	$(BIN)/python scripts/make_sample_call.py
+
+## train-emotion / eval-emotion / train-text: retrain and evaluate the distress models
+## (training only: installs the CPU build of torch and the `train` extra into .venv;
+## needs the data in $$EDGE_DATA, default ../shared/data)
+TRAIN_STAMP := $(VENV)/.train-stamp
+
+train-setup: $(TRAIN_STAMP)
+
+$(TRAIN_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+		|| $(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	touch $(TRAIN_STAMP)
+
+train-emotion: $(TRAIN_STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_emotion.py
+
+eval-emotion: $(TRAIN_STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/eval_emotion.py
+
+train-text: $(TRAIN_STAMP)
+	$(BIN)/python scripts/train_text.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

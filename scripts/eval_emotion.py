@@ -348,10 +348,15 @@ def plot_timeline(outcome: Outcome, threshold: float, path: Path) -> None:
         for ax in (top, bottom):
             ax.axvline(onset, color="tab:red", lw=1.2)
         bottom.text(onset, 1.02, " distress begins", color="tab:red", fontsize=8, va="bottom")
-    for cue in outcome.cues:
+    for i, cue in enumerate(outcome.cues):
         bottom.axvline(cue.stream_time, color="tab:orange", lw=1.5, ls="--")
         bottom.text(
-            cue.stream_time, 0.9, f" cue: {cue.level.value}", color="tab:orange", fontsize=8
+            cue.stream_time,
+            0.95 - 0.12 * (i % 3),
+            f" cue: {cue.level.value}",
+            color="tab:orange",
+            fontsize=8,
+            ha="right" if i % 2 else "left",
         )
     bottom.set(xlabel="seconds into the call", ylabel="distress", ylim=(0, 1.1))
     bottom.legend(loc="upper left", fontsize=8)
@@ -363,14 +368,15 @@ def plot_timeline(outcome: Outcome, threshold: float, path: Path) -> None:
 def update_card(card: Path, report: dict) -> None:
     """Write the figures between the eval markers of the model card."""
     s, c = report["streaming"], report["calls"]
+    o = EmotionOptions()
     lines = [
         "<!-- eval -->",
         f"Measured by `python scripts/eval_emotion.py` on {report['machine']}, "
         f"held-out actors {report['actors']} (never seen in training), "
         f"{report['seconds']} s.",
         "",
-        "| live windows (3 s of speech, every 1 s) | windows | distress ROC AUC "
-        "| 4-class balanced accuracy |",
+        f"| live windows ({o.window:g} s of speech, every {o.hop:g} s) | windows "
+        "| distress ROC AUC | 4-class balanced accuracy |",
         "|---|---|---|---|",
     ]
     for name in ("clean", "phone"):
