@@ -30,6 +30,7 @@ import onnxruntime as ort
 from faster_whisper.feature_extractor import FeatureExtractor
 
 from edge.adapters.model_files import bundled
+from edge.adapters.sessions import session
 from edge.errors import ModelError
 from edge.types import SAMPLE_RATE
 
@@ -78,21 +79,9 @@ def log_mel(samples: Samples) -> npt.NDArray[np.float32]:
     return np.ascontiguousarray(mel[:, :frames], dtype=np.float32)
 
 
-@functools.lru_cache(maxsize=4)
 def _session(path: str, threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own untyped errors
-        raise ModelError(
-            f"emotion model {path} failed to load ({e}); use a model exported by "
-            "scripts/train_emotion.py"
-        ) from e
+    fix = "use a model exported by scripts/train_emotion.py"
+    return session(path, threads=threads, what="emotion model", fix=fix)
 
 
 class OnnxEmotionScorer:

@@ -27,6 +27,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from edge.adapters.model_files import bundled, verified
+from edge.adapters.sessions import session
 from edge.errors import ModelError
 
 DEFAULT_HEAD = "text_head.onnx"
@@ -158,20 +159,8 @@ def encoder_path() -> Path:
     return verified(Path(spec.origin).parent / "model.onnx", ENCODER_SHA256, missing=fix, fix=fix)
 
 
-@functools.lru_cache(maxsize=8)
 def _session(path: str, threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    # A sentence is a few ms of work on one core; more threads would compete with
-    # Whisper and the VAD for the same cores.
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own untyped errors
-        raise ModelError(f"text model {path} failed to load ({e}); reinstall empathy-edge") from e
+    return session(path, threads=threads, what="text model", fix="reinstall empathy-edge")
 
 
 def _tokenizer(path: Path) -> Tokenizer:

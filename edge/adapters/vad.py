@@ -13,7 +13,6 @@ chunk as context, and return the speech probability of the new samples.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from edge.adapters.model_files import bundled
+from edge.adapters.sessions import session
 from edge.audio.frames import Samples
 from edge.errors import ModelError
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE
@@ -43,21 +43,9 @@ class SpeechDetector(Protocol):
     def stream(self) -> VadStream: ...
 
 
-@functools.lru_cache(maxsize=4)
 def _session(path: str) -> ort.InferenceSession:
-    options = ort.SessionOptions()
     # One VAD step is ~0.1 ms of work: threads would only add hand-off latency.
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own untyped errors
-        raise ModelError(
-            f"VAD model {path} failed to load ({e}); use a Silero VAD ONNX file"
-        ) from e
+    return session(path, what="VAD model", fix="use a Silero VAD ONNX file")
 
 
 class SileroVad:
