@@ -43,6 +43,9 @@ class EmotionOptions:
     first: float = 1.0  # seconds of speech before the first score
     threshold: float = 0.5  # VAD probability that counts a frame as speech
     hangover: float = 0.2  # seconds kept after speech drops below the threshold
+    # A pause this long starts a fresh window (0: windows span pauses). Faster cues at
+    # a cost in accuracy: see models/emotion.md.
+    gap: float = 0.0
     prior_weight: float = 8.0  # windows' worth of trust in the population baseline
     baseline_windows: int = 120  # windows averaged into a speaker's baseline, then it is fixed
     baseline_label: str = "neutral"  # only windows judged most likely this join the baseline
@@ -54,6 +57,8 @@ class EmotionOptions:
             raise ConfigError(
                 f"emotion.window = {self.window!r} is out of range: use 1 to 30 seconds"
             )
+        if not 0 <= self.gap <= 10:
+            raise ConfigError(f"emotion.gap = {self.gap!r} is out of range: use 0 (off) to 10 s")
         if self.prior_weight < 0 or self.baseline_windows < 0:
             raise ConfigError("emotion.prior_weight and emotion.baseline_windows must be >= 0")
         if not 0.5 <= self.first <= self.window:
@@ -127,6 +132,9 @@ class EmotionWindows:
             maxlen=round(options.window * SAMPLE_RATE / FRAME_SAMPLES)
         )
         self._hangover = round(options.hangover * SAMPLE_RATE / FRAME_SAMPLES)
+        self._gap = max(round(options.gap * SAMPLE_RATE / FRAME_SAMPLES), self._hangover + 1)
+        if not options.gap:
+            self._gap = 0
         self.cut()
 
     def reset(self) -> None:
@@ -145,6 +153,9 @@ class EmotionWindows:
     def feed(self, frame: Frame, prob: float) -> None:
         self._quiet = 0 if prob >= self.options.threshold else self._quiet + 1
         if self._quiet > self._hangover:
+            if self._gap and self._quiet == self._gap and self._frames:
+                self._frames.clear()
+                self._since = self._total = 0.0
             return
         seconds = len(frame.samples) / SAMPLE_RATE
         self._frames.append(frame)

@@ -59,6 +59,16 @@ def test_silence_is_not_scored_and_not_counted() -> None:
     assert jobs[0][1] == pytest.approx(32 * FRAME)
 
 
+def test_a_long_enough_pause_starts_a_fresh_window() -> None:
+    """With `gap` set, a pause that long clears the window; by default windows span pauses."""
+    probs = [0.9] * 60 + [0.1] * 30 + [0.9] * 40  # ~1.9 s speech, ~1 s pause, ~1.3 s speech
+    spanning = run(EmotionWindows(Role.CALLER, EmotionOptions(hangover=0.0)), probs)
+    fresh = run(EmotionWindows(Role.CALLER, EmotionOptions(hangover=0.0, gap=0.6)), probs)
+    assert spanning[-1][1] == pytest.approx(3.0, abs=FRAME)  # old speech still in the window
+    assert fresh[-1][0] == 60 + 30 + 31  # the new utterance waits for `first` = 1 s of speech
+    assert fresh[-1][1] == pytest.approx(32 * FRAME)
+
+
 def test_only_the_latest_window_waits() -> None:
     """A slow model sees the newest window; stale ones are replaced, not queued."""
     stage = EmotionWindows(Role.CALLER, EmotionOptions(first=1.0, hop=1.0))
