@@ -34,6 +34,21 @@ CALM = [
     "I'm fine, my knee has healed nicely, I just want to cancel the follow-up.",
     "Is there parking at the new health centre?",
 ]
+# Everyday sentences with nothing to do with health; none of them is in the CSV.
+# The first two are RAVDESS's two fixed sentences, which once scored 0.77 and 0.30.
+NEUTRAL = [
+    "Dogs are sitting by the door.",
+    "Kids are talking by the door.",
+    "I'm calling from my kitchen.",
+    "The dog is barking.",
+    "My address is 12 Elm Street.",
+    "It's raining here today.",
+    "I'll hold on.",
+    "Let me get a pen.",
+    "The letter came on Tuesday.",
+    "The cat is asleep on the windowsill.",
+    "There's a red car parked across the road.",
+]
 
 
 def rows(split: str) -> list[dict[str, str]]:
@@ -88,9 +103,10 @@ def test_held_out_healthcare_auc(scorer):
 
 
 def test_sentences_pinned_here_are_not_trained_on():
-    """The sentences these tests score are not in the healthcare training split."""
+    """The sentences these tests score are not trained on; the neutral ones are in no row."""
     trained = {r["text"] for r in rows("train")}
     assert not trained & {VADER_COUNTER_EXAMPLE, PAIN, NO_PAIN, *CALM}
+    assert not {r["text"] for r in rows("train") + rows("test")} & set(NEUTRAL)
 
 
 def test_vader_counter_example_is_distressed(scorer):
@@ -113,6 +129,14 @@ def test_calm_clinic_sentences_score_low(scorer):
     scores = scorer.score(CALM)
     assert all(s.distress < 0.5 for s in scores), [
         (t, round(s.distress, 3)) for t, s in zip(CALM, scores, strict=True)
+    ]
+
+
+def test_neutral_everyday_sentences_score_low(scorer):
+    """Neutral everyday sentences not in the training data score below 0.4 distress."""
+    scores = scorer.score(NEUTRAL)
+    assert all(s.distress < 0.4 for s in scores), [
+        (t, round(s.distress, 3)) for t, s in zip(NEUTRAL, scores, strict=True)
     ]
 
 
