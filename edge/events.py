@@ -157,6 +157,14 @@ class VoiceEmotion(Event):
     probs: tuple[tuple[str, float], ...] = field(metadata=_PAIRS_AS_OBJECT)
     distress: float  # 0..1
     arousal: float  # 0..1
+    # Distress of the caller's current utterance alone (None when it is the same
+    # audio as the window): reacts faster at an onset than the window's reading.
+    onset_distress: float | None = None
+
+    @property
+    def peak(self) -> float:
+        """The higher of the window's and the current utterance's distress."""
+        return max(self.distress, self.onset_distress or 0.0)
 
     def prob(self, label: str) -> float:
         """The probability of ``label`` (0 if the model does not give it)."""

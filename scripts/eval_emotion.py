@@ -223,7 +223,8 @@ def run_call(call: Call, vad: SileroVad, model: OnnxEmotionScorer, channel: str)
         stage.feed(frame, prob)
         trace += prosody.feed(frame, prob >= options.vad.threshold)
         if (job := stage.next_job()) is not None:
-            trace.append(stage.complete(job, model.score(job.audio, job.baseline)))
+            onset = None if job.onset is None else model.score(job.onset, job.baseline)
+            trace.append(stage.complete(job, model.score(job.audio, job.baseline), onset))
         trace.append(frame.end)
     return replay_cues(Outcome(call, [], [], trace), options.cues)
 
@@ -240,7 +241,7 @@ def replay_cues(outcome: Outcome, cues: CueOptions) -> Outcome:
             timeline.append((item, voice, signals.cues.distress_level))
         else:
             if isinstance(item, VoiceEmotion):
-                voice = item.distress
+                voice = item.peak
             out = signals.observe(item)
         raised += [
             e for e in out if isinstance(e, CueRaised) and e.cue is CueKind.CALLER_DISTRESSED
@@ -340,7 +341,7 @@ def plot_timeline(outcome: Outcome, threshold: float, path: Path) -> None:
     top.set_title(
         f"Assembled call: actor {outcome.call.actor}, calm then {outcome.call.kind}", fontsize=10
     )
-    bottom.plot(t, voice, lw=0.8, color="tab:blue", alpha=0.5, label="voice model distress")
+    bottom.plot(t, voice, lw=0.8, color="tab:blue", alpha=0.5, label="voice distress (peak)")
     bottom.plot(t, fused, lw=1.8, color="tab:blue", label="fused, smoothed distress")
     bottom.axhline(threshold, ls=":", color="grey", label=f"raise threshold {threshold}")
     onset = outcome.call.onset

@@ -24,6 +24,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TypeVar
 
+from edge.adapters.emotion import EmotionScore
 from edge.audio.frames import Frame
 from edge.audio.sources import AudioSource
 from edge.events import CallEnded, CallStarted, Event, TextEmotion, TranscriptFinal
@@ -101,7 +102,7 @@ class ChannelRunner:
         job: AsrJob | None = None
         running: asyncio.Task[object] | None = None
         voice_job: EmotionJob | None = None
-        scoring: asyncio.Task[object] | None = None
+        scoring: asyncio.Task[tuple[EmotionScore, EmotionScore | None]] | None = None
         try:
             while reader or running or scoring or not stage.idle:
                 waiting = {t for t in (reader, running, scoring) if t is not None}
@@ -115,7 +116,8 @@ class ChannelRunner:
                     job, running = None, None
                 if scoring is not None and scoring in done:
                     assert voice_job is not None and self.windows is not None
-                    await self._emit([self.windows.complete(voice_job, scoring.result())])
+                    window, onset = scoring.result()
+                    await self._emit([self.windows.complete(voice_job, window, onset)])
                     voice_job, scoring = None, None
                 if reader is not None and reader in done:
                     batch = reader.result()
@@ -171,7 +173,8 @@ class ChannelRunner:
         while (job := self.stage.next_job()) is not None:
             await self._emit(self.stage.complete(job, await engine.transcribe(job)))
         if self.windows is not None and (voice := self.windows.next_job()) is not None:
-            await self._emit([self.windows.complete(voice, await engine.score_voice(voice))])
+            window, onset = await engine.score_voice(voice)
+            await self._emit([self.windows.complete(voice, window, onset)])
 
 
 class Call:

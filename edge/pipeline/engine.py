@@ -93,11 +93,18 @@ class Engine:
         )
         return await loop.run_in_executor(self._asr_pool, call)
 
-    async def score_voice(self, job: EmotionJob) -> EmotionScore:
-        assert self.emotion is not None
+    async def score_voice(self, job: EmotionJob) -> tuple[EmotionScore, EmotionScore | None]:
+        """The window's score and, if the job has one, the current utterance's."""
+        scorer = self.emotion
+        assert scorer is not None
+
+        def both() -> tuple[EmotionScore, EmotionScore | None]:
+            window = scorer.score(job.audio, job.baseline)
+            onset = None if job.onset is None else scorer.score(job.onset, job.baseline)
+            return window, onset
+
         loop = asyncio.get_running_loop()
-        call = functools.partial(self.emotion.score, job.audio, job.baseline)
-        return await loop.run_in_executor(self._affect_pool, call)
+        return await loop.run_in_executor(self._affect_pool, both)
 
     async def score_text(self, text: str) -> TextScore:
         assert self.text is not None

@@ -280,7 +280,7 @@ class CueMachine:
     def _raw(self) -> float:
         o = self.options
         voice = self._fresh_voice()
-        v = voice.distress if voice else 0.0
+        v = voice.peak if voice else 0.0
         boost = o.text_weight * self._text_distress() + o.prosody_weight * self._prosody_boost()
         return v + (1 - v) * min(1.0, boost)
 
@@ -320,7 +320,7 @@ class CueMachine:
         found: list[str] = []
         voice, prosody = self._fresh_voice(), self._fresh_prosody()
         loudness_z = prosody.loudness_z if prosody else None
-        if voice is not None and voice.distress >= o.evidence_voice:
+        if voice is not None and voice.peak >= o.evidence_voice:
             # Without a settled baseline the model's arousal alone stands for loudness.
             if voice.arousal >= o.arousal_high and (loudness_z is None or loudness_z >= o.raised_z):
                 found.append("raised voice")

@@ -46,6 +46,10 @@ class EmotionOptions:
     # A pause this long starts a fresh window (0: windows span pauses). Faster cues at
     # a cost in accuracy: see models/emotion.md.
     gap: float = 0.0
+    # Also score the current utterance alone (since a pause this long; 0 = off): at a
+    # distress onset the window is still mostly the calm speech before it. Faster cues,
+    # more false ones: off by default, see models/emotion.md.
+    onset_gap: float = 0.0
     prior_weight: float = 8.0  # windows' worth of trust in the population baseline
     baseline_windows: int = 120  # windows averaged into a speaker's baseline, then it is fixed
     baseline_label: str = "neutral"  # only windows judged most likely this join the baseline
@@ -56,6 +60,10 @@ class EmotionOptions:
         if not 1.0 <= self.window <= 30:
             raise ConfigError(
                 f"emotion.window = {self.window!r} is out of range: use 1 to 30 seconds"
+            )
+        if not 0 <= self.onset_gap <= 10:
+            raise ConfigError(
+                f"emotion.onset_gap = {self.onset_gap!r} is out of range: use 0 (off) to 10 s"
             )
         if not 0 <= self.gap <= 10:
             raise ConfigError(f"emotion.gap = {self.gap!r} is out of range: use 0 (off) to 10 s")
@@ -76,6 +84,7 @@ class EmotionJob:
     end: float  # stream time of its last
     audio: npt.NDArray[np.float32]
     baseline: Stats | None  # the speaker's baseline when the window was cut
+    onset: npt.NDArray[np.float32] | None = None  # the current utterance, if shorter
 
 
 class VoiceBaseline:
@@ -132,9 +141,10 @@ class EmotionWindows:
             maxlen=round(options.window * SAMPLE_RATE / FRAME_SAMPLES)
         )
         self._hangover = round(options.hangover * SAMPLE_RATE / FRAME_SAMPLES)
-        self._gap = max(round(options.gap * SAMPLE_RATE / FRAME_SAMPLES), self._hangover + 1)
-        if not options.gap:
-            self._gap = 0
+        self._gap = self._frames_of(options.gap)
+        self._onset_gap = self._frames_of(options.onset_gap)
+        self._first = round(options.first * SAMPLE_RATE / FRAME_SAMPLES)
+        self._utterance: deque[Frame] = deque(maxlen=self._frames.maxlen)
         self.cut()
 
     def reset(self) -> None:
@@ -142,9 +152,16 @@ class EmotionWindows:
         self.cut()
         self.baseline.reset()
 
+    def _frames_of(self, pause: float) -> int:
+        """A pause in frames (past the hangover); 0 stays 0 (off)."""
+        if not pause:
+            return 0
+        return max(round(pause * SAMPLE_RATE / FRAME_SAMPLES), self._hangover + 1)
+
     def cut(self) -> None:
         """Start windows afresh, keeping the speaker's baseline."""
         self._frames.clear()
+        self._utterance.clear()
         self._quiet = self._hangover + 1
         self._since = 0.0  # seconds of speech since the last job
         self._total = 0.0
@@ -153,12 +170,15 @@ class EmotionWindows:
     def feed(self, frame: Frame, prob: float) -> None:
         self._quiet = 0 if prob >= self.options.threshold else self._quiet + 1
         if self._quiet > self._hangover:
+            if self._onset_gap and self._quiet == self._onset_gap:
+                self._utterance.clear()
             if self._gap and self._quiet == self._gap and self._frames:
                 self._frames.clear()
                 self._since = self._total = 0.0
             return
         seconds = len(frame.samples) / SAMPLE_RATE
         self._frames.append(frame)
+        self._utterance.append(frame)
         self._since += seconds
         self._total += seconds
         due = self.options.first if self._total - self._since <= 0 else self.options.hop
@@ -170,13 +190,23 @@ class EmotionWindows:
                 frame.end,
                 np.concatenate([f.samples for f in self._frames]),
                 self.baseline.mean,
+                self._onset_audio(),
             )
+
+    def _onset_audio(self) -> npt.NDArray[np.float32] | None:
+        """The current utterance, when it is long enough and shorter than the window."""
+        if not self._onset_gap or not self._first <= len(self._utterance) < len(self._frames):
+            return None
+        return np.concatenate([f.samples for f in self._utterance])
 
     def next_job(self) -> EmotionJob | None:
         job, self._pending = self._pending, None
         return job
 
-    def complete(self, job: EmotionJob, score: EmotionScore) -> VoiceEmotion:
+    def complete(
+        self, job: EmotionJob, score: EmotionScore, onset: EmotionScore | None = None
+    ) -> VoiceEmotion:
+        """The window's reading (and the utterance's, if one was scored) as an event."""
         if max(score.probs, key=lambda pair: pair[1])[0] == self.options.baseline_label:
             self.baseline.add(score.stats)
         return VoiceEmotion(
@@ -187,4 +217,5 @@ class EmotionWindows:
             probs=score.probs,
             distress=score.distress,
             arousal=score.arousal,
+            onset_distress=onset.distress if onset is not None else None,
         )

@@ -112,9 +112,30 @@ class Call:
 # -- smoothing, timing and hysteresis -----------------------------------------
 
 
+def test_the_current_utterance_reading_counts_when_higher():
+    """A distressed new utterance raises the cue although the window still holds calm speech."""
+    call = Call()
+    call.speak(10, 0.1)
+    for _ in range(5):
+        call.feed(
+            VoiceEmotion(
+                stream_time=call.now,
+                role=Role.CALLER,
+                start=call.now - 3.0,
+                end=call.now,
+                probs=probs(neutral=0.8, angry=0.2),
+                distress=0.2,
+                arousal=0.8,
+                onset_distress=0.95,
+            )
+        )
+        call.wait(1.0)
+    assert {e.cue_id for e in call.raised()} == {1}  # raised (and possibly risen to high)
+
+
 def test_a_single_spike_does_not_raise():
     """One distressed second among calm ones is smoothed away."""
-    call = Call()
+    call = Call(smoothing=1.5, min_duration=1.5)
     call.speak(10, 0.1)
     call.speak(1, 1.0)
     call.speak(20, 0.1)
@@ -124,7 +145,7 @@ def test_a_single_spike_does_not_raise():
 
 def test_sustained_distress_raises_after_min_duration_above_the_threshold():
     """The cue comes min_duration (1.5 s) after the smoothed score reaches raise_at."""
-    call = Call()
+    call = Call(smoothing=1.5, min_duration=1.5)
     call.speak(10, 0.1)
     call.speak(10, 0.8)
     (raised,) = call.raised()
@@ -136,7 +157,7 @@ def test_sustained_distress_raises_after_min_duration_above_the_threshold():
 
 def test_a_score_above_the_threshold_for_less_than_min_duration_does_not_raise():
     """With smoothing all but off, 1.2 s above raise_at is not enough; 2 s is."""
-    call = Call(smoothing=0.05)
+    call = Call(smoothing=0.05, min_duration=1.5)
     call.speak(5, 0.1)
     call.speak(1, 0.7)
     call.wait(0.2)  # the reading stays current for a moment, then calm comes

@@ -69,6 +69,22 @@ def test_a_long_enough_pause_starts_a_fresh_window() -> None:
     assert fresh[-1][1] == pytest.approx(32 * FRAME)
 
 
+def test_jobs_carry_the_current_utterance_when_it_is_shorter_than_the_window() -> None:
+    """After a pause of onset_gap, the new utterance alone is scored too, for a faster onset."""
+    stage = EmotionWindows(Role.CALLER, EmotionOptions(hangover=0.0, onset_gap=0.6))
+    probs = [0.9] * 60 + [0.1] * 30 + [0.9] * 40
+    jobs = []
+    for frame, p in zip(frames(len(probs)), probs, strict=True):
+        stage.feed(frame, p)
+        if (job := stage.next_job()) is not None:
+            jobs.append(job)
+    assert jobs[0].onset is None  # one utterance so far: it is the window
+    last = jobs[-1]
+    assert last.onset is not None and len(last.onset) < len(last.audio)
+    assert len(last.onset) >= SAMPLE_RATE  # at least `first` seconds of the new utterance
+    assert EmotionWindows(Role.CALLER, EmotionOptions(onset_gap=0.0)).options.onset_gap == 0.0
+
+
 def test_only_the_latest_window_waits() -> None:
     """A slow model sees the newest window; stale ones are replaced, not queued."""
     stage = EmotionWindows(Role.CALLER, EmotionOptions(first=1.0, hop=1.0))
