@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
 
 _END = None  # end-of-input marker in a channel queue
+MAX_SKEW = 2.0  # live: seconds the cue logic waits for a lagging channel
 
 
 class Sequencer:
@@ -253,9 +254,14 @@ class Call:
         Channels run independently (in fast replay one may be far ahead), but
         overtalk and silence compare them, so the cue logic must see both
         channels' events in stream-time order: a watermark, as in stream
-        processing.
+        processing. Live, a channel that stalls (its audio stops arriving) may
+        hold the others back by at most ``MAX_SKEW`` seconds, so cues keep coming
+        and the held events stay bounded.
         """
         mark = min(self._progress.values(), default=0.0)
+        if self.live and mark != math.inf:
+            ahead = max((t for t in self._progress.values() if t != math.inf), default=mark)
+            mark = max(mark, ahead - MAX_SKEW)
         while self._held and self._held[0][0] <= mark:
             at, _, event = heapq.heappop(self._held)
             await self._put(self.signals.tick(at) + self.signals.observe(event))

@@ -103,3 +103,20 @@ def test_ten_minutes_of_call_audio_keep_memory_flat(engine):
     growth = samples[10] - samples[3]
     print(f"RSS at 3 min {samples[3]:.0f} MB, at 10 min {samples[10]:.0f} MB")
     assert growth < 30
+
+
+def test_live_cue_logic_does_not_wait_for_a_stalled_channel(engine):
+    """Live, the agent channel sending nothing holds the caller's cue logic back by 2 s at most."""
+
+    async def scenario() -> float:
+        async with Call(engine, CallId("stall"), (Role.CALLER, Role.AGENT), live=True) as call:
+            framer = Framer(Role.CALLER)
+            for frame in framer.feed(np.zeros(16000 * 6, np.float32)):  # 6 s, caller only
+                await call.push(frame)
+            for _ in range(200):  # until the caller's runner has processed the audio
+                if call.signals.now >= 3.9:
+                    break
+                await asyncio.sleep(0.05)
+            return call.signals.now
+
+    assert asyncio.run(scenario()) >= 3.9
