@@ -145,7 +145,7 @@ def test_a_single_spike_does_not_raise():
 
 def test_sustained_distress_raises_after_min_duration_above_the_threshold():
     """The cue comes min_duration (1.5 s) after the smoothed score reaches raise_at."""
-    call = Call(smoothing=1.5, min_duration=1.5)
+    call = Call(smoothing=1.5, min_duration=1.5, raise_at=0.6)
     call.speak(10, 0.1)
     call.speak(10, 0.8)
     (raised,) = call.raised()
@@ -254,10 +254,10 @@ def test_words_and_prosody_without_the_voice_model_never_reach_high():
 
 def test_words_boost_a_moderate_voice_over_the_threshold():
     """Voice at 0.5 alone stays under raise_at; with pain words it raises, naming them."""
-    alone = Call()
+    alone = Call(raise_at=0.6)
     alone.speak(30, 0.5)
     assert alone.raised() == []
-    call = Call()
+    call = Call(raise_at=0.6)
     call.words(0.9, "pain words")
     call.speak(10, 0.5)
     (raised,) = call.raised()
@@ -277,9 +277,9 @@ def test_evidence_names_raised_shaky_voice_high_pitch_and_fast_speech():
 
 def test_prosody_before_the_baseline_is_ready_adds_nothing():
     """A speaker who is simply loud from the start (baseline not ready) gets no boost."""
-    warming = Call()
+    warming = Call(raise_at=0.6)
     warming.speak(30, 0.5, prosody={"loudness_z": 5.0, "pitch_z": 5.0, "ready": False})
-    ready = Call()
+    ready = Call(raise_at=0.6)
     ready.speak(30, 0.5, prosody={"loudness_z": 5.0, "pitch_z": 5.0})
     assert warming.raised() == [] and len(ready.raised()) == 1
     assert "raised voice" in ready.raised()[0].evidence
