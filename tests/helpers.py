@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from edge.stages.guards import normalise
 from edge.types import CallId
 
 DATA = Path(__file__).parent / "data"
+# The shared evaluation data (../shared/data beside the clone; CI always has it).
+SHARED_DATA = Path(os.environ.get("EDGE_DATA", Path(__file__).parents[2] / "shared" / "data"))
 
 # Seconds of slack in timing assertions; raise it on a slow machine.
 TIME_FACTOR = 1.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,9 @@ from faster_whisper.audio import decode_audio
 from edge.adapters.emotion import LABELS, OnnxEmotionScorer
 from edge.adapters.model_files import bundled, manifest, models_dir, sha256
 from edge.errors import ModelError
+from tests.helpers import SHARED_DATA
 
-RAVDESS = (
-    Path(os.environ.get("EDGE_DATA", Path(__file__).parents[3] / "shared" / "data")) / "ravdess"
-)
+RAVDESS = SHARED_DATA / "ravdess"
 
 
 @pytest.fixture(scope="module")

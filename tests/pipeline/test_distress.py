@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +14,11 @@ from faster_whisper.audio import decode_audio
 
 from edge.adapters.model_files import models_dir
 from edge.events import CueKind, CueRaised, VoiceEmotion, from_json
-from tests.helpers import run_file, write_audio
+from tests.helpers import SHARED_DATA, run_file, write_audio
 
 pytestmark = pytest.mark.slow
 
-RAVDESS = (
-    Path(os.environ.get("EDGE_DATA", Path(__file__).parents[3] / "shared" / "data")) / "ravdess"
-)
+RAVDESS = SHARED_DATA / "ravdess"
 RATE = 16000
 
 
