@@ -39,7 +39,9 @@ class Call:
         self.scores = []  # (time, distress) after each tick
 
     # what the caller sounds like, from now on
-    def speak(self, seconds, voice=None, *, arousal=0.3, sad=0.0, fearful=0.0, prosody=None):
+    def speak(
+        self, seconds, voice=None, *, arousal=0.3, sad=0.0, fearful=0.0, onset=None, prosody=None
+    ):
         """``seconds`` of caller speech: one voice reading (and prosody update) a second."""
         for _ in range(round(seconds)):
             if voice is not None:
@@ -52,6 +54,7 @@ class Call:
                         probs=probs(sad=sad, fearful=fearful, neutral=1 - voice),
                         distress=voice,
                         arousal=arousal,
+                        onset_distress=onset,
                     )
                 )
             if prosody is not None:
@@ -116,20 +119,7 @@ def test_the_current_utterance_reading_counts_when_higher():
     """A distressed new utterance raises the cue although the window still holds calm speech."""
     call = Call()
     call.speak(10, 0.1)
-    for _ in range(5):
-        call.feed(
-            VoiceEmotion(
-                stream_time=call.now,
-                role=Role.CALLER,
-                start=call.now - 3.0,
-                end=call.now,
-                probs=probs(neutral=0.8, angry=0.2),
-                distress=0.2,
-                arousal=0.8,
-                onset_distress=0.95,
-            )
-        )
-        call.wait(1.0)
+    call.speak(5, 0.2, arousal=0.8, onset=0.95)
     assert {e.cue_id for e in call.raised()} == {1}  # raised (and possibly risen to high)
 
 
