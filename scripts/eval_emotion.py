@@ -36,7 +36,7 @@ from tqdm import tqdm
 from edge.adapters.emotion import DISTRESS_LABELS, OnnxEmotionScorer
 from edge.adapters.vad import SileroVad
 from edge.audio.frames import Frame, Framer
-from edge.audio.g711 import float_to_pcm16, mulaw_to_pcm16, pcm16_to_float, pcm16_to_mulaw
+from edge.audio.g711 import mulaw_round_trip
 from edge.events import CueKind, CueRaised, Event, VoiceEmotion
 from edge.pipeline.engine import PipelineOptions
 from edge.stages.cues import CueOptions
@@ -77,8 +77,7 @@ def load(path: Path) -> np.ndarray:
 def telephone(audio: np.ndarray) -> np.ndarray:
     """8 kHz G.711 mu-law and back, as a phone call reaches the service."""
     narrow = soxr.resample(audio, SAMPLE_RATE, 8000)
-    coded = pcm16_to_float(mulaw_to_pcm16(pcm16_to_mulaw(float_to_pcm16(narrow))))
-    return soxr.resample(coded, 8000, SAMPLE_RATE).astype(np.float32)
+    return soxr.resample(mulaw_round_trip(narrow), 8000, SAMPLE_RATE).astype(np.float32)
 
 
 @dataclass

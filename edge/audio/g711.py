@@ -90,3 +90,8 @@ def float_to_pcm16(samples: npt.NDArray[np.floating]) -> npt.NDArray[np.int16]:
 
 def pcm16_to_float(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.float32]:
     return pcm.astype(np.float32) / 32768.0
+
+
+def mulaw_round_trip(samples: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+    """Float audio as it comes out of a G.711 mu-law channel (quantised, not resampled)."""
+    return pcm16_to_float(mulaw_to_pcm16(pcm16_to_mulaw(float_to_pcm16(samples))))

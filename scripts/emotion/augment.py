@@ -12,7 +12,7 @@ import numpy.typing as npt
 import soxr
 from scipy import signal
 
-from edge.audio.g711 import float_to_pcm16, mulaw_to_pcm16, pcm16_to_float, pcm16_to_mulaw
+from edge.audio.g711 import mulaw_round_trip
 
 Audio = npt.NDArray[np.float32]
 RATE = 16000
@@ -25,8 +25,7 @@ def telephone(x: Audio, rng: np.random.Generator) -> Audio:
     sos = signal.butter(4, [low, high], btype="bandpass", fs=RATE, output="sos")
     y = signal.sosfilt(sos, x).astype(np.float32)
     narrow = soxr.resample(y, RATE, 8000)
-    coded = pcm16_to_float(mulaw_to_pcm16(pcm16_to_mulaw(float_to_pcm16(narrow))))
-    return soxr.resample(coded, 8000, RATE).astype(np.float32)[: len(x)]
+    return soxr.resample(mulaw_round_trip(narrow), 8000, RATE).astype(np.float32)[: len(x)]
 
 
 def noise(x: Audio, rng: np.random.Generator, snr_db: tuple[float, float] = (5, 30)) -> Audio:

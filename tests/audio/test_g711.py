@@ -40,3 +40,15 @@ def test_round_trip_keeps_a_sine_within_companding_error(encode, decode):
     noise = back - pcm
     snr = 10 * np.log10(np.mean(pcm.astype(np.float64) ** 2) / np.mean(noise**2))
     assert snr > 30
+
+
+def test_mulaw_round_trip_is_the_channel_quantisation():
+    """Float audio through mu-law comes back within one quantisation step, silence exactly."""
+    x = np.linspace(-0.9, 0.9, 10_001, dtype=np.float32)
+    y = g711.mulaw_round_trip(x)
+    assert y.dtype == np.float32 and y.shape == x.shape
+    loud = np.abs(x) > 0.01
+    assert np.max(np.abs(y - x)[loud] / np.abs(x[loud])) < 0.07  # logarithmic steps, ~6 %
+    assert np.max(np.abs(y - x)[~loud]) < 0.0005  # near zero the steps are linear and tiny
+    assert g711.mulaw_round_trip(np.zeros(4, np.float32)).tolist() == [0.0] * 4
+    assert not np.array_equal(y, x)  # it does quantise
