@@ -1,15 +1,16 @@
-"""Command-line options shared by every command that runs the pipeline."""
+"""Command-line options shared by every command that runs the pipeline.
+
+Pipeline flags default to None: :func:`pipeline_options` lays only the flags
+given over the configuration's ``[pipeline]`` settings (flags win).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
-from edge.adapters.asr import AsrOptions
 from edge.errors import ConfigError
 from edge.pipeline.engine import PipelineOptions
-from edge.stages.channel import StreamOptions
-from edge.stages.emotion import EmotionOptions
-from edge.stages.segmenter import VadOptions
 
 
 def positive_float(text: str) -> float:
@@ -23,17 +24,27 @@ def positive_float(text: str) -> float:
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="settings file (default: $EDGE_CONFIG, else ./edge.toml if there is one)",
+    )
     parser.add_argument("--debug", action="store_true", help="log details and show tracebacks")
 
 
 def add_pipeline(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("models and streaming")
+    group = parser.add_argument_group(
+        "models and streaming",
+        "Each flag overrides its [pipeline] setting in the config file; "
+        "the defaults shown apply when neither sets it.",
+    )
     group.add_argument(
         "--model", metavar="PATH", help="faster-whisper model folder (default: embedded tiny.en)"
     )
     group.add_argument(
         "--allow-download",
         action="store_true",
+        default=None,
         help="let --model be a hub name such as small.en (needs internet)",
     )
     group.add_argument(
@@ -44,53 +55,45 @@ def add_pipeline(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
-        default="auto",
         help="where Whisper runs (default: auto = CUDA when present)",
     )
     group.add_argument(
         "--compute-type",
-        default="auto",
         help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA)",
     )
     group.add_argument(
         "--threads",
         type=int,
-        default=0,
         metavar="N",
         help="CPU threads for Whisper (default: all cores, up to 4)",
     )
     group.add_argument(
         "--beam-size",
         type=int,
-        default=5,
         metavar="N",
         help="beam size of final transcripts (default: 5)",
     )
     group.add_argument(
         "--partial-interval",
         type=positive_float,
-        default=0.7,
         metavar="S",
         help="seconds of new audio between partial transcripts; 0 = none (default: 0.7)",
     )
     group.add_argument(
         "--min-silence",
         type=positive_float,
-        default=0.5,
         metavar="S",
         help="pause that ends an utterance (default: 0.5)",
     )
     group.add_argument(
         "--max-utterance",
         type=positive_float,
-        default=20.0,
         metavar="S",
         help="longest utterance before a final is forced (default: 20)",
     )
     group.add_argument(
         "--vad-threshold",
         type=positive_float,
-        default=0.5,
         metavar="P",
         help="speech probability that starts speech (default: 0.5)",
     )
@@ -101,33 +104,53 @@ def add_pipeline(parser: argparse.ArgumentParser) -> None:
         help="acoustic emotion ONNX file (default: bundled emotion.onnx)",
     )
     distress.add_argument(
-        "--no-emotion", action="store_true", help="do not score the caller's voice"
+        "--no-emotion", action="store_true", default=None, help="do not score the caller's voice"
     )
-    distress.add_argument("--no-text", action="store_true", help="do not score the caller's words")
+    distress.add_argument(
+        "--no-text", action="store_true", default=None, help="do not score the caller's words"
+    )
 
 
-def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
-    if args.threads < 0:
+def _given(args: argparse.Namespace, **flags: str) -> dict[str, object]:
+    """Option field -> value of each flag (dest -> field) given on the command line."""
+    return {
+        name: getattr(args, dest) for dest, name in flags.items() if getattr(args, dest) is not None
+    }
+
+
+def pipeline_options(
+    args: argparse.Namespace, base: PipelineOptions | None = None
+) -> PipelineOptions:
+    """``base`` (the config's pipeline options, else the defaults) with the given flags on top."""
+    base = base or PipelineOptions()
+    if args.threads is not None and args.threads < 0:
         raise ConfigError(f"--threads {args.threads} must be 0 (all cores) or more")
-    if not 1 <= args.beam_size <= 10:
+    if args.beam_size is not None and not 1 <= args.beam_size <= 10:
         raise ConfigError(f"--beam-size {args.beam_size} is out of range: use 1 to 10")
-    return PipelineOptions(
-        vad=VadOptions(
-            threshold=args.vad_threshold,
-            min_silence=args.min_silence,
-            max_utterance=args.max_utterance,
-        ),
-        stream=StreamOptions(partial_interval=args.partial_interval),
-        asr=AsrOptions(
-            model=args.model,
-            device=args.device,
-            compute_type=args.compute_type,
-            cpu_threads=args.threads,
-            final_beam_size=args.beam_size,
-            allow_download=args.allow_download,
-        ),
-        emotion=EmotionOptions(enabled=not args.no_emotion),
-        text=not args.no_text,
-        vad_model=args.vad_model,
-        emotion_model=args.emotion_model,
+    vad = _given(
+        args, vad_threshold="threshold", min_silence="min_silence", max_utterance="max_utterance"
+    )
+    stream = _given(args, partial_interval="partial_interval")
+    asr = _given(
+        args,
+        model="model",
+        device="device",
+        compute_type="compute_type",
+        threads="cpu_threads",
+        beam_size="final_beam_size",
+        allow_download="allow_download",
+    )
+    top = _given(args, vad_model="vad_model", emotion_model="emotion_model")
+    if args.no_text:
+        top["text"] = False
+    emotion = base.emotion
+    if args.no_emotion:
+        emotion = dataclasses.replace(emotion, enabled=False)
+    return dataclasses.replace(
+        base,
+        vad=dataclasses.replace(base.vad, **vad),
+        stream=dataclasses.replace(base.stream, **stream),
+        asr=dataclasses.replace(base.asr, **asr),
+        emotion=emotion,
+        **top,
     )

@@ -12,6 +12,7 @@ from edge.audio.frames import parse_channel_map
 from edge.audio.sources import AudioSource, Encoding, FileSource, RawSource
 from edge.cli.format import readable
 from edge.cli.options import add_common, add_pipeline, pipeline_options
+from edge.config import load_config
 from edge.errors import ConfigError
 from edge.events import ProsodyUpdate, TextEmotion, VoiceEmotion, to_json
 from edge.pipeline.call import replay
@@ -85,7 +86,8 @@ def open_source(args: argparse.Namespace) -> AudioSource:
 
 
 async def run(args: argparse.Namespace) -> int:
-    options = pipeline_options(args)
+    config = load_config(args.config)
+    options = pipeline_options(args, config.pipeline)
     source = open_source(args)
     call_id = CallId(args.call_id or (Path(args.file).stem if args.file != "-" else "stdin"))
     engine = await asyncio.to_thread(Engine.load, options)

@@ -1,0 +1,142 @@
+"""`edge config`, and --config with the pipeline flags, run in-process through main()."""
+
+import io
+import os
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from edge.cli.main import build_parser, main
+from edge.cli.options import pipeline_options
+from edge.config import Config, example_toml, load_config
+from edge.pipeline.engine import PipelineOptions
+
+TOKEN = "s3cret-token-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def clean(tmp_path, monkeypatch):
+    """No ./edge.toml and no EDGE_ settings of the machine running the tests leak in."""
+    monkeypatch.chdir(tmp_path)
+    for var in list(os.environ):
+        if var == "EDGE_CONFIG" or (var.startswith("EDGE_") and "__" in var):
+            monkeypatch.delenv(var)
+
+
+def edge(*argv):
+    """Exit status, stdout and stderr of `edge ARGV...` run in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out):
+        code = main(list(argv), stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_config_prints_the_effective_configuration_that_loads_back(tmp_path, monkeypatch):
+    """`edge config` prints file and EDGE_ values as TOML that loads to the same configuration."""
+    Path("edge.toml").write_text('[server]\nport = 9001\n[privacy]\nshare = "cues"\n')
+    monkeypatch.setenv("EDGE_PIPELINE__CUES__RAISE_AT", "0.7")
+    code, out, err = edge("config")
+    assert code == 0, err
+    assert "port = 9001" in out and "raise_at = 0.7" in out
+    printed = tmp_path / "printed" / "edge.toml"
+    printed.parent.mkdir()
+    printed.write_text(out)
+    assert load_config(printed, environ={}) == load_config()
+
+
+def test_config_masks_secrets():
+    """Tokens and forward_token are printed as "***", never in the clear."""
+    Path("edge.toml").write_text(
+        f'[capture]\nforward_token = "fwd-secret"\n'
+        f'[[tokens]]\ntoken = "{TOKEN}"\nrole = "ingest"\nsource = "pbx"\n'
+    )
+    code, out, _ = edge("config")
+    assert code == 0
+    assert TOKEN not in out and "fwd-secret" not in out
+    assert 'token = "***"' in out and 'forward_token = "***"' in out
+
+
+def test_config_with_no_file_prints_the_defaults(tmp_path):
+    """With no file, `edge config` prints the defaults."""
+    code, out, _ = edge("config")
+    assert code == 0
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "out.toml").write_text(out)
+    assert load_config(tmp_path / "sub" / "out.toml", environ={}) == Config()
+
+
+def test_config_check_ok(tmp_path):
+    """`edge config --check` prints FILE: ok and exits 0 on a valid file."""
+    path = tmp_path / "site.toml"
+    path.write_text("[server]\nport = 9001\n")
+    assert edge("config", "--check", "--config", str(path)) == (0, f"{path}: ok\n", "")
+    assert edge("config", "--check")[1] == "no config file: ok\n"
+
+
+@pytest.mark.parametrize(
+    "toml,env,message",
+    [
+        ("[server]\nport = 70000\n", {}, "edge.toml: [server] port = 70000: must be"),
+        ("[sever]\n", {}, "edge.toml: unknown section [sever]: did you mean [server]?"),
+        ("[server\n", {}, "edge.toml: invalid TOML at line 1"),
+        (None, {"EDGE_SERVER__PORT": "abc"}, "EDGE_SERVER__PORT=abc: must be"),
+    ],
+)
+def test_config_check_fails_with_one_line(monkeypatch, toml, env, message):
+    """An invalid configuration: exit 1 and one line `edge: error: ...` naming the key."""
+    if toml is not None:
+        Path("edge.toml").write_text(toml)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    code, out, err = edge("config", "--check")
+    assert code == 1 and out == ""
+    assert err.startswith("edge: error: " + message) and err.count("\n") == 1
+
+
+def test_config_example_is_the_example_file():
+    """`edge config --example` prints edge.toml.example, even beside a broken edge.toml."""
+    Path("edge.toml").write_text("[broken\n")
+    code, out, _ = edge("config", "--example")
+    assert code == 0 and out == example_toml()
+
+
+def test_missing_config_file_is_an_error():
+    """--config naming no file is one line and exit 1."""
+    code, _, err = edge("config", "--config", "nope.toml")
+    assert code == 1 and err == (
+        "edge: error: nope.toml: no such file; give an existing file (--config or $EDGE_CONFIG), "
+        "or none to use the defaults\n"
+    )
+
+
+def test_replay_checks_the_config_at_start():
+    """`edge replay` stops on a bad config before it opens any audio."""
+    Path("edge.toml").write_text("[pipeline.vad]\nthreshold = 2\n")
+    code, _, err = edge("replay", "no/such/file.wav")
+    assert code == 1
+    assert err == (
+        "edge: error: edge.toml: [pipeline.vad] threshold = 2: must be a number from 0.05 to 0.95\n"
+    )
+
+
+def replay_options(*argv):
+    args = build_parser().parse_args(["replay", "x.wav", *argv])
+    return pipeline_options(args, load_config(args.config).pipeline)
+
+
+def test_flags_override_the_file_and_the_file_the_defaults(tmp_path):
+    """A pipeline flag beats the config file; settings without a flag keep the file's value."""
+    path = tmp_path / "site.toml"
+    path.write_text("[pipeline.asr]\nfinal_beam_size = 7\n[pipeline.vad]\nthreshold = 0.6\n")
+    options = replay_options("--config", str(path), "--beam-size", "3", "--no-text")
+    assert options.asr.final_beam_size == 3
+    assert options.vad.threshold == 0.6
+    assert options.text is False
+    options = replay_options("--config", str(path))
+    assert options.asr.final_beam_size == 7 and options.text is True
+
+
+def test_no_config_no_flags_is_the_old_default():
+    """Without a config file or flags, `edge replay` runs with PipelineOptions() as before."""
+    assert replay_options() == PipelineOptions()
