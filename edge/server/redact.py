@@ -1,0 +1,815 @@
+"""Redaction of protected health information (PHI) before a transcript leaves the process.
+
+Issue 4, item 5: phone numbers, dates of birth, social security numbers, card
+numbers, email addresses and member/record numbers are replaced by tags such
+as ``[phone]`` before any transcript is broadcast.
+
+The text comes from speech recognition, so PHI arrives both written
+("555-123-4567", "03/14/1952", "john.doe@example.com") and spoken ("five five
+five one two three four", "march fourteenth nineteen fifty two", "john dot doe
+at gmail dot com", "oh" for zero). Written shapes are found with regular
+expressions; spoken numbers, dates, emails and keyword contexts ("member ID is
+A B C one two three") by a small parser over word tokens. Ordinary clinical
+numbers (doses, durations, scores, ages, a month or a year alone) are kept.
+
+    find_phi(text)        -> [Redaction(kind, start, end), ...]   spans in ``text``
+    redact_text(text)     -> text with each span replaced by its tag
+    Redactor().event(ev)  -> the event with its transcript text redacted
+
+Everything here is pure: no I/O, no state between calls.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge.events import Event, TextEmotion, TranscriptFinal, TranscriptPartial, Word
+
+
+class PhiKind(str, enum.Enum):
+    """The kinds of PHI that are redacted."""
+
+    PHONE = "phone"
+    DATE_OF_BIRTH = "date_of_birth"
+    SSN = "ssn"
+    CARD = "card"
+    EMAIL = "email"
+    MEMBER_ID = "member_id"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def tag(self) -> str:
+        """What replaces the PHI in text, e.g. ``[date of birth]``."""
+        return "[" + self.value.replace("_", " ") + "]"
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """One piece of PHI: its kind and its character span in the original text."""
+
+    kind: PhiKind
+    start: int
+    end: int
+
+
+# Where spans of different kinds overlap they are merged into the more specific kind.
+_PRIORITY = {
+    PhiKind.EMAIL: 0,
+    PhiKind.SSN: 1,
+    PhiKind.CARD: 2,
+    PhiKind.MEMBER_ID: 3,
+    PhiKind.DATE_OF_BIRTH: 4,
+    PhiKind.PHONE: 5,
+}
+_TAG = re.compile("|".join(re.escape(k.tag) for k in PhiKind))
+
+# --- tokens -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tok:
+    raw: str
+    low: str
+    start: int
+    end: int
+
+    @property
+    def word(self) -> bool:
+        return self.raw[0].isalnum()
+
+
+_APOSTROPHE = "\u2019"  # Whisper writes both ' and the typographic apostrophe
+_TOKEN = re.compile(rf"[A-Za-z0-9]+(?:['{_APOSTROPHE}][A-Za-z]+)*|\S")
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    return [
+        _Tok(m[0], m[0].lower().replace(_APOSTROPHE, "'"), m.start(), m.end())
+        for m in _TOKEN.finditer(text)
+    ]
+
+
+def _low(toks: list[_Tok], i: int) -> str:
+    return toks[i].low if 0 <= i < len(toks) else ""
+
+
+def _at_end(toks: list[_Tok], i: int) -> bool:
+    """Only punctuation follows token ``i`` (the run may still grow in a partial)."""
+    return not any(t.word for t in toks[i:])
+
+
+# --- spoken and written numbers -----------------------------------------------------
+
+_UNITS = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4,
+    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+}  # fmt: skip
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_ORDINAL_UNITS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
+    "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9,
+}  # fmt: skip
+_ORDINALS = {
+    **_ORDINAL_UNITS,
+    "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
+    "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
+}  # fmt: skip
+_MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3,
+    "april": 4, "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7,
+    "august": 8, "aug": 8, "september": 9, "sep": 9, "sept": 9, "october": 10,
+    "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}  # fmt: skip
+_ZEROS = ("zero", "oh", "o")
+
+
+def _words(spaced: str) -> frozenset[str]:
+    return frozenset(spaced.split())
+
+
+# A number followed by one of these is a quantity, not an identifier.
+_QUANTITY_WORDS = _words(
+    "seconds second minutes minute hours hour days day weeks week months month years year "
+    "mg milligrams milligram mcg ml kg kilos pounds lbs dollars percent % times pills "
+    "tablets doses pages people o'clock am pm"
+)
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One number as said or written: "5", "555", "five", "fifty five", "double five"."""
+
+    digits: str
+    start: int  # token index
+    end: int  # token index after it
+    single: bool  # said digit by digit ("five", "5", "double five")
+    spoken: bool
+
+
+def _small(toks: list[_Tok], i: int) -> tuple[int, int] | None:
+    """A spoken 1..99 ("seven", "twelve", "fifty", "fifty-five") and the token after it."""
+    w = _low(toks, i)
+    if w in _UNITS and w not in _ZEROS:
+        return _UNITS[w], i + 1
+    if w in _TEENS:
+        return _TEENS[w], i + 1
+    if w in _TENS:
+        k = i + 2 if _low(toks, i + 1) == "-" else i + 1
+        u = _low(toks, k)
+        if u in _UNITS and u not in _ZEROS:
+            return _TENS[w] + _UNITS[u], k + 1
+        return _TENS[w], i + 1
+    return None
+
+
+def _base_item(toks: list[_Tok], i: int) -> _Item | None:
+    w = _low(toks, i)
+    if w.isdigit():
+        return _Item(w, i, i + 1, single=len(w) == 1, spoken=False)
+    if w in _UNITS:
+        return _Item(str(_UNITS[w]), i, i + 1, single=True, spoken=True)
+    if w in ("double", "triple") and _low(toks, i + 1) in _UNITS:
+        digit = str(_UNITS[_low(toks, i + 1)])
+        return _Item(digit * (2 if w == "double" else 3), i, i + 2, single=True, spoken=True)
+    small = _small(toks, i)
+    if small is not None:
+        return _Item(str(small[0]), i, small[1], single=False, spoken=True)
+    return None
+
+
+def _item(toks: list[_Tok], i: int) -> _Item | None:
+    """A number at token ``i``, with "hundred" and "thousand" folded in."""
+    item = _base_item(toks, i)
+    if item is None or len(item.digits) > 2 or _low(toks, i) in _ZEROS:
+        return item
+    scale = _low(toks, item.end)
+    if scale not in ("hundred", "thousand"):
+        return item
+    zeros = 2 if scale == "hundred" else 3
+    value = int(item.digits) * 10**zeros
+    end = item.end + 1
+    k = end + 1 if _low(toks, end) == "and" else end
+    rest = _base_item(toks, k)
+    # "two thousand five", "five hundred and twelve"; but "eight hundred five five five"
+    # (an 800 number) keeps its digits apart.
+    if (
+        rest is not None
+        and rest.spoken
+        and int(rest.digits) < 10**zeros
+        and (k > end or scale == "thousand" or not rest.single)
+    ):
+        value += int(rest.digits)
+        end = rest.end
+    return _Item(str(value), i, end, single=False, spoken=True)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Consecutive numbers, as a phone or card number is read out."""
+
+    items: tuple[_Item, ...]
+
+    @property
+    def start(self) -> int:
+        return self.items[0].start
+
+    @property
+    def end(self) -> int:
+        return self.items[-1].end
+
+    @property
+    def digits(self) -> str:
+        return "".join(i.digits for i in self.items)
+
+    @property
+    def n_single(self) -> int:
+        return sum(i.single for i in self.items)
+
+    @property
+    def n_spoken(self) -> int:
+        return sum(i.spoken for i in self.items)
+
+
+_RUN_SEPARATORS = frozenset(",-./")
+
+
+def _run(toks: list[_Tok], i: int) -> _Run | None:
+    items: list[_Item] = []
+    j = i
+    while (item := _item(toks, j)) is not None:
+        items.append(item)
+        j = item.end
+        if _low(toks, j) in _RUN_SEPARATORS and _item(toks, j + 1) is not None:
+            j += 1
+    return _Run(tuple(items)) if items else None
+
+
+def _runs(toks: list[_Tok]) -> list[_Run]:
+    """The maximal runs of numbers in the text."""
+    out = []
+    i = 0
+    while i < len(toks):
+        if _low(toks, i) in _ZEROS and _low(toks, i + 1) in (",", ".", "!", "?"):
+            i += 1  # "Oh, ..." is an interjection, not a zero
+            continue
+        run = _run(toks, i)
+        if run is None:
+            i += 1
+        else:
+            out.append(run)
+            i = run.end
+    return out
+
+
+# --- dates --------------------------------------------------------------------------
+
+
+def _month(toks: list[_Tok], i: int) -> int | None:
+    """The token after a month name at ``i``."""
+    return i + 1 if _low(toks, i) in _MONTHS else None
+
+
+def _day(toks: list[_Tok], i: int) -> int | None:
+    """The token after a day of the month at ``i``: 14, 14th, fourteen(th), twenty-first."""
+    w = _low(toks, i)
+    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", w)
+    if m:
+        return i + 1 if 1 <= int(m[1]) <= 31 else None
+    if w in _ORDINALS:
+        return i + 1
+    if w in ("twenty", "thirty"):
+        k = i + 2 if _low(toks, i + 1) == "-" else i + 1
+        if _low(toks, k) in _ORDINAL_UNITS and (w == "twenty" or _low(toks, k) == "first"):
+            return k + 1
+    small = _small(toks, i)
+    return small[1] if small is not None and small[0] <= 31 else None
+
+
+def _year(toks: list[_Tok], i: int, *, short: bool = False) -> int | None:
+    """The token after a year at ``i``: 1952, nineteen fifty-two, two thousand and five.
+
+    ``short`` also accepts a two-digit year ("'52", "fifty two", "oh five").
+    """
+    w = _low(toks, i)
+    if re.fullmatch(r"(?:19|20)\d\d", w):
+        return i + 1
+    if w == "'" and re.fullmatch(r"\d\d", _low(toks, i + 1)):
+        return i + 2
+    if w in ("nineteen", "eighteen", "twenty"):
+        nxt = _low(toks, i + 1)
+        if nxt == "hundred":
+            return i + 2
+        if nxt in ("oh", "o") and _low(toks, i + 2) in _UNITS:
+            return i + 3
+        if nxt in _TEENS or nxt in _TENS:
+            small = _small(toks, i + 1)
+            return small[1] if small is not None else None
+        return None
+    if w == "two" and _low(toks, i + 1) == "thousand":
+        item = _item(toks, i)
+        return item.end if item is not None else None
+    if short:
+        if w in ("oh", "o") and _low(toks, i + 1) in _UNITS:
+            return i + 2
+        small = _small(toks, i)
+        if w in _TENS and small is not None and small[0] % 10:
+            return small[1]
+    return None
+
+
+def _skip(toks: list[_Tok], i: int, words: tuple[str, ...]) -> int:
+    while _low(toks, i) in words:
+        i += 1
+    return i
+
+
+def _date_month_first(toks: list[_Tok], i: int, *, need_year: bool) -> int | None:
+    """March 14, 1952 / March the fourteenth nineteen fifty-two / March 1952."""
+    after_month = _month(toks, i)
+    if after_month is None:
+        return None
+    ends = []
+    day = _day(toks, _skip(toks, after_month, ("the",)))
+    if day is not None:
+        year = _year(toks, _skip(toks, day, (",",)), short=True)
+        if year is not None:
+            ends.append(year)
+        elif not need_year:
+            ends.append(day)
+    if not need_year:
+        year = _year(toks, _skip(toks, after_month, (",", "of")))
+        if year is not None:
+            ends.append(year)
+    return max(ends, default=None)
+
+
+def _date_day_first(toks: list[_Tok], i: int, *, need_year: bool) -> int | None:
+    """14 March 1952 / the 14th of March, 1952 / fourteenth of march nineteen fifty two."""
+    day = _day(toks, i)
+    if day is None:
+        return None
+    after_month = _month(toks, _skip(toks, day, ("of",)))
+    if after_month is None:
+        return None
+    year = _year(toks, _skip(toks, after_month, (",",)), short=True)
+    if year is not None:
+        return year
+    return None if need_year else after_month
+
+
+def _run_dates(run: _Run) -> list[tuple[int, int]]:
+    """Dates read as numbers: "oh three fourteen nineteen fifty two" (month, day, year)."""
+    items = run.items
+    found = []
+    for s in range(len(items)):
+        for a in (1, 2):
+            for b in (1, 2):
+                for c in (1, 2):
+                    if s + a + b + c > len(items):
+                        continue
+                    first = "".join(x.digits for x in items[s : s + a])
+                    second = "".join(x.digits for x in items[s + a : s + a + b])
+                    year = "".join(x.digits for x in items[s + a + b : s + a + b + c])
+                    if len(first) > 2 or len(second) > 2 or not re.fullmatch(r"(19|20)\d\d", year):
+                        continue
+                    lo, hi = sorted((int(first), int(second)))
+                    if 1 <= lo <= 12 and hi <= 31:
+                        found.append((items[s].start, items[s + a + b + c - 1].end))
+    return found
+
+
+# --- keyword contexts ---------------------------------------------------------------
+
+_FILLERS = _words("is it's its was are will be : , - . # the my number no num id that's thats")
+_FILLER_PAIRS = frozenset([("ending", "in"), ("ends", "in"), ("last", "four"), ("last", "4")])
+
+
+def _skip_fillers(toks: list[_Tok], i: int, extra: frozenset[str]) -> int:
+    while i < len(toks):
+        w = toks[i].low
+        if w in _FILLERS or w in extra:
+            i += 1
+        elif (w, _low(toks, i + 1)) in _FILLER_PAIRS:
+            i += 2
+        else:
+            break
+    return i
+
+
+def _id_token(t: _Tok) -> bool:
+    """A piece of an identifier: has a digit, is one spelled letter, or is short capitals."""
+    if not t.word or "'" in t.raw:
+        return False
+    if any(c.isdigit() for c in t.raw) or len(t.raw) == 1:
+        return True
+    return t.raw.isupper() and len(t.raw) <= 5 and t.raw not in ("ID", "OK", "DOB", "SSN", "MRN")
+
+
+def _member_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
+    """An identifier: "A B C one two three", "XK44-1290", "00123456"."""
+    j, end, chars, digits = i, None, 0, 0
+    while j < len(toks):
+        item = _item(toks, j)
+        if item is not None:
+            chars += len(item.digits)
+            digits += len(item.digits)
+            j = end = item.end
+        elif _id_token(toks[j]):
+            chars += len(toks[j].raw)
+            digits += sum(c.isdigit() for c in toks[j].raw)
+            j = end = j + 1
+        elif end == j and toks[j].low in "-,/." and j + 1 < len(toks):
+            nxt = toks[j + 1]
+            if _item(toks, j + 1) is None and not _id_token(nxt):
+                break
+            j += 1
+        else:
+            break
+    while end is not None and end > i and _low(toks, end - 1) in ("i", "a"):
+        end -= 1  # "member ID 12345 I think"
+        chars -= 1
+    if end is None or end == i:
+        return None
+    if partial and _at_end(toks, end):
+        return end
+    if chars >= 4 and digits >= 1 and _low(toks, end) not in _QUANTITY_WORDS:
+        return end
+    return None
+
+
+def _run_payload(
+    min_digits: int, max_digits: int = 99
+) -> Callable[[list[_Tok], int, bool], int | None]:
+    def payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
+        start = i + 1 if _low(toks, i) in ("plus", "+") else i
+        run = _run(toks, start)
+        if run is None:
+            return None
+        if partial and _at_end(toks, run.end):
+            return run.end
+        if min_digits <= len(run.digits) <= max_digits:
+            return run.end
+        return None
+
+    return payload
+
+
+def _dob_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
+    """A full or partial date: "the 14th of March", "March 14", "March 1952", "3/14"."""
+    ends = [
+        _date_month_first(toks, i, need_year=False),
+        _date_day_first(toks, i, need_year=False),
+        _year(toks, i, short=True),
+    ]
+    if partial and _month(toks, i) is not None and _at_end(toks, i + 1):
+        ends.append(i + 1)  # "born on March" may go on to the day
+    run = _run(toks, i)
+    if run is not None and (
+        (partial and _at_end(toks, run.end))
+        or (len(run.digits) >= 2 and _low(toks, run.end) not in _QUANTITY_WORDS)
+    ):
+        ends.append(run.end)
+    return max((e for e in ends if e is not None), default=None)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """A keyword that announces PHI, and how to read the PHI after it."""
+
+    kind: PhiKind
+    keyword: re.Pattern[str]
+    payload: Callable[[list[_Tok], int, bool], int | None]
+    fillers: frozenset[str] = frozenset()
+
+
+_CONTEXTS = (
+    _Context(
+        PhiKind.SSN,
+        re.compile(r"\b(?:social(?:\s+security)?|ssn|s\.?\s?s\.?\s?n)\b\.?", re.I),
+        _run_payload(4, 11),
+        frozenset(["security", "digits", "of"]),
+    ),
+    _Context(
+        PhiKind.MEMBER_ID,
+        re.compile(
+            r"\b(?:member(?:ship)?|policy|(?:medical\s+)?records?|mrn|account|reference|ref"
+            r"|(?:patient|insurance|subscriber|group|claim|case|nhs|hospital|id)"
+            r"\s+(?:id|number|no|#))(?!\w)",
+            re.I,
+        ),
+        _member_payload,
+    ),
+    _Context(
+        PhiKind.DATE_OF_BIRTH,
+        re.compile(
+            r"\b(?:date\s+of\s+birth|birth\s*date|birthday|d\.?\s?o\.?\s?b\b\.?|born)\b", re.I
+        ),
+        _dob_payload,
+        frozenset(["on", "in", "of"]),
+    ),
+    _Context(
+        PhiKind.PHONE,
+        re.compile(
+            r"\b(?:phone|telephone|tel|cell|mobile|fax|number|call\s+me(?:\s+back)?"
+            r"|reach\s+me|contact)\b",
+            re.I,
+        ),
+        _run_payload(7),
+        frozenset(["on", "at", "me", "back", "home", "work"]),
+    ),
+)
+
+# --- written shapes -----------------------------------------------------------------
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_SSN = re.compile(r"(?<![\w-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])")
+_PHONES = (
+    # North American: (555) 123-4567, 555-123-4567, 555, 123, 4567, +1 555 123 4567
+    re.compile(
+        r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}(?:,\s?|[\s.-])?)\d{3}(?:,\s?|[\s.-])?"
+        r"\d{4}(?!\w|[.,-]\d)"
+    ),
+    re.compile(r"(?<![\w+])(?<!\d[\s,.-])\d{3}[.-]\d{4}(?!\w|[\s,.-]\d)"),  # 555-1234
+    re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(0\))?(?:[\s.-]?\d){6,13}(?!\w)"),  # +44 ...
+    re.compile(r"(?<![\w+])0\d{2,4}[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w|[.,-]\d)"),  # 020 7946 0958
+    re.compile(r"(?<![\w+])(?<![.,/-])\d{7,15}(?!\w|[.,/]\d)"),  # 5551234567
+)
+_DIGIT_GROUPS = re.compile(r"(?<![\w+])\d+(?:[ -]\d+)*(?!\w)")
+_NUMERIC_DATE = re.compile(
+    r"(?<![\w/.-])(\d{1,2})([/.-])(\d{1,2})\2((?:19|20)?\d\d)(?![\w/-]|\.\d)"
+)
+_ISO_DATE = re.compile(r"(?<![\w/.-])(?:19|20)\d\d([/.-])(\d{1,2})\1(\d{1,2})(?![\w/-]|\.\d)")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for k, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if k % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _cards(text: str) -> list[tuple[int, int]]:
+    """13-19 digits (spaces or dashes allowed) that pass Luhn or are grouped as a card is."""
+    found = []
+    for m in _DIGIT_GROUPS.finditer(text):
+        groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", m[0])]
+        best: tuple[int, int] | None = None
+        for a in range(len(groups)):
+            for b in range(a, len(groups)):
+                parts = [m[0][s:e] for s, e in groups[a : b + 1]]
+                digits = "".join(parts)
+                shaped = [len(p) for p in parts] in ([4, 4, 4, 4], [4, 6, 5])
+                if 13 <= len(digits) <= 19 and (shaped or _luhn(digits)):
+                    span = (m.start() + groups[a][0], m.start() + groups[b][1])
+                    if best is None or span[1] - span[0] > best[1] - best[0]:
+                        best = span
+        if best is not None:
+            found.append(best)
+    return found
+
+
+def _written(text: str) -> list[tuple[PhiKind, int, int]]:
+    found = [(PhiKind.EMAIL, m.start(), m.end()) for m in _EMAIL.finditer(text)]
+    found += [(PhiKind.SSN, m.start(), m.end()) for m in _SSN.finditer(text)]
+    found += [(PhiKind.CARD, s, e) for s, e in _cards(text)]
+    for pattern in _PHONES:
+        for m in pattern.finditer(text):
+            n = sum(c.isdigit() for c in m[0])
+            if pattern is not _PHONES[3] or 10 <= n <= 11:
+                found.append((PhiKind.PHONE, m.start(), m.end()))
+    for m in _NUMERIC_DATE.finditer(text):
+        lo, hi = sorted((int(m[1]), int(m[3])))
+        if 1 <= lo <= 12 and hi <= 31:
+            found.append((PhiKind.DATE_OF_BIRTH, m.start(), m.end()))
+    for m in _ISO_DATE.finditer(text):
+        if 1 <= int(m[2]) <= 12 and 1 <= int(m[3]) <= 31:
+            found.append((PhiKind.DATE_OF_BIRTH, m.start(), m.end()))
+    return found
+
+
+# --- spoken emails ------------------------------------------------------------------
+
+_CONNECTORS = frozenset([".", "dot", "_", "underscore", "-", "dash", "hyphen"])
+_TLDS = _words("com org net edu gov uk us io info ca au ie biz co")
+# Words before "at" that are not the user part of an address ("visit us at ...").
+_NOT_LOCAL = _words(
+    "is my email e-mail mail address it's its was the me us at to and or you it on in of for "
+    "from by with that's thats be him her them our your their look visit go find reach "
+    "contact website site online page here there this"
+)
+
+
+def _spelled(t: _Tok) -> bool:
+    return len(t.raw) == 1 or t.raw.isdigit() or t.low in _UNITS or t.low in _TEENS
+
+
+def _label_end(toks: list[_Tok], i: int) -> int | None:
+    """The token after one domain label ("gmail", "my-clinic", "a o l")."""
+    if not (0 <= i < len(toks)) or not toks[i].word or toks[i].low == "dot":
+        return None
+    j = i + 1
+    if len(toks[i].raw) == 1:
+        while j < len(toks) and toks[j].word and len(toks[j].raw) == 1:
+            j += 1
+    while _low(toks, j) in ("-", "dash", "hyphen") and j + 1 < len(toks) and toks[j + 1].word:
+        j += 2
+    return j
+
+
+def _domain_end(toks: list[_Tok], i: int) -> int | None:
+    """The token after "gmail dot com", "nhs.net", "clinic dot co dot uk"."""
+    best, labels, j = None, 0, i
+    while (end := _label_end(toks, j)) is not None:
+        labels += 1
+        if labels >= 2 and end == j + 1 and toks[j].low in _TLDS:
+            best = end
+        if _low(toks, end) not in ("dot", ".") or end + 1 >= len(toks):
+            break
+        j = end + 1
+    return best
+
+
+def _local_start(toks: list[_Tok], k: int) -> int | None:
+    """The first token of the user part that ends at token ``k`` ("john dot doe")."""
+
+    def ok(i: int) -> bool:
+        return 0 <= i < len(toks) and toks[i].word and toks[i].low not in _NOT_LOCAL
+
+    if not ok(k):
+        return None
+    while True:
+        p = k - 1
+        if _low(toks, p) in _CONNECTORS and ok(p - 1):
+            k = p - 1
+        elif ok(p) and (_spelled(toks[k]) or (len(toks[p].raw) == 1 and toks[p].low != "a")):
+            k = p  # spelled out ("j o h n"), digits after a name, or an initial
+        else:
+            return k
+
+
+def _spoken_emails(toks: list[_Tok]) -> list[tuple[int, int]]:
+    found = []
+    for k, t in enumerate(toks):
+        if t.low not in ("at", "@"):
+            continue
+        end = _domain_end(toks, k + 1)
+        start = _local_start(toks, k - 1) if end is not None else None
+        if end is not None and start is not None:
+            found.append((toks[start].start, toks[end - 1].end))
+    return found
+
+
+# --- putting it together ------------------------------------------------------------
+
+
+def _spoken(toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
+    """Runs of spoken digits (phone, card) and spoken dates."""
+    found = []
+    for run in _runs(toks):
+        digits = len(run.digits)
+        plus = _low(toks, run.start - 1) in ("plus", "+")
+        span = (toks[run.start - 1 if plus else run.start].start, toks[run.end - 1].end)
+        if plus and digits >= 7:
+            found.append((PhiKind.PHONE, *span))
+        elif digits >= 13 and (run.n_single >= 4 or run.n_spoken >= 2):
+            found.append((PhiKind.CARD, *span))
+        elif digits >= 7 and (run.n_single >= 4 or (digits >= 10 and run.n_spoken >= 2)):
+            found.append((PhiKind.PHONE, *span))
+        elif partial and run.n_single >= 3 and _at_end(toks, run.end):
+            found.append((PhiKind.PHONE, *span))  # may still grow into a phone number
+        for a, b in _run_dates(run):
+            found.append((PhiKind.DATE_OF_BIRTH, toks[a].start, toks[b - 1].end))
+    for i in range(len(toks)):
+        end = _date_month_first(toks, i, need_year=True) or _date_day_first(toks, i, need_year=True)
+        if end is not None:
+            found.append((PhiKind.DATE_OF_BIRTH, toks[i].start, toks[end - 1].end))
+    found += [(PhiKind.EMAIL, s, e) for s, e in _spoken_emails(toks)]
+    return found
+
+
+def _in_context(text: str, toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
+    """PHI announced by a keyword: "member ID is ...", "date of birth ...", "social ..."."""
+    tags = [(m.start(), m.end()) for m in _TAG.finditer(text)]
+    starts = [t.start for t in toks]
+    found = []
+    for context in _CONTEXTS:
+        for m in context.keyword.finditer(text):
+            if any(s <= m.start() < e for s, e in tags):
+                continue  # a tag from an earlier redaction
+            i = _skip_fillers(toks, bisect.bisect_left(starts, m.end()), context.fillers)
+            end = context.payload(toks, i, partial) if i < len(toks) else None
+            if end is not None and end > i:
+                found.append((context.kind, toks[i].start, toks[end - 1].end))
+    return found
+
+
+def _resolve(found: list[tuple[PhiKind, int, int]]) -> list[Redaction]:
+    """Non-overlapping spans; overlapping ones merge into the more specific kind."""
+    spans: list[Redaction] = []
+    for kind, start, end in sorted(found, key=lambda f: (_PRIORITY[f[0]], f[1] - f[2], f[1])):
+        hit = [s for s in spans if s.start < end and start < s.end]
+        if hit:
+            kind = min(hit, key=lambda s: _PRIORITY[s.kind]).kind
+            start = min(start, *(s.start for s in hit))
+            end = max(end, *(s.end for s in hit))
+            spans = [s for s in spans if s not in hit]
+        spans.append(Redaction(kind, start, end))
+    return sorted(spans, key=lambda s: s.start)
+
+
+def find_phi(text: str, *, partial: bool = False) -> list[Redaction]:
+    """The PHI in ``text``: non-overlapping spans, sorted by position.
+
+    ``partial`` is for interim transcripts, whose last words may still grow into
+    PHI: a keyword's payload at the very end counts whatever its length ("my
+    number is five five"), and so does a trailing run of three or more digits.
+    """
+    toks = _tokenize(text)
+    found = _written(text) + _spoken(toks, partial) + _in_context(text, toks, partial)
+    return _resolve(found)
+
+
+def redact_text(text: str, *, partial: bool = False) -> str:
+    """``text`` with each piece of PHI replaced by its tag, e.g. "call me on [phone]"."""
+    spans = find_phi(text, partial=partial)
+    if not spans:
+        return text
+    parts, pos = [], 0
+    for span in spans:
+        parts += [text[pos : span.start], span.kind.tag]
+        pos = span.end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _redact_words(words: tuple[Word, ...]) -> tuple[Word, ...]:
+    """Words that overlap PHI become its tag; the words of one span collapse into one."""
+    spans = find_phi(" ".join(w.text for w in words))  # the final's text, as the stage joins it
+    if not spans:
+        return words
+    out: list[Word] = []
+    pos, previous = 0, None
+    for w in words:
+        start, end = pos, pos + len(w.text)
+        pos = end + 1
+        hit = next((k for k, s in enumerate(spans) if s.start < end and start < s.end), None)
+        if hit is None:
+            out.append(w)
+        elif hit == previous:
+            last = out[-1]
+            out[-1] = Word(last.text, last.start, w.end, min(last.confidence, w.confidence))
+        else:
+            out.append(Word(spans[hit].kind.tag, w.start, w.end, w.confidence))
+        previous = hit
+    return tuple(out)
+
+
+def _stable_prefix(text: str, stable: str) -> str:
+    """``stable`` if it starts ``text``, else their common prefix, cut before a broken tag."""
+    if text.startswith(stable):
+        return stable
+    pairs = enumerate(zip(text, stable, strict=False))
+    common = stable[: next((k for k, (a, b) in pairs if a != b), min(len(text), len(stable)))]
+    cut = common.rfind("[")
+    return common[:cut] if cut > common.rfind("]") else common
+
+
+class Redactor:
+    """Redacts the transcript text of events before they are broadcast; holds no state."""
+
+    def event(self, event: Event) -> Event:
+        """The event with its PHI redacted; the same object when there is nothing to redact."""
+        if isinstance(event, TranscriptPartial):
+            text = redact_text(event.text, partial=True)
+            stable = _stable_prefix(text, redact_text(event.stable, partial=True))
+            if text == event.text and stable == event.stable:
+                return event
+            return dataclasses.replace(event, text=text, stable=stable)
+        if isinstance(event, TranscriptFinal):
+            text = redact_text(event.text)
+            words = _redact_words(event.words)
+            if text == event.text and words is event.words:
+                return event
+            return dataclasses.replace(event, text=text, words=words)
+        if isinstance(event, TextEmotion):
+            evidence = tuple(redact_text(e) for e in event.evidence)
+            if evidence == event.evidence:
+                return event
+            return dataclasses.replace(event, evidence=evidence)
+        return event
