@@ -1,0 +1,186 @@
+"""``edge run``: live capture on an agent's workstation, events on the terminal.
+
+The caller's leg comes from one input device (the softphone's loopback or
+monitor device) and the agent's microphone from another, or both from one
+stereo device (left caller, right agent). Ctrl-C or SIGTERM ends the call
+cleanly: capture stops, the last finals are flushed, ``call.ended`` is
+printed, exit status 0. A second Ctrl-C gives up on the flush.
+
+A device that fails mid-call is logged and reopened when it comes back; its
+missing time is filled with silence (see :mod:`edge.audio.capture`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from edge.audio.capture import CaptureOptions, DeviceSpec, LiveSource, capture_frames
+from edge.audio.frames import parse_channel_map
+from edge.cli.format import readable
+from edge.cli.options import add_common, add_pipeline, pipeline_options, positive_float
+from edge.cli.replay import SIGNALS
+from edge.config import Config, load_config
+from edge.events import Event, to_json
+from edge.pipeline.call import Call
+from edge.pipeline.engine import Engine
+from edge.types import CallId
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="capture a live call from sound devices and print the events",
+        description="Capture a live call from this workstation's sound devices (see "
+        "`edge devices`) and print speech, transcript and cue events until Ctrl-C.",
+    )
+    devices = parser.add_argument_group(
+        "devices",
+        "A device is its index in `edge devices` or part of its name (any case). "
+        "Flags replace the [capture] devices of the config file.",
+    )
+    devices.add_argument(
+        "--caller-device", metavar="DEVICE", help="the caller's leg, e.g. the softphone's loopback"
+    )
+    devices.add_argument("--agent-device", metavar="DEVICE", help="the agent's microphone")
+    devices.add_argument(
+        "--stereo-device",
+        metavar="DEVICE",
+        help="one device carrying both legs (see --channels; default left caller, right agent)",
+    )
+    devices.add_argument(
+        "--channels",
+        default="caller,agent",
+        metavar="ROLES",
+        help="with --stereo-device: role of each channel in order, - to skip one "
+        "(default: caller,agent)",
+    )
+    devices.add_argument(
+        "--rate",
+        type=int,
+        metavar="HZ",
+        help="open the devices at this sample rate (default: each device's default rate)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=positive_float,
+        metavar="S",
+        help="end the call after this many seconds (default: run until Ctrl-C)",
+    )
+    parser.add_argument("--call-id", default=None, help="call id in events (default: live-TIME)")
+    parser.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print one JSON event per line (schema: docs/events.md)",
+    )
+    parser.add_argument(
+        "--signals",
+        action="store_true",
+        help="also print the per-second voice, words and prosody readings behind the cues "
+        "(always in --jsonl)",
+    )
+    add_pipeline(parser)
+    add_common(parser)
+    parser.set_defaults(run=run)
+
+
+def open_source(args: argparse.Namespace, config: Config) -> LiveSource:
+    """Find the devices the flags (else the config's [capture] section) name."""
+    capture = config.capture
+    flags = (args.caller_device, args.agent_device, args.stereo_device)
+    caller, agent, stereo = (
+        flags
+        if any(flags)
+        else (capture.caller_device, capture.agent_device, capture.stereo_device)
+    )
+    return LiveSource.from_specs(
+        caller=DeviceSpec.parse(caller) if caller else None,
+        agent=DeviceSpec.parse(agent) if agent else None,
+        stereo=DeviceSpec.parse(stereo) if stereo else None,
+        channel_map=parse_channel_map(args.channels),
+        options=CaptureOptions(
+            rate=args.rate or capture.rate, buffer_seconds=capture.buffer_seconds
+        ),
+        quiet=not args.debug,
+    )
+
+
+async def live_call(
+    engine: Engine, source: LiveSource, *, call_id: CallId, stop: asyncio.Event
+) -> AsyncIterator[Event]:
+    """Run a live source through a call until ``stop`` is set, yielding its events."""
+    async with Call(engine, call_id, source.roles, live=True) as call:
+
+        async def capture() -> None:
+            try:
+                async with contextlib.aclosing(capture_frames(source, stop)) as batches:
+                    async for batch in batches:
+                        for frame in batch:
+                            await call.push(frame)
+            except BaseException:
+                await call.cancel()
+                raise
+            await call.finish()
+
+        capturing = asyncio.create_task(capture(), name=f"{call_id}/capture")
+        try:
+            async for event in call.events():
+                yield event
+        finally:
+            if not capturing.done():
+                capturing.cancel()
+            results = await asyncio.gather(capturing, return_exceptions=True)
+        if isinstance(results[0], BaseException) and not isinstance(
+            results[0], asyncio.CancelledError
+        ):
+            raise results[0]
+
+
+async def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    options = pipeline_options(args, config.pipeline)
+    source = await asyncio.to_thread(open_source, args, config)
+    try:
+        engine = await asyncio.to_thread(Engine.load, options)
+    except BaseException:
+        source.close()
+        raise
+    call_id = CallId(args.call_id or time.strftime("live-%Y%m%dT%H%M%S"))
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    main = asyncio.current_task()
+    forced = False
+
+    def on_signal() -> None:
+        nonlocal forced
+        if stop.is_set() and main is not None:  # the second Ctrl-C: give up on the flush
+            forced = True
+            main.cancel()
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    timer = loop.call_later(args.seconds, stop.set) if args.seconds else None
+    try:
+        async for event in live_call(engine, source, call_id=call_id, stop=stop):
+            if args.jsonl:
+                print(to_json(event), flush=True)
+            elif args.signals or not isinstance(event, SIGNALS):
+                print(readable(event), flush=True)
+    except asyncio.CancelledError:
+        if forced:
+            return 130
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        source.close()
+        engine.close()
+    return 0

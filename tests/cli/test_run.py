@@ -1,0 +1,225 @@
+"""`edge devices` and `edge run` against a real PortAudio device (a PulseAudio pipe source)."""
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import jiwer
+import numpy as np
+import pytest
+
+from edge.audio.frames import parse_channel_map
+from edge.audio.sources import FileSource
+from tests.helpers import DATA, TIME_FACTOR, wer_text
+
+pytest_plugins = ["tests.pulse"]  # the pulse and pipe_source fixtures
+
+EDGE = [sys.executable, "-m", "edge"]
+START_TIMEOUT = 60 * TIME_FACTOR  # interpreter, models, devices
+LEAD = 0.5  # seconds between call.started and playing, so the stream is surely open
+
+
+def jfk(rate):
+    """The JFK clip at ``rate`` Hz, mono float32 (11 s)."""
+    frames = list(FileSource(DATA / "jfk.flac", parse_channel_map("caller,-")).frames())
+    audio = np.concatenate([f.samples for f in frames])
+    if rate == 16000:
+        return audio
+    import soxr
+
+    return soxr.resample(audio, 16000, rate, quality="HQ").astype(np.float32)
+
+
+def wer_of(finals):
+    reference = wer_text((DATA / "jfk.txt").read_text())
+    return jiwer.wer(reference, wer_text(" ".join(finals)))
+
+
+class EdgeRun:
+    """`edge run` as a process: stdout lines as they come, stderr kept."""
+
+    def __init__(self, *args, env):
+        self.process = subprocess.Popen(
+            [*EDGE, "run", *args],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        threading.Thread(target=self._pump, args=(self.process.stdout, True), daemon=True).start()
+        self._err = threading.Thread(target=self._pump, args=(self.process.stderr, False))
+        self._err.daemon = True
+        self._err.start()
+
+    def _pump(self, stream, is_stdout):
+        for line in stream:
+            (self.stdout if is_stdout else self.stderr).append(line)
+            if is_stdout:
+                self.lines.put(line)
+        if is_stdout:
+            self.lines.put(None)
+
+    def wait_for(self, text, timeout=START_TIMEOUT):
+        """Block until a stdout line contains ``text``."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} on stdout; stderr:\n{''.join(self.stderr)}")
+
+    def wait_stderr(self, text, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.stderr):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no {text!r} on stderr:\n{''.join(self.stderr)}")
+
+    def finish(self, timeout=30 * TIME_FACTOR):
+        """Exit status and the JSON events printed."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+        self._err.join(timeout=5)
+        time.sleep(0.1)  # the stdout reader's last lines
+        events = [json.loads(line) for line in self.stdout if line.startswith("{")]
+        return code, events
+
+    @property
+    def err(self):
+        return "".join(self.stderr)
+
+
+def finals_of(events, role="caller"):
+    return [e["text"] for e in events if e["type"] == "transcript.final" and e["role"] == role]
+
+
+@pytest.mark.parametrize("command", ["run", "devices"])
+def test_help(command):
+    """--help works for both commands."""
+    out = subprocess.run([*EDGE, command, "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "usage: edge " + command in out.stdout
+
+
+def test_stereo_and_per_role_devices_do_not_mix():
+    """--stereo-device with --caller-device is refused in one line before any device is opened."""
+    out = subprocess.run(
+        [*EDGE, "run", "--stereo-device", "x", "--caller-device", "y"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1 and out.stderr.count("\n") == 1
+    assert "--stereo-device carries both roles" in out.stderr
+
+
+def test_devices_lists_the_pulse_device(pulse):
+    """`edge devices` shows the ALSA pulse device with its channels, rate and host API."""
+    env = {**os.environ, **pulse.env}
+    out = subprocess.run([*EDGE, "devices"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    row = next(line for line in out.stdout.splitlines() if " pulse " in line)
+    assert "ALSA" in row and "default input" in out.stdout
+    assert "ALSA lib" not in out.stderr  # PortAudio's probing chatter is hidden
+    out = subprocess.run(
+        [*EDGE, "devices", "--jsonl"], env=env, capture_output=True, text=True, timeout=60
+    )
+    devices = [json.loads(line) for line in out.stdout.splitlines()]
+    pulse_device = next(d for d in devices if d["name"] == "pulse")
+    assert pulse_device["input_channels"] > 0 and pulse_device["default_rate"] > 0
+    assert pulse_device["host_api"] == "ALSA"
+    assert sum(d["default"] for d in devices) <= 1
+
+
+def test_an_unknown_device_is_one_line_and_exit_1(pulse):
+    """`edge run --caller-device NAME` with no such device: one line listing the devices."""
+    out = subprocess.run(
+        [*EDGE, "run", "--caller-device", "softphone loopback"],
+        env={**os.environ, **pulse.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("edge: error: ")
+    assert "'softphone loopback'" in out.stderr and "'pulse'" in out.stderr
+
+
+@pytest.mark.slow
+def test_run_transcribes_a_48k_device_for_n_seconds(pipe_source):
+    """JFK played into a 48 kHz device: `edge run --seconds` prints its transcript, then ends."""
+    pipe = pipe_source(rate=48000, channels=1)
+    seconds = LEAD + 11 + 2.5
+    run = EdgeRun("--caller-device", "pulse", "--seconds", str(seconds), "--jsonl", env=pipe.env)
+    run.wait_for("call.started")
+    time.sleep(LEAD)
+    pipe.play(jfk(48000))
+    code, events = run.finish(timeout=seconds + 30 * TIME_FACTOR)
+    assert code == 0, run.err
+    assert events[0]["type"] == "call.started" and events[0]["channels"] == ["caller"]
+    assert events[-1]["type"] == "call.ended"
+    assert events[-1]["duration"] == pytest.approx(seconds, abs=1.0)
+    finals = finals_of(events)
+    assert wer_of(finals) < 0.2, finals
+
+
+@pytest.mark.slow
+def test_run_splits_a_stereo_device_and_ends_on_sigterm(pipe_source):
+    """Left caller, right agent; SIGTERM flushes the last final and prints call.ended, exit 0."""
+    pipe = pipe_source(rate=44100, channels=2)
+    run = EdgeRun("--stereo-device", "pulse", "--jsonl", env=pipe.env)
+    run.wait_for("call.started")
+    time.sleep(LEAD)
+    speech = jfk(44100)
+    pipe.play(np.stack([np.zeros_like(speech), speech], axis=1))  # the agent speaks
+    pipe.wait_played(timeout=20 * TIME_FACTOR)
+    run.process.send_signal(signal.SIGTERM)  # no pause after the last word: flush makes it final
+    code, events = run.finish()
+    assert code == 0, run.err
+    assert events[0]["channels"] == ["caller", "agent"]
+    assert events[-1]["type"] == "call.ended"
+    assert finals_of(events, "caller") == []
+    assert wer_of(finals_of(events, "agent")) < 0.2, finals_of(events, "agent")
+
+
+@pytest.mark.slow
+def test_run_survives_the_device_going_away_and_coming_back(pipe_source):
+    """The source is unloaded mid-call: the loss is logged, the call goes on, speech after the
+    reload is transcribed, and Ctrl-C ends it cleanly."""
+    pipe = pipe_source(rate=48000, channels=1)
+    run = EdgeRun("--caller-device", "pulse", "--jsonl", env=pipe.env)
+    run.wait_for("call.started")
+    time.sleep(1.0)
+    pipe.unload()
+    run.wait_stderr("lost", timeout=5 * TIME_FACTOR)
+    time.sleep(1.5)
+    pipe.load()
+    run.wait_stderr("is back", timeout=5 * TIME_FACTOR)
+    pipe.play(jfk(48000))
+    pipe.wait_played(timeout=20 * TIME_FACTOR)
+    time.sleep(1.5)
+    run.process.send_signal(signal.SIGINT)
+    code, events = run.finish()
+    assert code == 0, run.err
+    lost = [line for line in run.stderr if "lost" in line]
+    assert len(lost) == 1 and "'pulse'" in lost[0], run.err
+    assert "Traceback" not in run.err
+    assert events[-1]["type"] == "call.ended"
+    finals = finals_of(events)
+    assert wer_of(finals) < 0.2, finals
