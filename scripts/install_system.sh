@@ -6,6 +6,11 @@ set -euo pipefail
 PYTHON=${PYTHON:-python3}
 DEBIAN_PACKAGES=(
     libgomp1       # OpenMP runtime for CTranslate2 (faster-whisper)
+    portaudio19-dev      # PortAudio headers: pip builds PyAudio (edge run's capture) from source
+    gcc python3-dev      # ... with these (PyAudio has no Linux wheels)
+    pulseaudio           # the capture tests' sound server (tests/pulse.py)
+    libasound2-plugins   # ALSA's pulse device, which PortAudio opens in the capture tests
+    chromium             # the page tests' headless browser (driven by Playwright)
 )
 
 need=()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import os
 import re
 from pathlib import Path
 
 import av
 import numpy as np
+from faster_whisper.audio import decode_audio
 
 from edge.audio.frames import parse_channel_map
 from edge.audio.sources import FileSource
@@ -92,3 +94,29 @@ def librivox_references() -> dict[Path, str]:
 
 def speech_references() -> dict[Path, str]:
     return {DATA / "jfk.flac": (DATA / "jfk.txt").read_text().strip(), **librivox_references()}
+
+
+RAVDESS = SHARED_DATA / "ravdess"
+
+
+def assembled_call(path: Path, actor: int, distressed: str, seed: int = 3) -> float:
+    """A held-out actor: ~45 s of calm and neutral sentences, then ~25 s of `distressed` ones.
+
+    Returns the distress onset (stream seconds of the first distressed sentence).
+    """
+    with (RAVDESS / "labels.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if int(r["actor"]) == actor]
+    rng = np.random.default_rng(seed)
+
+    def sentences(emotions: tuple[str, ...], seconds: float) -> list[np.ndarray]:
+        pool = [decode_audio(str(RAVDESS / r["file"])) for r in rows if r["emotion"] in emotions]
+        parts: list[np.ndarray] = []
+        while sum(len(p) for p in parts) < seconds * 16000:
+            for k in rng.permutation(len(pool)):
+                parts += [pool[k], np.zeros(int(rng.uniform(0.3, 1.0) * 16000), np.float32)]
+        return parts
+
+    calm = np.concatenate(sentences(("neutral", "calm"), 45))
+    upset = np.concatenate(sentences((distressed,), 25))
+    write_audio(path, np.concatenate([calm, upset]), 16000)
+    return len(calm) / 16000

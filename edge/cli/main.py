@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import json
 import logging
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from edge import __version__
+from edge.config import LogOptions, load_config
 from edge.errors import EdgeError
 
 log = logging.getLogger("edge")
@@ -23,22 +26,56 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edge {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    from edge.cli import replay
+    from edge.cli import config, demo, devices, replay, run, serve, stream
 
     replay.add_parser(commands)
+    run.add_parser(commands)
+    devices.add_parser(commands)
+    config.add_parser(commands)
+    serve.add_parser(commands)
+    stream.add_parser(commands)
+    demo.add_parser(commands)
     return parser
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record ([log] json = true), for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.datetime.fromtimestamp(
+                record.created, datetime.timezone.utc
+            ).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(handler: logging.Handler, options: LogOptions, *, debug: bool) -> None:
+    """Apply the [log] settings to the handler :func:`main` installed (--debug keeps DEBUG)."""
+    root = logging.getLogger()
+    if handler not in root.handlers:  # logging was set up by someone else (tests, an embedder)
+        return
+    if options.json:
+        handler.setFormatter(JsonFormatter())
+    if not debug:
+        root.setLevel(options.level.upper())
 
 
 def main(argv: Sequence[str] | None = None, *, stderr: TextIO | None = None) -> int:
     stderr = stderr or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=stderr,
-    )
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler])
     try:
+        if not getattr(args, "example", False):  # `edge config --example` needs no config
+            configure_logging(handler, load_config(args.config).log, debug=args.debug)
         return int(asyncio.run(args.run(args)))
     except EdgeError as e:
         if args.debug:

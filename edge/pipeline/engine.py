@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from edge.adapters.asr import AsrOptions, Hypothesis, Transcriber, WhisperTranscriber
 from edge.adapters.emotion import EmotionScore, EmotionScorer, OnnxEmotionScorer
@@ -20,6 +22,8 @@ from edge.stages.emotion import EmotionJob, EmotionOptions
 from edge.stages.guards import GuardOptions
 from edge.stages.prosody import ProsodyOptions
 from edge.stages.segmenter import VadOptions
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +71,9 @@ class Engine:
         self._asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-asr")
         self._vad_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-vad")
         self._affect_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-affect")
+        # Told each model job's stage ("vad", "asr_partial", "asr_final", "emotion",
+        # "text") and its seconds, queueing included: the service's latency metrics.
+        self.observe: Callable[[str, float], None] | None = None
 
     @classmethod
     def load(cls, options: PipelineOptions | None = None) -> Engine:
@@ -80,18 +87,23 @@ class Engine:
             text=MiniLmTextScorer.load() if options.text else None,
         )
 
+    async def _run(self, stage: str, pool: ThreadPoolExecutor, work: Callable[[], _T]) -> _T:
+        started = time.perf_counter()
+        result = await asyncio.get_running_loop().run_in_executor(pool, work)
+        if self.observe is not None:
+            self.observe(stage, time.perf_counter() - started)
+        return result
+
     async def probabilities(self, stream: VadStream, frames: Sequence[Frame]) -> list[float]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._vad_pool, lambda: [stream.probability(f.samples) for f in frames]
+        return await self._run(
+            "vad", self._vad_pool, lambda: [stream.probability(f.samples) for f in frames]
         )
 
     async def transcribe(self, job: AsrJob) -> Hypothesis:
-        loop = asyncio.get_running_loop()
         call = functools.partial(
             self.asr.transcribe, job.utterance.audio, prefix=job.prefix, final=job.final
         )
-        return await loop.run_in_executor(self._asr_pool, call)
+        return await self._run("asr_final" if job.final else "asr_partial", self._asr_pool, call)
 
     async def score_voice(self, job: EmotionJob) -> tuple[EmotionScore, EmotionScore | None]:
         """The window's score and, if the job has one, the current utterance's."""
@@ -103,13 +115,12 @@ class Engine:
             onset = None if job.onset is None else scorer.score(job.onset, job.baseline)
             return window, onset
 
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._affect_pool, both)
+        return await self._run("emotion", self._affect_pool, both)
 
     async def score_text(self, text: str) -> TextScore:
         assert self.text is not None
-        loop = asyncio.get_running_loop()
-        scores = await loop.run_in_executor(self._affect_pool, self.text.score, [text])
+        scorer = self.text
+        scores = await self._run("text", self._affect_pool, lambda: scorer.score([text]))
         return scores[0]
 
     def close(self) -> None:

@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
-from faster_whisper.audio import decode_audio
 
 from edge.adapters.model_files import models_dir
 from edge.events import CueKind, CueRaised, VoiceEmotion, from_json
-from tests.helpers import SHARED_DATA, run_file, write_audio
+from tests.helpers import assembled_call, run_file
 
 pytestmark = pytest.mark.slow
-
-RAVDESS = SHARED_DATA / "ravdess"
-RATE = 16000
-
-
-def assembled_call(path: Path, actor: int, distressed: str, seed: int = 3) -> float:
-    """A held-out actor: ~45 s of calm and neutral sentences, then ~25 s of `distressed` ones.
-
-    Returns the distress onset (stream seconds of the first distressed sentence).
-    """
-    with (RAVDESS / "labels.csv").open() as f:
-        rows = [r for r in csv.DictReader(f) if int(r["actor"]) == actor]
-    rng = np.random.default_rng(seed)
-
-    def sentences(emotions: tuple[str, ...], seconds: float) -> list[np.ndarray]:
-        pool = [decode_audio(str(RAVDESS / r["file"])) for r in rows if r["emotion"] in emotions]
-        parts: list[np.ndarray] = []
-        while sum(len(p) for p in parts) < seconds * RATE:
-            for k in rng.permutation(len(pool)):
-                parts += [pool[k], np.zeros(int(rng.uniform(0.3, 1.0) * RATE), np.float32)]
-        return parts
-
-    calm = np.concatenate(sentences(("neutral", "calm"), 45))
-    upset = np.concatenate(sentences((distressed,), 25))
-    write_audio(path, np.concatenate([calm, upset]), RATE)
-    return len(calm) / RATE
 
 
 @pytest.fixture(scope="module")

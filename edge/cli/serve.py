@@ -1,0 +1,99 @@
+"""``edge serve``: the live service (websocket ingest, subscribers, pages, metrics)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import signal
+import sys
+from typing import Any
+
+from edge.cli.options import add_common, add_pipeline, pipeline_options
+from edge.config import Config, check_serve, load_config
+from edge.pipeline.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="run the live service: websocket ingest, agent panel, wallboard",
+        description="Accept call audio over websockets, run every call through the pipeline "
+        "and push transcripts and cues to the agent panel and the supervisor wallboard "
+        "(protocols: docs/server.md; settings: the [server], [privacy] and [[tokens]] "
+        "sections of the config file).",
+    )
+    parser.add_argument("--host", help="address to listen on (default: [server] host)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
+    add_pipeline(parser)
+    add_common(parser)
+    parser.set_defaults(run=run)
+
+
+def serve_config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    server = config.server
+    if args.host is not None:
+        server = dataclasses.replace(server, host=args.host)
+    if args.port is not None:
+        server = dataclasses.replace(server, port=args.port)
+    config = dataclasses.replace(
+        config, server=server, pipeline=pipeline_options(args, config.pipeline)
+    )
+    check_serve(config)
+    return config
+
+
+async def until_signalled() -> None:
+    """Wait for SIGTERM or SIGINT; a second one exits at once."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def first() -> None:
+        if stop.is_set():
+            log.warning("second signal: exiting now")
+            sys.exit(1)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, first)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, first)  # still guarded while shutting down
+
+
+async def run(args: argparse.Namespace) -> int:
+    from edge.server.app import Service  # the server's imports only when serving
+
+    config = serve_config(args)
+    service = Service(config)
+    await service.start()  # /healthz answers while the models load
+    print(
+        f"edge serve: listening on {service.url}  "
+        f"(agent panel {service.url}/agent, wallboard {service.url}/wallboard)",
+        flush=True,
+    )
+    engine: Engine | None = None
+    try:
+        loading = asyncio.create_task(asyncio.to_thread(Engine.load, config.pipeline))
+        signalled = asyncio.create_task(until_signalled())
+        done, _ = await asyncio.wait({loading, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        if loading in done:
+            engine = loading.result()
+            service.set_engine(engine)
+            print("edge serve: models loaded, ready for calls", flush=True)
+            await signalled
+        print("edge serve: shutting down", flush=True)
+        await service.shutdown()
+        if engine is None:
+            engine = await loading
+        return 0
+    finally:
+        await service.shutdown()
+        if engine is not None:
+            engine.close()

@@ -1,0 +1,1 @@
+"""The live service: websocket ingest, subscribers, pages."""

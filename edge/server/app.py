@@ -1,0 +1,525 @@
+"""``edge serve``: the asyncio glue between websockets, the pipeline and the hub.
+
+One process, one ``websockets`` server:
+
+* ``/ingest`` (also ``/twilio``): call audio in, one call per connection
+  (:mod:`edge.server.ingest` speaks the protocols);
+* ``/subscribe``: agents, wallboards and call detail out (:mod:`edge.server.hub`);
+* plain HTTP on the same port: the pages (``/agent``, ``/wallboard``),
+  ``/healthz``, ``/readyz`` and ``/metrics``.
+
+Every call runs in its own :class:`~edge.pipeline.call.Call` on the shared
+:class:`~edge.pipeline.engine.Engine`. Tasks are owned by the connection
+handler that started them; :meth:`Service.shutdown` stops intake, flushes the
+calls within ``drain_seconds`` and closes every socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import json
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from edge.config import Config, TokenRole
+from edge.pipeline.call import Call
+from edge.pipeline.engine import Engine
+from edge.server import pages
+from edge.server.auth import Principal, Refused, Tokens, require
+from edge.server.eventlog import EventLog
+from edge.server.hub import Hub, Subscription, View
+from edge.server.ingest import (
+    PROTOCOL,
+    Audio,
+    Close,
+    IngestError,
+    IngestSession,
+    Started,
+    Stopped,
+)
+from edge.server.metrics import Metrics
+from edge.server.outbox import Outbox
+from edge.server.summary import CallMeta
+
+log = logging.getLogger(__name__)
+
+INGEST_PATHS = ("/ingest", "/twilio")
+SUBSCRIBE_PATH = "/subscribe"
+HELLO_TIMEOUT = 10.0  # seconds a subscriber has to say what it wants
+PRUNE_EVERY = 5.0
+
+
+def _bearer(headers: Headers) -> str | None:
+    value = headers.get("Authorization", "")
+    return value[7:].strip() or None if value.lower().startswith("bearer ") else None
+
+
+def _peer(ws: ServerConnection) -> str:
+    address = ws.remote_address
+    return f"{address[0]}:{address[1]}" if address else "?"
+
+
+@dataclass
+class _LiveCall:
+    call: Call
+    ws: ServerConnection
+
+
+class Service:
+    """The running service: shared engine, hub, tokens and the websocket server."""
+
+    def __init__(self, config: Config, engine: Engine | None = None) -> None:
+        self.config = config
+        self.engine: Engine | None = None  # until loaded: /readyz says 503, ingest: try later
+        self.tokens = Tokens(config.tokens)
+        self.metrics = Metrics()
+        if engine is not None:
+            self.set_engine(engine)
+        self.event_log = (
+            EventLog(config.privacy.event_log, retention_days=config.privacy.retention_days)
+            if config.privacy.event_log is not None
+            else None
+        )
+        self.hub = Hub(
+            config.privacy,
+            resume_events=config.server.resume_events,
+            record=self.event_log.write if self.event_log else None,
+        )
+        self.server: Server | None = None
+        self.live: dict[str, _LiveCall] = {}
+        self._connections = 0
+        self._closing = False
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def set_engine(self, engine: Engine) -> None:
+        """The models are loaded: the service is ready for calls."""
+        engine.observe = self.metrics.stage
+        self.engine = engine
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.config.server.tls_cert else "http"
+        host = self.config.server.host
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        return f"{scheme}://{host}:{self.port}"
+
+    async def start(self) -> None:
+        options = self.config.server
+        tls = None
+        if options.tls_cert and options.tls_key:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(options.tls_cert, options.tls_key)
+        self.server = await serve(
+            self._handle,
+            options.host,
+            options.port,
+            process_request=self._http,
+            max_size=options.max_message_bytes,
+            ping_interval=options.ping_interval,
+            ping_timeout=options.ping_timeout,
+            ssl=tls,
+            server_header=None,
+        )
+        self._housekeeping = asyncio.create_task(self._keep_house(), name="edge-housekeeping")
+        if self.event_log is not None:
+            await self.event_log.start()
+
+    async def shutdown(self) -> None:
+        """Stop intake, flush live calls within the deadline, close every socket."""
+        if self._closing or self.server is None:
+            return
+        self._closing = True
+        deadline = self.config.server.drain_seconds
+        log.info("shutting down: %d live call(s), %.0f s to finish", len(self.live), deadline)
+        self.server.close(close_connections=False)  # no new connections
+        for live in list(self.live.values()):  # end intake: their handlers flush the calls
+            await live.ws.close(Close.GOING_AWAY, "server shutting down")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(deadline):
+                while self.live:
+                    await asyncio.sleep(0.05)
+                for sub in list(self.hub.subscriptions):  # let subscribers receive the ends
+                    while len(sub.outbox) and sub in self.hub.subscriptions:
+                        await asyncio.sleep(0.05)
+        for live in list(self.live.values()):
+            await live.call.cancel()
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+        self.server.close(close_connections=True)
+        await self.server.wait_closed()
+        if self.event_log is not None:
+            await self.event_log.close()
+
+    async def _keep_house(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY)
+            self.hub.prune()
+            if self.event_log is not None:
+                await self.event_log.prune()
+
+    # -- plain HTTP ---------------------------------------------------------
+
+    def _http(self, ws: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path in INGEST_PATHS or path == SUBSCRIBE_PATH:
+            origin = request.headers.get("Origin")
+            if origin is not None and not self._origin_ok(origin, request.headers):
+                log.warning("refused %s from %s: origin %s not allowed", path, _peer(ws), origin)
+                return _text(http.HTTPStatus.FORBIDDEN, "origin not allowed\n")
+            if self._connections >= self.config.server.max_connections:
+                log.warning("refused %s from %s: connection limit reached", path, _peer(ws))
+                return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "too many connections\n")
+            return None  # the websocket handshake goes on
+        if path == "/healthz":
+            return _text(http.HTTPStatus.OK, "ok\n")
+        if path == "/readyz":
+            if self.engine is None:
+                return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "models loading\n")
+            if self._closing:
+                return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
+            return _text(http.HTTPStatus.OK, "ready\n")
+        if path == "/metrics":
+            body, content_type = self.metrics.render(self)
+            return _response(http.HTTPStatus.OK, body, content_type)
+        page = pages.find(path)
+        if page is None:
+            return _text(http.HTTPStatus.NOT_FOUND, "not found\n")
+        body, content_type = page
+        return _response(http.HTTPStatus.OK, body, content_type, pages.HEADERS)
+
+    def _origin_ok(self, origin: str, headers: Headers) -> bool:
+        if origin in self.config.server.allowed_origins:
+            return True
+        return urlsplit(origin).netloc == headers.get("Host")
+
+    # -- websockets ---------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        path = urlsplit(ws.request.path).path if ws.request else ""
+        self._connections += 1
+        self.metrics.connections.inc()
+        try:
+            if path in INGEST_PATHS:
+                await self._ingest(ws)
+            elif path == SUBSCRIBE_PATH:
+                await self._subscribe(ws)
+            else:
+                await _refuse(ws, Close.NOT_FOUND, f"no websocket endpoint at {path}")
+        finally:
+            self._connections -= 1
+            self.metrics.connections.dec()
+
+    async def _ingest(self, ws: ServerConnection) -> None:
+        session = IngestSession()
+        live: _LiveCall | None = None
+        consumer: asyncio.Task[None] | None = None
+        peer = _peer(ws)
+        try:
+            async for message in ws:
+                if isinstance(message, str):
+                    result = session.text(message)
+                else:
+                    result = session.binary(message)
+                if isinstance(result, Started):
+                    live, consumer = await self._start_call(ws, result, peer)
+                elif isinstance(result, Audio):
+                    assert live is not None
+                    for frame in result.frames:
+                        await live.call.push(frame)
+                elif isinstance(result, Stopped):
+                    assert live is not None and consumer is not None
+                    for frame in result.frames:
+                        await live.call.push(frame)
+                    await live.call.finish()
+                    await consumer
+                    await ws.send(
+                        json.dumps(
+                            {
+                                "type": "stopped",
+                                "call_id": live.call.call_id,
+                                "dropped_frames": live.call.dropped_frames,
+                            }
+                        )
+                    )
+                    await ws.close(Close.NORMAL, "call ended")
+                    return
+        except (IngestError, Refused) as e:
+            self.metrics.ingest_errors.labels(code=str(int(e.code))).inc()
+            log.warning("ingest from %s refused: %s", peer, e)
+            await _refuse(ws, e.code, str(e))
+        except ConnectionClosed:
+            pass
+        finally:
+            if live is not None:
+                await self._end_call(live, consumer)
+
+    async def _start_call(
+        self, ws: ServerConnection, started: Started, peer: str
+    ) -> tuple[_LiveCall, asyncio.Task[None]]:
+        info = started.info
+        principal = self.tokens.authenticate(info.token or _bearer(ws.request.headers))
+        require(principal, TokenRole.INGEST)
+        if self.engine is None or self._closing:
+            raise Refused(Close.TRY_LATER, "the service is not ready: retry in a few seconds")
+        source = principal.source or "open"
+        if self.hub.active_calls(source) >= self.config.server.max_calls_per_source:
+            raise Refused(
+                Close.TOO_MANY,
+                f"source {source!r} already streams {self.config.server.max_calls_per_source} "
+                "calls: the limit is server.max_calls_per_source",
+            )
+        meta = CallMeta(
+            call_id=info.call_id,
+            agent_id=info.agent_id,
+            team=info.team,
+            source=source,
+            started_at=time.time(),
+        )
+        self.hub.open_call(meta)
+        call = Call(self.engine, info.call_id, info.roles, live=info.live)
+        await call.__aenter__()
+        if not info.live and ws.keepalive_task is not None:
+            # An upload's socket is read only as fast as the pipeline goes, so a
+            # pong could wait behind audio for minutes: TCP keeps it alive instead.
+            ws.keepalive_task.cancel()
+        live = _LiveCall(call, ws)
+        self.live[info.call_id] = live
+        consumer = asyncio.create_task(self._consume(call), name=f"{info.call_id}/events")
+        self.metrics.calls_started.inc()
+        log.info(
+            "call %s started: %s from %s (%s, agent %r, team %r)",
+            info.call_id,
+            "+".join(r.value for r in info.roles),
+            source,
+            info.dialect.value,
+            info.agent_id,
+            info.team,
+        )
+        reply = {"type": "started", "protocol": PROTOCOL, "call_id": info.call_id}
+        await ws.send(json.dumps(reply))
+        return live, consumer
+
+    async def _consume(self, call: Call) -> None:
+        async for event in call.events():
+            self.metrics.observe(event)
+            self.hub.publish(call.call_id, event)
+
+    async def _end_call(self, live: _LiveCall, consumer: asyncio.Task[None] | None) -> None:
+        """The ingest connection is gone: flush what the call heard, then let it go."""
+        call = live.call
+        try:
+            await call.finish()
+            if consumer is not None:
+                await consumer
+        except asyncio.CancelledError:
+            await call.cancel()
+            raise
+        except Exception:
+            self.metrics.model_errors.labels(stage="call").inc()
+            log.exception("call %s failed while finishing", call.call_id)
+            await call.cancel()
+        finally:
+            self.live.pop(call.call_id, None)
+            self.metrics.dropped_frames.inc(call.dropped_frames)
+            log.info("call %s ended (%d frames dropped)", call.call_id, call.dropped_frames)
+
+    async def _subscribe(self, ws: ServerConnection) -> None:
+        peer = _peer(ws)
+        try:
+            first = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+            sub, resume = self._subscription(ws, first)
+        except TimeoutError:
+            await _refuse(ws, Close.BAD_MESSAGE, "send a subscribe message first")
+            return
+        except (IngestError, Refused) as e:
+            log.warning("subscriber %s refused: %s", peer, e)
+            await _refuse(ws, e.code, str(e))
+            return
+        except ConnectionClosed:
+            return
+        hello = {
+            "type": "subscribed",
+            "protocol": PROTOCOL,
+            "view": sub.view.value,
+            "agent_id": sub.agent_id,
+            "teams": list(sub.teams),
+            "call_id": sub.call_id,
+            "share": self.config.privacy.share.value,
+        }
+        await ws.send(json.dumps(hello))
+        self.hub.attach(sub, resume)
+        self.metrics.subscribers.labels(view=sub.view.value).inc()
+        sender = asyncio.create_task(self._send_loop(ws, sub), name=f"send/{peer}")
+        try:
+            async for message in ws:
+                await self._from_subscriber(ws, sub, message)
+        except (IngestError, Refused) as e:
+            await _refuse(ws, e.code, str(e))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.hub.detach(sub)
+            self.metrics.subscribers.labels(view=sub.view.value).dec()
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+
+    def _subscription(
+        self, ws: ServerConnection, message: str | bytes
+    ) -> tuple[Subscription, dict[str, int]]:
+        data = _object(message)
+        if data.get("type") != "subscribe":
+            raise IngestError(Close.BAD_MESSAGE, "the first message must be type 'subscribe'")
+        principal = self.tokens.authenticate(data.get("token") or _bearer(ws.request.headers))
+        try:
+            view = View(data.get("view"))
+        except ValueError:
+            raise IngestError(
+                Close.BAD_MESSAGE, "view must be 'agent', 'wallboard' or 'call'"
+            ) from None
+        resume = data.get("resume") or {}
+        if not isinstance(resume, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) for k, v in resume.items()
+        ):
+            raise IngestError(Close.BAD_MESSAGE, "resume must map call ids to sequence numbers")
+        sub = Subscription(
+            principal=principal,
+            view=view,
+            outbox=Outbox(self.config.server.client_queue),
+            peer=_peer(ws),
+        )
+        if view is View.AGENT:
+            sub.agent_id = self._agent_id(principal, data.get("agent_id"))
+        elif view is View.WALLBOARD:
+            sub.teams = self._teams(principal, data.get("teams"))
+        else:
+            require(principal, TokenRole.SUPERVISOR, TokenRole.AGENT)
+            call_id = data.get("call_id")
+            record = self.hub.calls.get(call_id) if isinstance(call_id, str) else None
+            if record is None:
+                raise Refused(Close.NOT_FOUND, f"no live call {call_id!r}")
+            if not principal.can_see(record.meta):
+                raise Refused(Close.FORBIDDEN, f"call {call_id!r} is not yours to watch")
+            sub.call_id = call_id
+        return sub, resume
+
+    @staticmethod
+    def _agent_id(principal: Principal, asked: object) -> str:
+        require(principal, TokenRole.AGENT)
+        if principal.role is None:
+            if not isinstance(asked, str) or not asked:
+                raise IngestError(Close.BAD_MESSAGE, "view 'agent' needs an agent_id")
+            return asked
+        if asked not in (None, "", principal.agent):
+            raise Refused(Close.FORBIDDEN, "this token may only watch its own agent's calls")
+        assert principal.agent is not None
+        return principal.agent
+
+    @staticmethod
+    def _teams(principal: Principal, asked: object) -> tuple[str, ...]:
+        require(principal, TokenRole.SUPERVISOR)
+        if asked is not None and (
+            not isinstance(asked, list) or not all(isinstance(t, str) for t in asked)
+        ):
+            raise IngestError(Close.BAD_MESSAGE, "teams must be a list of team names")
+        wanted = tuple(asked or ())
+        if principal.role is None:
+            return wanted
+        if not set(wanted) <= set(principal.teams):
+            raise Refused(Close.FORBIDDEN, "this token may only watch its own teams")
+        return wanted or principal.teams
+
+    async def _from_subscriber(
+        self, ws: ServerConnection, sub: Subscription, message: str | bytes
+    ) -> None:
+        data = _object(message)
+        kind = data.get("type")
+        if kind == "feedback":
+            try:
+                report = self.hub.record_feedback(sub.principal, data)
+            except Refused as e:  # a bad report is answered, the subscription goes on
+                await ws.send(json.dumps({"type": "error", "code": int(e.code), "message": str(e)}))
+                return
+            self.metrics.feedback.labels(cue=report["cue"], verdict=report["verdict"]).inc()
+            ack = {"type": "feedback.recorded", "call_id": report["call_id"]}
+            await ws.send(json.dumps({**ack, "cue_id": report["cue_id"]}))
+        elif kind == "ping":
+            await ws.send(json.dumps({"type": "pong", "server_time": time.time()}))
+        else:
+            raise IngestError(Close.BAD_MESSAGE, f"unknown message type {kind!r}: send feedback")
+
+    async def _send_loop(self, ws: ServerConnection, sub: Subscription) -> None:
+        while (message := await sub.outbox.get()) is not None:
+            await ws.send(message)
+        self.hub.detach(sub)
+        self.hub.disconnected_slow += 1
+        self.metrics.slow_disconnects.inc()
+        log.warning("subscriber %s too slow: disconnected (it may resume)", sub.peer)
+        await ws.close(Close.TRY_LATER, "too slow: reconnect and resume")
+
+
+def _object(message: str | bytes) -> dict[str, Any]:
+    if not isinstance(message, str):
+        raise IngestError(Close.BAD_MESSAGE, "send JSON text messages, not binary")
+    try:
+        data = json.loads(message)
+    except json.JSONDecodeError:
+        raise IngestError(Close.BAD_MESSAGE, "message is not JSON") from None
+    if not isinstance(data, dict):
+        raise IngestError(Close.BAD_MESSAGE, "message must be a JSON object")
+    return data
+
+
+async def _refuse(ws: ServerConnection, code: Close, message: str) -> None:
+    """Tell the client why in a JSON message, then close with ``code``."""
+    with contextlib.suppress(ConnectionClosed):
+        await ws.send(json.dumps({"type": "error", "code": int(code), "message": message}))
+        reason = message.encode()[:120].decode(errors="ignore")
+        await ws.close(code, reason)
+
+
+def _text(status: http.HTTPStatus, text: str) -> Response:
+    return _response(status, text.encode(), "text/plain; charset=utf-8")
+
+
+def _response(
+    status: http.HTTPStatus,
+    body: bytes,
+    content_type: str,
+    extra: dict[str, str] | None = None,
+) -> Response:
+    headers = Headers({"Content-Type": content_type, "Content-Length": str(len(body))})
+    for name, value in (extra or {}).items():
+        headers[name] = value
+    headers["Cache-Control"] = "no-store"
+    return Response(status.value, status.phrase, headers, body)
+
+
+@contextlib.asynccontextmanager
+async def running(config: Config, engine: Engine | None) -> AsyncIterator[Service]:
+    """A started service, shut down on exit (tests, the demo, the benchmark)."""
+    service = Service(config, engine)
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.shutdown()

@@ -1,0 +1,88 @@
+"""Who may do what: tokens from the config file, bound to an agent, teams or a source.
+
+With no ``[[tokens]]`` configured the service runs open, for a workstation
+or a demo on loopback (``edge.config.check_serve`` refuses an open service on
+any other address): every connection may do everything. Tokens are compared
+in constant time and never logged; logs name the token's ``name``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from edge.config import TokenRole, TokenSpec
+from edge.server.ingest import Close
+from edge.server.summary import CallMeta
+
+
+class Refused(Exception):
+    """Access refused: close the connection with ``code``."""
+
+    def __init__(self, code: Close, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated client. ``role`` None: open service, everything allowed."""
+
+    name: str
+    role: TokenRole | None
+    agent: str | None = None
+    teams: tuple[str, ...] = ()
+    source: str | None = None
+
+    def can_see(self, call: CallMeta) -> bool:
+        if self.role is None:
+            return True
+        if self.role is TokenRole.AGENT:
+            return call.agent_id == self.agent
+        if self.role is TokenRole.SUPERVISOR:
+            return call.team in self.teams
+        return False
+
+
+OPEN = Principal(name="open", role=None)
+
+
+class Tokens:
+    """The configured tokens."""
+
+    def __init__(self, specs: Iterable[TokenSpec]) -> None:
+        self._specs = tuple(specs)
+
+    @property
+    def open(self) -> bool:
+        return not self._specs
+
+    def authenticate(self, token: str | None) -> Principal:
+        """The principal behind ``token``; raises :class:`Refused` (4001) if none."""
+        if self.open:
+            return OPEN
+        if not token:
+            raise Refused(Close.UNAUTHORIZED, "no token: send your access token")
+        found = None
+        for spec in self._specs:  # check them all: timing says nothing about which matched
+            if hmac.compare_digest(spec.token.encode(), token.encode()):
+                found = spec
+        if found is None:
+            raise Refused(Close.UNAUTHORIZED, "unknown token: check the token you were given")
+        return Principal(
+            name=found.name or f"{found.role.value}:{found.agent or found.source or '?'}",
+            role=found.role,
+            agent=found.agent,
+            teams=tuple(found.teams),
+            source=found.source,
+        )
+
+
+def require(principal: Principal, *roles: TokenRole) -> None:
+    """Raise :class:`Refused` (4003) unless the principal has one of ``roles``."""
+    if principal.role is not None and principal.role not in roles:
+        wanted = " or ".join(r.value for r in roles)
+        raise Refused(
+            Close.FORBIDDEN, f"a {principal.role.value} token cannot do this: it needs {wanted}"
+        )

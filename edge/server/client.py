@@ -1,0 +1,140 @@
+"""Clients of ``edge serve``: stream a call's audio in, watch its events come out.
+
+Used by ``edge stream``, the demo, the benchmark and the tests; see
+``docs/server.md`` for the protocols they speak.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from edge.audio import g711
+from edge.errors import EdgeError
+
+
+class ServiceError(EdgeError):
+    """The service refused or ended a connection with an error."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"the service refused: {message} (close code {code})")
+        self.code = code
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallSpec:
+    """What the start message says."""
+
+    call_id: str
+    agent_id: str = ""
+    team: str = ""
+    channels: Sequence[str | None] = ("caller", "agent")
+    token: str | None = None
+    live: bool = True
+    encoding: str = "pcm16"  # pcm16 or mulaw
+
+
+def _encode(block: npt.NDArray[np.float32], encoding: str) -> bytes:
+    pcm = g711.float_to_pcm16(block.reshape(-1))
+    if encoding == "mulaw":
+        return g711.pcm16_to_mulaw(pcm).tobytes()
+    return pcm.astype("<i2").tobytes()
+
+
+async def _reply(ws: ClientConnection) -> dict[str, Any]:
+    """The next JSON message; an ``error`` message becomes :class:`ServiceError`."""
+    try:
+        message = await ws.recv()
+    except ConnectionClosed as e:
+        raise ServiceError(e.rcvd.code if e.rcvd else 1006, "connection closed") from None
+    data = json.loads(message)
+    if data.get("type") == "error":
+        raise ServiceError(int(data["code"]), str(data["message"]))
+    return dict(data)
+
+
+async def stream_call(
+    url: str,
+    audio: npt.NDArray[np.float32],
+    spec: CallSpec,
+    *,
+    rate: int = 16000,
+    realtime: bool = True,
+    chunk: float = 0.1,
+) -> dict[str, Any]:
+    """Stream ``audio`` (samples by channels, float) as one call; returns the ``stopped`` reply.
+
+    ``realtime`` paces the chunks at the audio's own speed, as a live call does.
+    """
+    audio = audio.reshape(len(audio), -1).astype(np.float32, copy=False)
+    start = {
+        "type": "start",
+        "protocol": 1,
+        "call_id": spec.call_id,
+        "agent_id": spec.agent_id,
+        "team": spec.team,
+        "sample_rate": rate,
+        "encoding": spec.encoding,
+        "channels": list(spec.channels)[: audio.shape[1]],
+        "live": spec.live,
+    }
+    if spec.token:
+        start["token"] = spec.token
+    step = max(1, int(chunk * rate))
+    # An upload (live=False) is read only as fast as the pipeline goes: keepalive
+    # pings would wait behind the audio, so neither side sends them.
+    ping = 20.0 if spec.live else None
+    async with connect(url, max_size=None, open_timeout=30, ping_interval=ping) as ws:
+        await ws.send(json.dumps(start))
+        await _reply(ws)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        for at in range(0, len(audio), step):
+            if realtime and (delay := began + at / rate - loop.time()) > 0:
+                await asyncio.sleep(delay)
+            await ws.send(_encode(audio[at : at + step], spec.encoding))
+        await ws.send(json.dumps({"type": "stop"}))
+        return await _reply(ws)
+
+
+async def watch(
+    url: str,
+    view: str,
+    *,
+    token: str | None = None,
+    agent_id: str | None = None,
+    teams: Sequence[str] | None = None,
+    call_id: str | None = None,
+    resume: dict[str, int] | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Subscribe and yield every message after ``subscribed`` until the server closes."""
+    hello: dict[str, Any] = {"type": "subscribe", "view": view}
+    for key, value in (
+        ("token", token),
+        ("agent_id", agent_id),
+        ("teams", list(teams) if teams is not None else None),
+        ("call_id", call_id),
+        ("resume", resume),
+    ):
+        if value is not None:
+            hello[key] = value
+    async with connect(url, max_size=None) as ws:
+        await ws.send(json.dumps(hello))
+        await _reply(ws)
+        while True:
+            try:
+                message = await ws.recv()
+            except ConnectionClosed:
+                return
+            data = json.loads(message)
+            if data.get("type") == "error":
+                raise ServiceError(int(data["code"]), str(data["message"]))
+            yield data

@@ -1,0 +1,317 @@
+"""The live calls and their subscribers: what leaves the process, and to whom.
+
+Every event a call emits goes through :meth:`Hub.publish`:
+
+1. **privacy** (:class:`Privacy`): with ``share = "cues"`` transcripts never
+   leave; otherwise they are redacted (``edge.server.redact``) first;
+2. **resume buffer**: the last ``resume_events`` messages of each call, so a
+   client that reconnects with its last sequence number gets what it missed;
+3. **summary**: the call's wallboard tile (:class:`CallSummary`);
+4. **fan-out**: to each subscriber's :class:`Outbox`, never waiting.
+
+Synchronous and free of sockets: the server (``edge.server.app``) moves the
+messages to and from websockets.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.config import PrivacyOptions, Share
+from edge.events import (
+    CallEnded,
+    CueRaised,
+    Event,
+    ProsodyUpdate,
+    TextEmotion,
+    TranscriptFinal,
+    TranscriptPartial,
+    VoiceEmotion,
+    to_dict,
+)
+from edge.server.auth import Principal, Refused
+from edge.server.ingest import Close
+from edge.server.outbox import Outbox
+from edge.server.redact import Redactor
+from edge.server.summary import CallMeta, CallSummary
+
+log = logging.getLogger(__name__)
+
+ALERTS = 200  # recent alerts a new wallboard receives
+FEEDBACK = 1000  # feedback reports kept in memory
+
+
+def _json(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+class Privacy:
+    """Decides what of an event may leave the process."""
+
+    def __init__(self, options: PrivacyOptions) -> None:
+        self.options = options
+        self._redactor = Redactor()
+
+    def share(self, event: Event) -> Event | None:
+        if isinstance(event, TranscriptPartial | TranscriptFinal):
+            if self.options.share is Share.CUES:
+                return None
+            return self._redactor.event(event) if self.options.redact else event
+        if isinstance(event, TextEmotion) and self.options.redact:
+            return self._redactor.event(event)
+        return event
+
+
+def coalesce_key(event: Event) -> Hashable | None:
+    """Events that a later one of the same key supersedes (readings, partials)."""
+    if isinstance(event, TranscriptPartial):
+        return (event.call_id, "partial", event.role, event.utterance)
+    if isinstance(event, VoiceEmotion | ProsodyUpdate):
+        return (event.call_id, event.type, event.role)
+    return None
+
+
+class View(str, enum.Enum):
+    """What a subscriber watches."""
+
+    AGENT = "agent"  # every event of an agent's calls
+    WALLBOARD = "wallboard"  # a summary tile per call of some teams, and alerts
+    CALL = "call"  # every event of one call
+
+
+@dataclass(eq=False)
+class Subscription:
+    principal: Principal
+    view: View
+    outbox: Outbox
+    agent_id: str | None = None
+    teams: tuple[str, ...] = ()  # wallboard; empty: every team (open service)
+    call_id: str | None = None
+    peer: str = ""
+    sent: dict[str, int] = field(default_factory=dict)  # call id → last seq queued
+
+    def wants_events(self, meta: CallMeta) -> bool:
+        if self.view is View.AGENT:
+            return meta.agent_id == self.agent_id
+        if self.view is View.CALL:
+            return meta.call_id == self.call_id
+        return False
+
+    def wants_tiles(self, meta: CallMeta) -> bool:
+        return self.view is View.WALLBOARD and (not self.teams or meta.team in self.teams)
+
+
+class CallRecord:
+    """A live (or recently ended) call as the hub keeps it."""
+
+    def __init__(self, meta: CallMeta, resume_events: int) -> None:
+        self.meta = meta
+        self.summary = CallSummary(meta)
+        self.buffer: deque[tuple[int, str, Hashable | None]] = deque(maxlen=resume_events)
+        self.evicted_through = 0  # highest seq no longer in the buffer
+        self.cues: dict[int, CueRaised] = {}  # every cue raised, for feedback
+        self.ended_at: float | None = None
+
+    def remember(self, seq: int, message: str, key: Hashable | None) -> None:
+        if len(self.buffer) == self.buffer.maxlen:
+            self.evicted_through = self.buffer[0][0]
+        self.buffer.append((seq, message, key))
+
+
+class Hub:
+    """Live calls, their resume buffers and tiles, and the subscribers."""
+
+    def __init__(
+        self,
+        privacy: PrivacyOptions,
+        *,
+        resume_events: int = 4096,
+        linger: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        record: Callable[[str], None] | None = None,
+    ) -> None:
+        self.privacy = Privacy(privacy)
+        self.resume_events = resume_events
+        self.linger = linger
+        self.calls: dict[str, CallRecord] = {}
+        self.subscriptions: set[Subscription] = set()
+        self.alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS)
+        self.feedback: deque[dict[str, Any]] = deque(maxlen=FEEDBACK)
+        self.dropped = 0  # readings dropped across subscribers
+        self.disconnected_slow = 0
+        self._clock = clock
+        self._record = record  # the opt-in event log's writer
+
+    # -- calls --------------------------------------------------------------
+
+    def open_call(self, meta: CallMeta) -> CallRecord:
+        old = self.calls.get(meta.call_id)
+        if old is not None and old.ended_at is None:
+            raise Refused(
+                Close.CONFLICT,
+                f"call id {meta.call_id!r} is already streaming: use a new call id per call",
+            )
+        record = CallRecord(meta, self.resume_events)
+        self.calls[meta.call_id] = record  # an ended call of the same id is replaced
+        return record
+
+    def publish(self, call_id: str, event: Event) -> None:
+        record = self.calls[call_id]
+        shared = self.privacy.share(event)
+        if shared is None:
+            return
+        body = to_dict(shared)
+        message = _json(body)
+        key = coalesce_key(shared)
+        record.remember(shared.seq, message, key)
+        if self._record is not None:
+            self._record(_json({**body, "agent_id": record.meta.agent_id}))
+        changed = record.summary.observe(shared)
+        if isinstance(shared, CueRaised):
+            record.cues[shared.cue_id] = shared
+            self.alerts.append(self._alert(record.meta, shared))
+        if isinstance(shared, CallEnded):
+            record.ended_at = self._clock()
+        for sub in list(self.subscriptions):
+            if sub.wants_events(record.meta):
+                self._send(sub, message, key, call_id=call_id, seq=shared.seq)
+            elif sub.wants_tiles(record.meta):
+                if isinstance(shared, CueRaised):
+                    self._send(sub, _json(self.alerts[-1]))
+                if changed:
+                    self._send(sub, self._tile(record), ("tile", call_id))
+
+    def prune(self) -> None:
+        """Forget calls that ended more than ``linger`` seconds ago."""
+        now = self._clock()
+        for call_id, record in list(self.calls.items()):
+            if record.ended_at is not None and now - record.ended_at > self.linger:
+                del self.calls[call_id]
+                gone = _json({"type": "call.removed", "call_id": call_id})
+                for sub in list(self.subscriptions):
+                    if sub.wants_tiles(record.meta):
+                        self._send(sub, gone)
+
+    def active_calls(self, source: str | None = None) -> int:
+        return sum(
+            1
+            for r in self.calls.values()
+            if r.ended_at is None and (source is None or r.meta.source == source)
+        )
+
+    # -- subscribers --------------------------------------------------------
+
+    def attach(self, sub: Subscription, resume: dict[str, int]) -> None:
+        """Add a subscriber; queue what it missed (``resume``: call id → last seq)."""
+        self.subscriptions.add(sub)
+        if sub.view is View.WALLBOARD:
+            for record in sorted(self.calls.values(), key=lambda r: -r.summary.need):
+                if sub.wants_tiles(record.meta):
+                    self._send(sub, self._tile(record), ("tile", record.meta.call_id))
+            for alert in self.alerts:
+                if not sub.teams or alert["team"] in sub.teams:
+                    self._send(sub, _json(alert))
+            return
+        for record in list(self.calls.values()):
+            if sub.wants_events(record.meta):
+                self._catch_up(sub, record, resume.get(record.meta.call_id, 0))
+
+    def detach(self, sub: Subscription) -> None:
+        self.subscriptions.discard(sub)
+
+    def _catch_up(self, sub: Subscription, record: CallRecord, last: int) -> None:
+        """Missed events from the buffer, or a snapshot when they are gone: no gap, no dup."""
+        if last < record.evicted_through:
+            snapshot = {
+                "type": "call.snapshot",
+                "call": record.summary.to_dict(),
+                "captions": list(record.summary.captions),
+            }
+            self._send(sub, _json(snapshot))
+            last = record.summary.last_seq
+        for seq, message, key in list(record.buffer):
+            if seq > last:
+                self._send(sub, message, key, call_id=record.meta.call_id, seq=seq)
+
+    def _send(
+        self,
+        sub: Subscription,
+        message: str,
+        key: Hashable | None = None,
+        *,
+        call_id: str | None = None,
+        seq: int = 0,
+    ) -> None:
+        before = sub.outbox.dropped
+        if not sub.outbox.put(message, key):
+            return  # the server sees outbox.overflowed and disconnects it
+        self.dropped += sub.outbox.dropped - before
+        if call_id is not None:
+            sub.sent[call_id] = seq
+
+    # -- feedback -----------------------------------------------------------
+
+    def record_feedback(self, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+        """A "this cue was wrong" report: kept for calibration; raises :class:`Refused`."""
+        call_id, cue_id = data.get("call_id"), data.get("cue_id")
+        record = self.calls.get(call_id) if isinstance(call_id, str) else None
+        if record is None:
+            raise Refused(Close.NOT_FOUND, f"feedback for unknown call {call_id!r}")
+        if not principal.can_see(record.meta):
+            raise Refused(Close.FORBIDDEN, "feedback for a call that is not yours")
+        cue = record.cues.get(cue_id) if isinstance(cue_id, int) else None
+        if cue is None:
+            raise Refused(Close.BAD_MESSAGE, f"feedback for unknown cue_id {cue_id!r}")
+        verdict = data.get("verdict", "wrong")
+        if verdict not in ("wrong", "right"):
+            raise Refused(Close.BAD_MESSAGE, "feedback verdict must be 'wrong' or 'right'")
+        report = {
+            "type": "feedback",
+            "time": round(self._clock(), 3),
+            "call_id": call_id,
+            "agent_id": record.meta.agent_id,
+            "team": record.meta.team,
+            "cue": cue.cue.value,
+            "cue_id": cue.cue_id,
+            "level": cue.level.value,
+            "score": round(cue.score, 3),
+            "evidence": list(cue.evidence),
+            "stream_time": round(cue.stream_time, 2),
+            "verdict": verdict,
+            "by": principal.name,
+        }
+        self.feedback.append(report)
+        if self._record is not None:
+            self._record(_json(report))
+        log.info(
+            "feedback on call %s cue %s: %s (%s)", call_id, cue.cue.value, verdict, principal.name
+        )
+        return report
+
+    # -- messages -----------------------------------------------------------
+
+    def _tile(self, record: CallRecord) -> str:
+        return _json({"type": "call.summary", "call": record.summary.to_dict()})
+
+    @staticmethod
+    def _alert(meta: CallMeta, cue: CueRaised) -> dict[str, Any]:
+        return {
+            "type": "alert",
+            "call_id": meta.call_id,
+            "agent_id": meta.agent_id,
+            "team": meta.team,
+            "seq": cue.seq,
+            "time": round(cue.wall_time, 3),
+            "cue": cue.cue.value,
+            "cue_id": cue.cue_id,
+            "level": cue.level.value,
+            "message": cue.message,
+            "evidence": list(cue.evidence),
+        }

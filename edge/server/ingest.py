@@ -1,0 +1,382 @@
+"""The ingest protocols, sans I/O: messages in, call metadata and frames out.
+
+Two dialects arrive on the same websocket path; the first message decides:
+
+* **native** (``docs/server.md``, protocol 1): a JSON ``start`` message, binary
+  messages of interleaved audio, a JSON ``stop`` message;
+* **Twilio Media Streams**: JSON ``connected``, ``start``, ``media`` (base64
+  8 kHz mu-law per track), ``mark``/``dtmf`` (ignored) and ``stop``. The
+  ``inbound`` track is the caller, ``outbound`` the agent.
+
+:class:`IngestSession` is a state machine: :meth:`~IngestSession.text` and
+:meth:`~IngestSession.binary` take one websocket message each and return what
+it means; anything wrong raises :class:`IngestError`, whose ``code`` is the
+websocket close code to answer with and whose message says what to do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edge.audio.frames import Frame, Splitter
+from edge.audio.sources import Encoding, decode_raw
+from edge.types import CallId, Role
+
+PROTOCOL = 1
+RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
+_CALL_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+
+
+class Close(enum.IntEnum):
+    """Websocket close codes the service answers with (4000-4999: application codes)."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    BAD_MESSAGE = 1008  # policy violation: malformed or unexpected message
+    UNSUPPORTED = 1003  # audio format we cannot take
+    TOO_BIG = 1009
+    TRY_LATER = 1013  # overloaded: too many connections, a hopeless slow subscriber
+    UNAUTHORIZED = 4001  # no token or an unknown token
+    FORBIDDEN = 4003  # a valid token without the right to this
+    NOT_FOUND = 4004  # no such call
+    CONFLICT = 4009  # call id already in use
+    TOO_MANY = 4029  # limit on calls per source
+
+
+class IngestError(Exception):
+    """A message the session cannot take: close the connection with ``code``."""
+
+    def __init__(self, code: Close, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Dialect(str, enum.Enum):
+    NATIVE = "native"
+    TWILIO = "twilio"
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """What a start message says about the call."""
+
+    call_id: CallId
+    agent_id: str
+    team: str
+    roles: tuple[Role, ...]
+    dialect: Dialect
+    token: str | None  # from the message (native ``token``, Twilio customParameters)
+    # False: a recording uploaded for analysis; nothing is dropped, the upload
+    # waits for the pipeline (back-pressure through the socket).
+    live: bool = True
+
+
+@dataclass(frozen=True)
+class Started:
+    info: CallInfo
+
+
+@dataclass(frozen=True)
+class Audio:
+    frames: list[Frame]
+
+
+@dataclass(frozen=True)
+class Stopped:
+    frames: list[Frame]  # the last partial frames, padded
+
+
+@dataclass(frozen=True)
+class Ignored:
+    pass
+
+
+Result = Started | Audio | Stopped | Ignored
+
+
+class _State(enum.Enum):
+    WAITING = "waiting"  # nothing yet, or Twilio's ``connected``
+    STREAMING = "streaming"
+    STOPPED = "stopped"
+
+
+def _bad(message: str) -> IngestError:
+    return IngestError(Close.BAD_MESSAGE, message)
+
+
+class IngestSession:
+    """One ingest connection's protocol state."""
+
+    def __init__(self, *, max_seconds_per_message: float = 10.0) -> None:
+        self.state = _State.WAITING
+        self.dialect: Dialect | None = None
+        self.info: CallInfo | None = None
+        self._max_seconds = max_seconds_per_message
+        self._splitter: Splitter | None = None
+        self._encoding = Encoding.PCM16
+        self._rate = 16000
+        self._channels = 1
+        self._tracks: dict[str, _Track] = {}
+
+    # -- messages -----------------------------------------------------------
+
+    def text(self, message: str) -> Result:
+        try:
+            data = json.loads(message)
+        except json.JSONDecodeError as e:
+            raise _bad(f"message is not JSON ({e.msg} at char {e.pos}): send JSON text") from None
+        if not isinstance(data, dict):
+            raise _bad("message must be a JSON object with a 'type' (or Twilio 'event') field")
+        if self.dialect is None:
+            self.dialect = Dialect.TWILIO if "event" in data else Dialect.NATIVE
+        if self.dialect is Dialect.TWILIO:
+            return self._twilio(data)
+        return self._native(data)
+
+    def binary(self, message: bytes) -> Result:
+        if self.dialect is Dialect.TWILIO:
+            raise _bad("Twilio media streams send JSON 'media' messages, not binary ones")
+        if self.state is _State.WAITING:
+            raise _bad("audio before start: send the JSON start message first")
+        if self.state is _State.STOPPED:
+            raise _bad("audio after stop: open a new connection for a new call")
+        assert self._splitter is not None
+        width = self._encoding.width * self._channels
+        if len(message) % width:
+            raise _bad(
+                f"audio message of {len(message)} bytes is not a whole number of "
+                f"{width}-byte sample frames ({self._encoding.value}, {self._channels} channel(s))"
+            )
+        if len(message) / width / self._rate > self._max_seconds:
+            raise IngestError(
+                Close.TOO_BIG,
+                f"audio message holds over {self._max_seconds:g} s of audio: "
+                "send 20-200 ms per message",
+            )
+        samples = decode_raw(message, self._encoding).reshape(-1, self._channels)
+        return Audio(self._splitter.feed(samples))
+
+    # -- native -------------------------------------------------------------
+
+    def _native(self, data: dict[str, Any]) -> Result:
+        kind = data.get("type")
+        if kind == "start":
+            if self.state is not _State.WAITING:
+                raise _bad("a second start message: one call per connection")
+            return self._native_start(data)
+        if kind == "stop":
+            if self.state is not _State.STREAMING:
+                raise _bad("stop before start: send the start message first")
+            return self._stop()
+        if kind is None:
+            raise _bad("message has no 'type': expected start, stop or binary audio")
+        raise _bad(f"unknown message type {kind!r}: expected start, stop or binary audio")
+
+    def _native_start(self, data: dict[str, Any]) -> Result:
+        protocol = data.get("protocol", PROTOCOL)
+        if protocol != PROTOCOL:
+            raise IngestError(
+                Close.UNSUPPORTED, f"protocol {protocol!r} is not supported: this server speaks 1"
+            )
+        call_id = _call_id(data.get("call_id"))
+        rate = data.get("sample_rate", 16000)
+        if not isinstance(rate, int) or isinstance(rate, bool) or rate not in RATES:
+            allowed = ", ".join(map(str, RATES))
+            raise IngestError(
+                Close.UNSUPPORTED, f"sample_rate {rate!r} is not supported: use one of {allowed}"
+            )
+        try:
+            encoding = Encoding.parse(str(data.get("encoding", "pcm16")))
+        except Exception:
+            raise IngestError(
+                Close.UNSUPPORTED,
+                f"encoding {data.get('encoding')!r} is not supported: use pcm16, mulaw or alaw",
+            ) from None
+        if encoding is Encoding.F32:
+            raise IngestError(
+                Close.UNSUPPORTED, "encoding 'f32' is not supported: use pcm16, mulaw or alaw"
+            )
+        channels = data.get("channels", ["caller"])
+        if not isinstance(channels, list) or not 1 <= len(channels) <= 2:
+            raise _bad('channels must be a list of one or two roles, e.g. ["caller", "agent"]')
+        roles: list[Role | None] = []
+        for name in channels:
+            if name is None or name == "-":
+                roles.append(None)
+                continue
+            try:
+                roles.append(Role(name))
+            except ValueError:
+                raise _bad(
+                    f"channel role {name!r} is not known: use caller, agent or null (skip)"
+                ) from None
+        named = [r for r in roles if r is not None]
+        if not named or len(set(named)) != len(named):
+            raise _bad("channels must name caller and/or agent, each at most once")
+        live = data.get("live", True)
+        if not isinstance(live, bool):
+            raise _bad("live must be true (a call in progress) or false (a recording)")
+        self._encoding, self._rate, self._channels = encoding, rate, len(roles)
+        self._splitter = Splitter(rate, len(roles), roles)
+        self.info = CallInfo(
+            call_id=call_id,
+            agent_id=_text(data, "agent_id"),
+            team=_text(data, "team"),
+            roles=self._splitter.roles,
+            dialect=Dialect.NATIVE,
+            token=_optional_text(data, "token"),
+            live=live,
+        )
+        self.state = _State.STREAMING
+        return Started(self.info)
+
+    # -- Twilio -------------------------------------------------------------
+
+    def _twilio(self, data: dict[str, Any]) -> Result:
+        event = data.get("event")
+        if event == "connected":
+            if self.state is not _State.WAITING:
+                raise _bad("Twilio 'connected' after start")
+            return Ignored()
+        if event == "start":
+            if self.state is not _State.WAITING:
+                raise _bad("a second Twilio 'start': one stream per connection")
+            return self._twilio_start(data)
+        if event == "media":
+            if self.state is _State.WAITING:
+                raise _bad("Twilio 'media' before 'start'")
+            if self.state is _State.STOPPED:
+                raise _bad("Twilio 'media' after 'stop'")
+            return self._twilio_media(data)
+        if event in ("mark", "dtmf"):
+            return Ignored()
+        if event == "stop":
+            if self.state is not _State.STREAMING:
+                raise _bad("Twilio 'stop' before 'start'")
+            return self._stop()
+        raise _bad(
+            f"unknown Twilio event {event!r}: expected connected, start, media, mark, dtmf or stop"
+        )
+
+    def _twilio_start(self, data: dict[str, Any]) -> Result:
+        start = data.get("start")
+        if not isinstance(start, dict):
+            raise _bad("Twilio 'start' has no 'start' object")
+        media = start.get("mediaFormat") or {}
+        encoding, rate = media.get("encoding", "audio/x-mulaw"), media.get("sampleRate", 8000)
+        if encoding != "audio/x-mulaw" or rate != 8000 or media.get("channels", 1) != 1:
+            raise IngestError(
+                Close.UNSUPPORTED,
+                f"Twilio media format {encoding} {rate} Hz is not supported: "
+                "Media Streams send audio/x-mulaw at 8000 Hz, mono",
+            )
+        tracks = start.get("tracks") or ["inbound"]
+        if not isinstance(tracks, list) or not set(tracks) <= {"inbound", "outbound"}:
+            raise _bad(f"Twilio tracks {tracks!r}: expected inbound and/or outbound")
+        params = start.get("customParameters") or {}
+        if not isinstance(params, dict):
+            raise _bad("Twilio customParameters must be an object")
+        call_id = _call_id(start.get("callSid") or data.get("streamSid") or start.get("streamSid"))
+        for track in tracks:
+            role = Role.CALLER if track == "inbound" else Role.AGENT
+            self._tracks[track] = _Track(role)
+        self.info = CallInfo(
+            call_id=call_id,
+            agent_id=_text(params, "agent_id"),
+            team=_text(params, "team"),
+            roles=tuple(t.role for t in self._tracks.values()),
+            dialect=Dialect.TWILIO,
+            token=_optional_text(params, "token"),
+        )
+        self.state = _State.STREAMING
+        return Started(self.info)
+
+    def _twilio_media(self, data: dict[str, Any]) -> Result:
+        media = data.get("media")
+        if not isinstance(media, dict) or not isinstance(media.get("payload"), str):
+            raise _bad("Twilio 'media' has no media.payload string")
+        track = self._tracks.get(media.get("track", "inbound"))
+        if track is None:
+            raise _bad(f"Twilio media for track {media.get('track')!r} not named in 'start'")
+        try:
+            payload = base64.b64decode(media["payload"], validate=True)
+        except (binascii.Error, ValueError):
+            raise _bad("Twilio media.payload is not valid base64") from None
+        if len(payload) / 8000 > self._max_seconds:
+            raise IngestError(Close.TOO_BIG, "Twilio media payload too long")
+        at = media.get("timestamp")
+        try:
+            at_ms = float(at) if at is not None else None
+        except (TypeError, ValueError):
+            raise _bad(f"Twilio media.timestamp {at!r} is not a number") from None
+        return Audio(track.feed(payload, at_ms))
+
+    # -- both ---------------------------------------------------------------
+
+    def _stop(self) -> Result:
+        self.state = _State.STOPPED
+        if self._splitter is not None:
+            frames = self._splitter.feed(np.zeros((0, self._channels), np.float32), last=True)
+        else:
+            frames = sorted(
+                (f for t in self._tracks.values() for f in t.flush()), key=lambda f: f.start
+            )
+        return Stopped(frames)
+
+
+class _Track:
+    """One Twilio track: 8 kHz mu-law, gaps (by timestamp) filled with silence.
+
+    Twilio sends a track only while it has audio; its ``timestamp`` (ms since
+    the stream began) places each chunk, so the two tracks stay aligned.
+    """
+
+    _SLACK = 40  # samples of jitter tolerated before a gap is filled (5 ms)
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+        self._splitter = Splitter(8000, 1, [role])
+        self._samples = 0
+
+    def feed(self, payload: bytes, at_ms: float | None) -> list[Frame]:
+        frames: list[Frame] = []
+        if at_ms is not None:
+            gap = int(at_ms * 8) - self._samples
+            if gap > self._SLACK:
+                gap = min(gap, 8000 * 60)  # never invent more than a minute at once
+                frames += self._splitter.feed(np.zeros((gap, 1), np.float32))
+                self._samples += gap
+        samples = decode_raw(payload, Encoding.MULAW).reshape(-1, 1)
+        self._samples += len(samples)
+        return frames + self._splitter.feed(samples)
+
+    def flush(self) -> list[Frame]:
+        return self._splitter.feed(np.zeros((0, 1), np.float32), last=True)
+
+
+def _call_id(value: object) -> CallId:
+    if not isinstance(value, str) or not _CALL_ID.match(value):
+        raise _bad(f"call_id {value!r} is not valid: use 1-128 letters, digits or ._:@- characters")
+    return CallId(value)
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str) or len(value) > 128:
+        raise _bad(f"{key} must be a string of at most 128 characters")
+    return value
+
+
+def _optional_text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _bad(f"{key} must be a string")
+    return value

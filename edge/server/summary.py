@@ -1,0 +1,126 @@
+"""What a wallboard tile and a snapshot say about one call: pure state from its events."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from edge.events import (
+    CallEnded,
+    CueCleared,
+    CueKind,
+    CueLevel,
+    CueRaised,
+    Event,
+    TranscriptFinal,
+    VoiceEmotion,
+)
+from edge.types import Role
+
+SPARK_STEP = 2.0  # seconds of call per sparkline point
+SPARK_POINTS = 90  # three minutes of trend
+CAPTIONS = 6  # recent caller finals kept for a snapshot
+
+# How much a tile needs a supervisor's eye: sorts the wallboard.
+_LEVEL_NEED = {CueLevel.HIGH: 3.0, CueLevel.ELEVATED: 2.0, CueLevel.NOTICE: 0.5}
+
+
+@dataclass(frozen=True)
+class CallMeta:
+    """Who and where a call is, from its start message."""
+
+    call_id: str
+    agent_id: str
+    team: str
+    source: str
+    started_at: float  # Unix time
+
+
+class CallSummary:
+    """The current state of one call, updated event by event."""
+
+    def __init__(self, meta: CallMeta) -> None:
+        self.meta = meta
+        self.duration = 0.0
+        self.ended = False
+        self.last_seq = 0
+        self.distress = 0.0  # caller's latest voice reading
+        self.spark: deque[float] = deque(maxlen=SPARK_POINTS)
+        self._spark_until = 0.0
+        self._spark_peak = 0.0
+        self.cues: dict[int, CueRaised] = {}
+        self.captions: deque[dict[str, Any]] = deque(maxlen=CAPTIONS)
+
+    def observe(self, event: Event) -> bool:
+        """Take one (already privacy-filtered) event; True if the tile changed."""
+        self.last_seq = max(self.last_seq, event.seq)
+        self.duration = max(self.duration, event.stream_time)
+        if isinstance(event, VoiceEmotion) and event.role is Role.CALLER:
+            self.distress = event.peak
+            self._spark_peak = max(self._spark_peak, event.peak)
+            while event.end >= self._spark_until + SPARK_STEP:
+                self.spark.append(round(self._spark_peak, 3))
+                self._spark_until += SPARK_STEP
+                self._spark_peak = event.peak
+            return True
+        if isinstance(event, CueRaised):
+            self.cues[event.cue_id] = event
+            return True
+        if isinstance(event, CueCleared):
+            return self.cues.pop(event.cue_id, None) is not None
+        if isinstance(event, TranscriptFinal) and event.role is Role.CALLER and event.text:
+            self.captions.append({"seq": event.seq, "text": event.text, "end": event.end})
+            return False
+        if isinstance(event, CallEnded):
+            self.ended = True
+            self.cues.clear()
+            return True
+        return False
+
+    @property
+    def level(self) -> CueLevel | None:
+        """The most urgent active distress level (notices do not count)."""
+        levels = [
+            c.level
+            for c in self.cues.values()
+            if c.cue in (CueKind.CALLER_DISTRESSED, CueKind.ESCALATING)
+        ]
+        for level in (CueLevel.HIGH, CueLevel.ELEVATED):
+            if level in levels:
+                return level
+        return None
+
+    @property
+    def need(self) -> float:
+        """Sort key for the wallboard: active distress first, then the voice trend."""
+        cue_need = max((_LEVEL_NEED[c.level] for c in self.cues.values()), default=0.0)
+        escalating = any(c.cue is CueKind.ESCALATING for c in self.cues.values())
+        return round(cue_need + 0.5 * escalating + self.distress, 3)
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.meta
+        return {
+            "call_id": m.call_id,
+            "agent_id": m.agent_id,
+            "team": m.team,
+            "started_at": round(m.started_at, 3),
+            "duration": round(self.duration, 1),
+            "ended": self.ended,
+            "seq": self.last_seq,
+            "level": self.level.value if self.level else None,
+            "distress": round(self.distress, 3),
+            "need": self.need,
+            "spark": list(self.spark),
+            "cues": [
+                {
+                    "cue": c.cue.value,
+                    "cue_id": c.cue_id,
+                    "level": c.level.value,
+                    "message": c.message,
+                    "evidence": list(c.evidence),
+                    "since": round(c.wall_time, 3),
+                }
+                for c in sorted(self.cues.values(), key=lambda c: c.cue_id)
+            ],
+        }

@@ -1,0 +1,93 @@
+"""A real `edge serve` on loopback, run in a thread of its own for synchronous tests.
+
+Tests talk to it with real websocket clients (``websockets.sync``) and a real
+browser, as users would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+from edge.config import Config, ServerOptions
+from edge.pipeline.engine import Engine
+from edge.server.app import Service
+
+
+class ServiceThread:
+    """Runs a :class:`Service` on port 0 in a background event loop."""
+
+    def __init__(self, config: Config, engine: Engine | None) -> None:
+        server = dataclasses.replace(config.server, port=0)
+        self.config = dataclasses.replace(config, server=server)
+        self.engine = engine
+        self.loop = asyncio.new_event_loop()
+        self.service: Service | None = None
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ServiceThread:
+        self._thread.start()
+        self.service = self.call(self._start())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.call(self.service.shutdown(), timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    async def _start(self) -> Service:
+        service = Service(self.config, self.engine)
+        await service.start()
+        return service
+
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        """Run a coroutine on the service's loop and wait for its result."""
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout)
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        """Call a plain function on the service's loop (to read its state safely)."""
+
+        async def inside() -> Any:
+            return fn(*args)
+
+        return self.call(inside())
+
+    @property
+    def http(self) -> str:
+        return self.service.url
+
+    @property
+    def ws(self) -> str:
+        return self.service.url.replace("http", "ws", 1)
+
+
+def options(**server: Any) -> ServerOptions:
+    return ServerOptions(**server)
+
+
+@contextlib.contextmanager
+def subscriber(url: str, **hello: Any) -> Iterator[tuple[ClientConnection, dict[str, Any]]]:
+    """A subscribed client and the server's `subscribed` reply."""
+    with connect(url + "/subscribe", open_timeout=10, max_size=None) as ws:
+        ws.send(json.dumps({"type": "subscribe", **hello}))
+        reply = json.loads(ws.recv(timeout=10))
+        yield ws, reply
+
+
+def messages(ws: ClientConnection, *, until: str, timeout: float = 60) -> list[dict[str, Any]]:
+    """Read JSON messages until one of type ``until`` (included)."""
+    seen: list[dict[str, Any]] = []
+    while True:
+        data = json.loads(ws.recv(timeout=timeout))
+        seen.append(data)
+        if data.get("type") == until:
+            return seen
