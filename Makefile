@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml scripts/install_system.sh
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: replay the bundled sample call at real-time pace and print its events
+## demo: start the service, stream the bundled sample call into it at real-time pace,
+## print the agent panel and wallboard URLs and the events as they happen
 demo: $(STAMP)
-	$(BIN)/edge replay --realtime $(SAMPLE)
+	$(BIN)/edge demo
 
 ## test: lint, then the whole test suite (slow model tests included)
 test: $(STAMP) lint

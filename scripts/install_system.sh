@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
     pulseaudio           # the capture tests' sound server (tests/pulse.py)
     libasound2-plugins   # ALSA's pulse device, which PortAudio opens in the capture tests
     chromium             # the page tests' headless browser (driven by Playwright)
+    openssl              # the TLS test makes a throwaway certificate
 )
 
 need=()

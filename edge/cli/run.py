@@ -26,10 +26,12 @@ from edge.cli.format import readable
 from edge.cli.options import add_common, add_pipeline, pipeline_options, positive_float
 from edge.cli.replay import SIGNALS
 from edge.config import Config, load_config
+from edge.errors import ConfigError
 from edge.events import Event, to_json
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
-from edge.types import CallId
+from edge.server.client import CallSpec, Forwarder
+from edge.types import CallId, Role
 
 
 def add_parser(commands: Any) -> None:
@@ -73,6 +75,20 @@ def add_parser(commands: Any) -> None:
         help="end the call after this many seconds (default: run until Ctrl-C)",
     )
     parser.add_argument("--call-id", default=None, help="call id in events (default: live-TIME)")
+    forward = parser.add_argument_group(
+        "forwarding to `edge serve`",
+        "Send the call's audio to a running service too, so the agent panel shows it.",
+    )
+    forward.add_argument(
+        "--forward",
+        metavar="URL",
+        help="ingest URL, e.g. ws://server:8765/ingest (default: [capture] forward_url)",
+    )
+    forward.add_argument(
+        "--forward-token", metavar="TOKEN", help="ingest token (default: [capture] forward_token)"
+    )
+    forward.add_argument("--agent-id", help="this agent's id (default: [capture] agent_id)")
+    forward.add_argument("--team", help="this agent's team (default: [capture] team)")
     parser.add_argument(
         "--jsonl",
         action="store_true",
@@ -111,9 +127,17 @@ def open_source(args: argparse.Namespace, config: Config) -> LiveSource:
 
 
 async def live_call(
-    engine: Engine, source: LiveSource, *, call_id: CallId, stop: asyncio.Event
+    engine: Engine,
+    source: LiveSource,
+    *,
+    call_id: CallId,
+    stop: asyncio.Event,
+    forwarder: Forwarder | None = None,
 ) -> AsyncIterator[Event]:
-    """Run a live source through a call until ``stop`` is set, yielding its events."""
+    """Run a live source through a call until ``stop`` is set, yielding its events.
+
+    With a ``forwarder`` the frames also go to ``edge serve`` as they are captured.
+    """
     async with Call(engine, call_id, source.roles, live=True) as call:
 
         async def capture() -> None:
@@ -121,6 +145,8 @@ async def live_call(
                 async with contextlib.aclosing(capture_frames(source, stop)) as batches:
                     async for batch in batches:
                         for frame in batch:
+                            if forwarder is not None:
+                                forwarder.offer(frame)
                             await call.push(frame)
             except BaseException:
                 await call.cancel()
@@ -139,6 +165,24 @@ async def live_call(
             results[0], asyncio.CancelledError
         ):
             raise results[0]
+
+
+def make_forwarder(
+    args: argparse.Namespace, config: Config, call_id: CallId, roles: tuple[Role, ...]
+) -> Forwarder | None:
+    capture = config.capture
+    url = args.forward or capture.forward_url
+    if not url:
+        return None
+    if not url.startswith(("ws://", "wss://")):
+        raise ConfigError(f"--forward {url!r} is not a websocket URL: use ws://HOST:PORT/ingest")
+    spec = CallSpec(
+        call_id=call_id,
+        agent_id=args.agent_id if args.agent_id is not None else capture.agent_id,
+        team=args.team if args.team is not None else capture.team,
+        token=args.forward_token or capture.forward_token,
+    )
+    return Forwarder(url, spec, roles)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -166,8 +210,11 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     timer = loop.call_later(args.seconds, stop.set) if args.seconds else None
+    forwarder = make_forwarder(args, config, call_id, source.roles)
+    sending = asyncio.create_task(forwarder.run()) if forwarder is not None else None
     try:
-        async for event in live_call(engine, source, call_id=call_id, stop=stop):
+        calls = live_call(engine, source, call_id=call_id, stop=stop, forwarder=forwarder)
+        async for event in calls:
             if args.jsonl:
                 print(to_json(event), flush=True)
             elif args.signals or not isinstance(event, SIGNALS):
@@ -177,6 +224,12 @@ async def run(args: argparse.Namespace) -> int:
             return 130
         raise
     finally:
+        if forwarder is not None and sending is not None:
+            await forwarder.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(sending), 10)
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
         if timer is not None:
             timer.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -151,8 +151,11 @@ class Service:
         deadline = self.config.server.drain_seconds
         log.info("shutting down: %d live call(s), %.0f s to finish", len(self.live), deadline)
         self.server.close(close_connections=False)  # no new connections
-        for live in list(self.live.values()):  # end intake: their handlers flush the calls
-            await live.ws.close(Close.GOING_AWAY, "server shutting down")
+        # End intake: each ingest handler then flushes its call.
+        closing = [
+            live.ws.close(Close.GOING_AWAY, "server shutting down") for live in self.live.values()
+        ]
+        await asyncio.gather(*closing, return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(deadline):
                 while self.live:

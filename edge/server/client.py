@@ -7,7 +7,10 @@ Used by ``edge stream``, the demo, the benchmark and the tests; see
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import logging
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +21,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from edge.audio import g711
+from edge.audio.frames import Frame
 from edge.errors import EdgeError
+from edge.types import FRAME_SAMPLES, FRAME_SECONDS, Role
+
+log = logging.getLogger(__name__)
 
 
 class ServiceError(EdgeError):
@@ -138,3 +145,108 @@ async def watch(
             if data.get("type") == "error":
                 raise ServiceError(int(data["code"]), str(data["message"]))
             yield data
+
+
+# Refusals that retrying cannot fix: a bad token or role, a malformed or unsupported start.
+_FATAL = frozenset({1003, 1008, 4001, 4003})
+
+
+class Forwarder:
+    """Streams a live call's frames to ``edge serve``, never holding up the capture.
+
+    ``edge run`` hands it every frame (:meth:`offer`); frames of the roles are
+    paired by start time into interleaved 16 kHz PCM16 blocks and queued
+    (bounded: the oldest are dropped and counted when the service is slow or
+    away). :meth:`run` keeps a connection to the ingest endpoint and sends the
+    blocks; when the connection is lost it logs one line and reconnects, and
+    the service takes the rest as a new call under the same id.
+    """
+
+    RETRY = 2.0  # seconds between reconnection attempts
+
+    def __init__(
+        self,
+        url: str,
+        spec: CallSpec,
+        roles: Sequence[Role],
+        *,
+        queue_seconds: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.spec = dataclasses.replace(spec, channels=[r.value for r in roles], live=True)
+        self.roles = tuple(roles)
+        self.dropped = 0  # frames lost while the service was slow or away
+        self.sent = 0
+        self._pending: dict[float, dict[Role, npt.NDArray[np.float32]]] = {}
+        self._blocks: deque[bytes] = deque(maxlen=max(1, int(queue_seconds / FRAME_SECONDS)))
+        self._ready = asyncio.Event()
+        self._closing = False
+
+    def offer(self, frame: Frame) -> None:
+        if frame.role not in self.roles:
+            return
+        slot = self._pending.setdefault(round(frame.start, 4), {})
+        slot[frame.role] = frame.samples
+        while self._pending:
+            start = min(self._pending)
+            parts = self._pending[start]
+            if len(parts) < len(self.roles) and len(self._pending) <= 64:
+                break  # wait for the other role's frame of this time
+            del self._pending[start]
+            block = np.stack(
+                [parts.get(r, np.zeros(FRAME_SAMPLES, np.float32)) for r in self.roles], axis=1
+            )
+            if len(self._blocks) == self._blocks.maxlen:
+                self.dropped += 1
+            self._blocks.append(_encode(block, "pcm16"))
+            self._ready.set()
+
+    async def run(self) -> None:
+        """Send until :meth:`close`; reconnect whenever the connection is lost."""
+        while not self._closing:
+            try:
+                await self._session()
+                return
+            except ServiceError as e:
+                if e.code in _FATAL:
+                    log.error("forwarding to %s stopped: %s", self.url, e)
+                    return
+                log.warning("forwarding to %s: %s; retrying in %.0f s", self.url, e, self.RETRY)
+            except (OSError, ConnectionClosed, TimeoutError) as e:
+                log.warning(
+                    "forwarding to %s lost (%s); retrying in %.0f s", self.url, e, self.RETRY
+                )
+            await asyncio.sleep(self.RETRY)
+
+    async def close(self) -> None:
+        """No more frames: send what is queued, then stop the call."""
+        self._closing = True
+        self._ready.set()
+
+    async def _session(self) -> None:
+        start = {
+            "type": "start",
+            "protocol": 1,
+            "call_id": self.spec.call_id,
+            "agent_id": self.spec.agent_id,
+            "team": self.spec.team,
+            "sample_rate": 16000,
+            "encoding": "pcm16",
+            "channels": list(self.spec.channels),
+        }
+        if self.spec.token:
+            start["token"] = self.spec.token
+        async with connect(self.url, open_timeout=10) as ws:
+            await ws.send(json.dumps(start))
+            await _reply(ws)
+            log.info("forwarding call %s to %s", self.spec.call_id, self.url)
+            while True:
+                while self._blocks:
+                    await ws.send(self._blocks.popleft())
+                    self.sent += 1
+                if self._closing:
+                    break
+                self._ready.clear()
+                await self._ready.wait()
+            await ws.send(json.dumps({"type": "stop"}))
+            await _reply(ws)

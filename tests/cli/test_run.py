@@ -223,3 +223,31 @@ def test_run_survives_the_device_going_away_and_coming_back(pipe_source):
     assert events[-1]["type"] == "call.ended"
     finals = finals_of(events)
     assert wer_of(finals) < 0.2, finals
+
+
+@pytest.mark.slow
+def test_run_forwards_the_call_to_edge_serve(pipe_source, engine):
+    """--forward: the captured call also reaches a running service, whose agent view shows it."""
+    from edge.config import Config
+    from tests.server.harness import ServiceThread, messages, subscriber
+
+    pipe = pipe_source(rate=16000, channels=1)
+    seconds = LEAD + 11 + 2.5
+    with (
+        ServiceThread(Config(), engine) as service,
+        subscriber(service.ws, view="agent", agent_id="ws-7") as (ws, _),
+    ):
+        run = EdgeRun(
+            "--caller-device", "pulse", "--seconds", str(seconds), "--jsonl",
+            "--forward", service.ws + "/ingest", "--agent-id", "ws-7", "--call-id", "fwd-1",
+            env=pipe.env,
+        )  # fmt: skip
+        run.wait_for("call.started")
+        time.sleep(LEAD)
+        pipe.play(jfk(16000))
+        code, local = run.finish(timeout=seconds + 30 * TIME_FACTOR)
+        served = messages(ws, until="call.ended", timeout=30)
+    assert code == 0, run.err
+    assert {m["call_id"] for m in served} == {"fwd-1"}
+    assert wer_of(finals_of(served)) < 0.2, finals_of(served)
+    assert wer_of(finals_of(local)) < 0.2  # and on the terminal, as without --forward
