@@ -1,0 +1,194 @@
+"""The hub without sockets: privacy, resume buffers, tiles and who receives what."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edge.config import PrivacyOptions, Share
+from edge.events import (
+    CallEnded,
+    CallStarted,
+    CueKind,
+    CueLevel,
+    CueRaised,
+    FinalReason,
+    TranscriptFinal,
+    VoiceEmotion,
+)
+from edge.server.auth import OPEN, Refused
+from edge.server.hub import Hub, Subscription, View
+from edge.server.outbox import Outbox
+from edge.server.summary import CallMeta
+from edge.types import CallId, Role
+
+
+def meta(call_id: str, agent: str = "a1", team: str = "t1") -> CallMeta:
+    return CallMeta(call_id=call_id, agent_id=agent, team=team, source="s", started_at=0.0)
+
+
+class Stamp:
+    def __init__(self, call_id: str) -> None:
+        self.call_id, self.seq = call_id, 0
+
+    def __call__(self, event):
+        import dataclasses
+
+        self.seq += 1
+        return dataclasses.replace(event, call_id=CallId(self.call_id), seq=self.seq)
+
+
+def final(text: str, t: float = 1.0) -> TranscriptFinal:
+    return TranscriptFinal(
+        stream_time=t,
+        role=Role.CALLER,
+        utterance=1,
+        text=text,
+        start=0.0,
+        end=t,
+        confidence=0.9,
+        reason=FinalReason.PAUSE,
+    )
+
+
+def voice(distress: float, t: float) -> VoiceEmotion:
+    return VoiceEmotion(
+        stream_time=t,
+        role=Role.CALLER,
+        start=t - 3,
+        end=t,
+        probs=(("neutral", 1 - distress), ("angry", distress)),
+        distress=distress,
+        arousal=0.5,
+    )
+
+
+def cue(level: CueLevel, t: float, cue_id: int = 1) -> CueRaised:
+    return CueRaised(
+        stream_time=t,
+        role=Role.CALLER,
+        cue=CueKind.CALLER_DISTRESSED,
+        cue_id=cue_id,
+        level=level,
+        score=0.8,
+        evidence=("raised voice",),
+        message="Caller sounds distressed: raised voice.",
+    )
+
+
+def sub(view: View, **fields) -> Subscription:
+    return Subscription(principal=OPEN, view=view, outbox=Outbox(1000), **fields)
+
+
+def drain(s: Subscription) -> list[dict]:
+    out = []
+    while (m := s.outbox.get_nowait()) is not None:
+        out.append(json.loads(m))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("said", "tag", "secret"),
+    [
+        ("call me back on 555-123-4567 please", "[phone]", "4567"),
+        ("my date of birth is March 14 1952", "[date of birth]", "1952"),
+        ("my social is 123-45-6789", "[ssn]", "6789"),
+        ("the card is 4111 1111 1111 1111", "[card]", "1111"),
+        ("email me at jane.doe@example.com", "[email]", "example"),
+        ("my member id is ABC12345", "[member id]", "ABC12345"),
+    ],
+)
+def test_transcripts_leave_redacted_and_stay_redacted_for_resume(said, tag, secret) -> None:
+    """Each PHI kind is masked before fan-out and in the buffer a resuming client reads."""
+    hub = Hub(PrivacyOptions())
+    hub.open_call(meta("c1"))
+    live = sub(View.AGENT, agent_id="a1")
+    hub.attach(live, {})
+    stamp = Stamp("c1")
+    hub.publish("c1", stamp(CallStarted(stream_time=0.0, channels=(Role.CALLER,))))
+    hub.publish("c1", stamp(final(said)))
+    late = sub(View.AGENT, agent_id="a1")
+    hub.attach(late, {"c1": 1})
+    for got in (drain(live)[-1], drain(late)[-1]):
+        assert got["type"] == "transcript.final"
+        assert tag in got["text"] and secret not in json.dumps(got)
+
+
+def test_share_cues_keeps_transcripts_in_and_seq_shows_the_skip() -> None:
+    """share = cues: finals never reach a subscriber; the next event keeps its own seq."""
+    hub = Hub(PrivacyOptions(share=Share.CUES))
+    hub.open_call(meta("c1"))
+    s = sub(View.AGENT, agent_id="a1")
+    hub.attach(s, {})
+    stamp = Stamp("c1")
+    hub.publish("c1", stamp(final("I can't breathe")))
+    hub.publish("c1", stamp(cue(CueLevel.HIGH, 2.0)))
+    got = drain(s)
+    assert [m["type"] for m in got] == ["cue.raised"] and got[0]["seq"] == 2
+
+
+def test_wallboard_tiles_sort_by_need_and_alerts_reach_the_team_only() -> None:
+    """A distressed call's tile outranks a calm one; another team's alerts stay away."""
+    hub = Hub(PrivacyOptions())
+    for call_id, team in (("calm", "t1"), ("upset", "t1"), ("other", "t2")):
+        hub.open_call(meta(call_id, agent=call_id, team=team))
+    stamps = {c: Stamp(c) for c in ("calm", "upset", "other")}
+    for t in range(1, 30):
+        hub.publish("calm", stamps["calm"](voice(0.1, float(t))))
+        hub.publish("upset", stamps["upset"](voice(0.8, float(t))))
+    hub.publish("upset", stamps["upset"](cue(CueLevel.ELEVATED, 30.0)))
+    hub.publish("other", stamps["other"](cue(CueLevel.HIGH, 30.0)))
+    board = sub(View.WALLBOARD, teams=("t1",))
+    hub.attach(board, {})
+    got = drain(board)
+    tiles = [m["call"]["call_id"] for m in got if m["type"] == "call.summary"]
+    assert tiles == ["upset", "calm"]
+    alerts = [m for m in got if m["type"] == "alert"]
+    assert [a["call_id"] for a in alerts] == ["upset"]
+    upset = next(m["call"] for m in got if m["type"] == "call.summary")
+    assert upset["level"] == "elevated" and len(upset["spark"]) >= 10
+    assert upset["cues"][0]["message"].startswith("Caller sounds distressed")
+
+
+def test_ended_calls_linger_then_are_removed_from_wallboards() -> None:
+    """After call.ended the tile stays `linger` seconds, then `call.removed` is sent."""
+    now = [100.0]
+    hub = Hub(PrivacyOptions(), linger=60, clock=lambda: now[0])
+    hub.open_call(meta("c1"))
+    board = sub(View.WALLBOARD)
+    hub.attach(board, {})
+    hub.publish("c1", Stamp("c1")(CallEnded(stream_time=5.0, duration=5.0)))
+    hub.prune()
+    assert "c1" in hub.calls
+    now[0] += 61
+    hub.prune()
+    assert "c1" not in hub.calls
+    assert drain(board)[-1] == {"type": "call.removed", "call_id": "c1"}
+
+
+def test_a_live_call_id_cannot_be_opened_twice_but_an_ended_one_can() -> None:
+    """4009 while streaming; the id is free again once the call has ended."""
+    hub = Hub(PrivacyOptions())
+    hub.open_call(meta("c1"))
+    with pytest.raises(Refused) as refused:
+        hub.open_call(meta("c1"))
+    assert refused.value.code == 4009
+    hub.publish("c1", Stamp("c1")(CallEnded(stream_time=1.0, duration=1.0)))
+    hub.open_call(meta("c1"))
+
+
+def test_feedback_is_recorded_with_the_cue_it_concerns() -> None:
+    """A report names the cue, its level, score and evidence, and who sent it; no transcript."""
+    hub = Hub(PrivacyOptions(), clock=lambda: 1000.0)
+    hub.open_call(meta("c1"))
+    stamp = Stamp("c1")
+    hub.publish("c1", stamp(final("my chest hurts")))
+    hub.publish("c1", stamp(cue(CueLevel.HIGH, 3.0, cue_id=7)))
+    report = hub.record_feedback(OPEN, {"call_id": "c1", "cue_id": 7, "verdict": "wrong"})
+    assert report["cue"] == "caller_distressed" and report["level"] == "high"
+    assert report["evidence"] == ["raised voice"] and report["by"] == "open"
+    assert "chest" not in json.dumps(report)
+    assert list(hub.feedback) == [report]
+    with pytest.raises(Refused):
+        hub.record_feedback(OPEN, {"call_id": "c1", "cue_id": 8})
