@@ -168,7 +168,12 @@ class Service:
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             await asyncio.gather(self._housekeeping, return_exceptions=True)
-        self.server.close(close_connections=True)
+        # The first close() above decided the server's own closing (it acts only
+        # once), so the connections still open, subscribers, are closed here.
+        goodbyes = [
+            ws.close(Close.GOING_AWAY, "server shutting down") for ws in self.server.connections
+        ]
+        await asyncio.gather(*goodbyes, return_exceptions=True)
         await self.server.wait_closed()
         if self.event_log is not None:
             await self.event_log.close()

@@ -218,6 +218,8 @@ class Hub:
             for alert in self.alerts:
                 if not sub.teams or alert["team"] in sub.teams:
                     self._send(sub, _json(alert))
+            shown = [r.meta.call_id for r in self.calls.values() if sub.wants_tiles(r.meta)]
+            self._send(sub, _json({"type": "wallboard.synced", "calls": shown}))
             return
         for record in list(self.calls.values()):
             if sub.wants_events(record.meta):
@@ -227,8 +229,13 @@ class Hub:
         self.subscriptions.discard(sub)
 
     def _catch_up(self, sub: Subscription, record: CallRecord, last: int) -> None:
-        """Missed events from the buffer, or a snapshot when they are gone: no gap, no dup."""
-        if last < record.evicted_through:
+        """Missed events from the buffer, or a snapshot when they are gone: no gap, no dup.
+
+        Also a snapshot when the missed events would not fit the subscriber's
+        outbox: a client dropped as too slow would otherwise be dropped again.
+        """
+        missed = sum(1 for seq, _, _ in record.buffer if seq > last)
+        if last < record.evicted_through or missed > sub.outbox.limit // 2:
             snapshot = {
                 "type": "call.snapshot",
                 "call": record.summary.to_dict(),

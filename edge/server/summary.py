@@ -8,6 +8,7 @@ from typing import Any
 
 from edge.events import (
     CallEnded,
+    CallStarted,
     CueCleared,
     CueKind,
     CueLevel,
@@ -72,6 +73,8 @@ class CallSummary:
         if isinstance(event, TranscriptFinal) and event.role is Role.CALLER and event.text:
             self.captions.append({"seq": event.seq, "text": event.text, "end": event.end})
             return False
+        if isinstance(event, CallStarted):
+            return True  # the tile appears before the caller says a word
         if isinstance(event, CallEnded):
             self.ended = True
             self.cues.clear()
