@@ -14,6 +14,7 @@ from typing import TextIO
 from edge import __version__
 from edge.config import LogOptions, load_config
 from edge.errors import EdgeError
+from edge.logcontext import CallIdFilter
 
 log = logging.getLogger("edge")
 
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edge {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    from edge.cli import config, demo, devices, replay, run, serve, stream
+    from edge.cli import config, demo, devices, doctor, replay, run, serve, stream
 
     replay.add_parser(commands)
     run.add_parser(commands)
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(commands)
     stream.add_parser(commands)
     demo.add_parser(commands)
+    doctor.add_parser(commands)
     return parser
 
 
@@ -50,6 +52,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if getattr(record, "call_id", None):
+            entry["call_id"] = record.call_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -64,6 +68,9 @@ def configure_logging(handler: logging.Handler, options: LogOptions, *, debug: b
         handler.setFormatter(JsonFormatter())
     if not debug:
         root.setLevel(options.level.upper())
+        # Chatty at info: a line per Whisper decode and per connection opened.
+        for name in ("faster_whisper", "websockets.server", "websockets.client"):
+            logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
 
 
 def main(argv: Sequence[str] | None = None, *, stderr: TextIO | None = None) -> int:
@@ -72,9 +79,11 @@ def main(argv: Sequence[str] | None = None, *, stderr: TextIO | None = None) -> 
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(CallIdFilter())
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler])
     try:
-        if not getattr(args, "example", False):  # `edge config --example` needs no config
+        # `edge config --example` needs no config; `edge doctor` reports a bad one itself
+        if not (getattr(args, "example", False) or getattr(args, "own_config", False)):
             configure_logging(handler, load_config(args.config).log, debug=args.debug)
         return int(asyncio.run(args.run(args)))
     except EdgeError as e:

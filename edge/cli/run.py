@@ -15,19 +15,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from edge import logcontext
 from edge.audio.capture import CaptureOptions, DeviceSpec, LiveSource, capture_frames
 from edge.audio.frames import parse_channel_map
 from edge.cli.format import readable
 from edge.cli.options import add_common, add_pipeline, pipeline_options, positive_float
 from edge.cli.replay import SIGNALS
+from edge.cli.signals import on_stop_signals
 from edge.config import Config, load_config
 from edge.errors import ConfigError
 from edge.events import Event, to_json
+from edge.ops.metrics_http import RunMetrics
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
 from edge.server.client import CallSpec, Forwarder
@@ -194,7 +196,14 @@ async def run(args: argparse.Namespace) -> int:
     except BaseException:
         source.close()
         raise
+    try:
+        metrics = RunMetrics(config.metrics.port, engine)  # /metrics when [metrics] port is set
+    except BaseException:
+        source.close()
+        engine.close()
+        raise
     call_id = CallId(args.call_id or time.strftime("live-%Y%m%dT%H%M%S"))
+    logcontext.call_id.set(call_id)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     main = asyncio.current_task()
@@ -207,14 +216,14 @@ async def run(args: argparse.Namespace) -> int:
             main.cancel()
         stop.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
+    undo_signals = on_stop_signals(loop, on_signal)
     timer = loop.call_later(args.seconds, stop.set) if args.seconds else None
     forwarder = make_forwarder(args, config, call_id, source.roles)
     sending = asyncio.create_task(forwarder.run()) if forwarder is not None else None
     try:
         calls = live_call(engine, source, call_id=call_id, stop=stop, forwarder=forwarder)
         async for event in calls:
+            metrics.observe(event)
             if args.jsonl:
                 print(to_json(event), flush=True)
             elif args.signals or not isinstance(event, SIGNALS):
@@ -232,8 +241,8 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.gather(sending, return_exceptions=True)
         if timer is not None:
             timer.cancel()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        undo_signals()
+        metrics.close()
         source.close()
         engine.close()
     return 0

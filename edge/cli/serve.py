@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import dataclasses
 import logging
-import signal
 import sys
 from typing import Any
 
 from edge.cli.options import add_common, add_pipeline, pipeline_options
+from edge.cli.signals import on_stop_signals
 from edge.config import Config, check_serve, load_config
 from edge.pipeline.engine import Engine
 
@@ -48,8 +48,7 @@ def serve_config(args: argparse.Namespace) -> Config:
 
 
 async def until_signalled() -> None:
-    """Wait for SIGTERM or SIGINT; a second one exits at once."""
-    loop = asyncio.get_running_loop()
+    """Wait for SIGTERM or Ctrl-C; a second one exits at once."""
     stop = asyncio.Event()
 
     def first() -> None:
@@ -58,13 +57,9 @@ async def until_signalled() -> None:
             sys.exit(1)
         stop.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, first)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, first)  # still guarded while shutting down
+    # Left installed on return: a second signal during shutdown still exits at once.
+    on_stop_signals(asyncio.get_running_loop(), first)
+    await stop.wait()
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -89,7 +90,8 @@ class Engine:
 
     async def _run(self, stage: str, pool: ThreadPoolExecutor, work: Callable[[], _T]) -> _T:
         started = time.perf_counter()
-        result = await asyncio.get_running_loop().run_in_executor(pool, work)
+        context = contextvars.copy_context()  # the worker's log lines name the call too
+        result = await asyncio.get_running_loop().run_in_executor(pool, context.run, work)
         if self.observe is not None:
             self.observe(stage, time.perf_counter() - started)
         return result

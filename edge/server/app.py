@@ -33,6 +33,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from edge import logcontext
 from edge.config import Config, TokenRole
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
@@ -118,8 +119,11 @@ class Service:
     @property
     def url(self) -> str:
         scheme = "https" if self.config.server.tls_cert else "http"
-        host = self.config.server.host
-        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(
+            self.config.server.host, self.config.server.host
+        )
+        if ":" in host:  # IPv6
+            host = f"[{host}]"
         return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
@@ -151,13 +155,14 @@ class Service:
         deadline = self.config.server.drain_seconds
         log.info("shutting down: %d live call(s), %.0f s to finish", len(self.live), deadline)
         self.server.close(close_connections=False)  # no new connections
-        # End intake: each ingest handler then flushes its call.
-        closing = [
-            live.ws.close(Close.GOING_AWAY, "server shutting down") for live in self.live.values()
-        ]
-        await asyncio.gather(*closing, return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(deadline):
+                # End intake: each ingest handler then flushes its call.
+                closing = [
+                    live.ws.close(Close.GOING_AWAY, "server shutting down")
+                    for live in self.live.values()
+                ]
+                await asyncio.gather(*closing, return_exceptions=True)
                 while self.live:
                     await asyncio.sleep(0.05)
                 for sub in list(self.hub.subscriptions):  # let subscribers receive the ends
@@ -296,6 +301,7 @@ class Service:
                 f"source {source!r} already streams {self.config.server.max_calls_per_source} "
                 "calls: the limit is server.max_calls_per_source",
             )
+        logcontext.call_id.set(info.call_id)  # this handler's task and those it starts
         meta = CallMeta(
             call_id=info.call_id,
             agent_id=info.agent_id,

@@ -1,0 +1,1 @@
+"""Operating empathy-edge: machine checks (``edge doctor``) and metrics endpoints."""
