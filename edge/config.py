@@ -212,6 +212,7 @@ RANGES: dict[str, Range] = {
     "pipeline.guards.hallucination_min_speech_ratio": _UNIT,
     "pipeline.guards.max_repeats": _COUNT,
     "pipeline.asr.cpu_threads": Range(1, zero="all cores, up to 4"),
+    "pipeline.asr.workers": Range(1, 8),
     "pipeline.asr.final_beam_size": Range(1, 10),
     "pipeline.asr.partial_beam_size": Range(1, 10),
     "pipeline.emotion.window": Range(1, 30),

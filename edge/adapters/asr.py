@@ -63,6 +63,7 @@ class AsrOptions:
     device: str = "auto"  # auto | cpu | cuda
     compute_type: str = "auto"  # auto = int8 on CPU, float16 on CUDA
     cpu_threads: int = 0  # 0 = all cores, up to 4
+    workers: int = 1  # decodes at once, each with cpu_threads threads (many calls: 2 x 1 thread)
     language: str = "en"
     final_beam_size: int = 5
     partial_beam_size: int = 1
@@ -99,11 +100,13 @@ class WhisperTranscriber:
             self.compute_type = "float16" if self.device == "cuda" else "int8"
         self.threads = options.cpu_threads or min(os.cpu_count() or 1, 4)
         self.model_name = self._locate(options)
+        self.workers = max(1, options.workers)
         self._model = _load(
             self.model_name,
             self.device,
             self.compute_type,
             self.threads,
+            self.workers,
             not options.allow_download,
         )
 
@@ -166,7 +169,7 @@ class WhisperTranscriber:
 
 @functools.lru_cache(maxsize=2)
 def _load(
-    name: str, device: str, compute_type: str, threads: int, local_only: bool
+    name: str, device: str, compute_type: str, threads: int, workers: int, local_only: bool
 ) -> WhisperModel:
     from faster_whisper import WhisperModel
 
@@ -177,7 +180,7 @@ def _load(
             device=device,
             compute_type=compute_type,
             cpu_threads=threads,
-            num_workers=1,
+            num_workers=workers,
             local_files_only=local_only,
         )
     except Exception as e:  # CTranslate2 raises RuntimeError/ValueError with plain text

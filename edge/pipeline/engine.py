@@ -16,6 +16,7 @@ from edge.adapters.emotion import EmotionScore, EmotionScorer, OnnxEmotionScorer
 from edge.adapters.text import MiniLmTextScorer, TextScore, TextScorer
 from edge.adapters.vad import SileroVad, SpeechDetector, VadStream
 from edge.audio.frames import Frame
+from edge.pipeline.workers import LATER, URGENT, PriorityWorkers
 from edge.stages.channel import AsrJob, StreamOptions
 from edge.stages.conversation import ConversationOptions
 from edge.stages.cues import CueOptions
@@ -47,10 +48,12 @@ class PipelineOptions:
 class Engine:
     """Shared models and their workers.
 
-    Whisper runs on one thread: CTranslate2 already uses every core it is
-    given for one decode, so two decodes at once would only take turns. The
-    ASR queue is bounded by construction: each channel has at most one job
-    in flight (:class:`~edge.stages.channel.ChannelStage` enforces it). The
+    Whisper runs on ``asr.workers`` threads (default one: CTranslate2 already
+    uses every core it is given for one decode) that take finals before
+    partials (:class:`~edge.pipeline.workers.PriorityWorkers`), so with many
+    calls a final does not wait behind every other call's partials. The ASR
+    queue is bounded by construction: each channel has at most one job in
+    flight (:class:`~edge.stages.channel.ChannelStage` enforces it). The
     emotion and text models share a third worker; each channel has at most
     one emotion job in flight too.
     """
@@ -69,7 +72,7 @@ class Engine:
         self.emotion = emotion
         self.text = text
         self.options = options
-        self._asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-asr")
+        self._asr_workers = PriorityWorkers(max(1, options.asr.workers), name="edge-asr")
         self._vad_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-vad")
         self._affect_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-affect")
         # Told each model job's stage ("vad", "asr_partial", "asr_final", "emotion",
@@ -88,10 +91,16 @@ class Engine:
             text=MiniLmTextScorer.load() if options.text else None,
         )
 
-    async def _run(self, stage: str, pool: ThreadPoolExecutor, work: Callable[[], _T]) -> _T:
+    async def _run(
+        self, stage: str, pool: ThreadPoolExecutor | PriorityWorkers, work: Callable[[], _T]
+    ) -> _T:
         started = time.perf_counter()
         context = contextvars.copy_context()  # the worker's log lines name the call too
-        result = await asyncio.get_running_loop().run_in_executor(pool, context.run, work)
+        if isinstance(pool, PriorityWorkers):
+            urgent = stage == "asr_final"
+            result = await pool.run(URGENT if urgent else LATER, lambda: context.run(work))
+        else:
+            result = await asyncio.get_running_loop().run_in_executor(pool, context.run, work)
         if self.observe is not None:
             self.observe(stage, time.perf_counter() - started)
         return result
@@ -105,7 +114,8 @@ class Engine:
         call = functools.partial(
             self.asr.transcribe, job.utterance.audio, prefix=job.prefix, final=job.final
         )
-        return await self._run("asr_final" if job.final else "asr_partial", self._asr_pool, call)
+        stage = "asr_final" if job.final else "asr_partial"
+        return await self._run(stage, self._asr_workers, call)
 
     async def score_voice(self, job: EmotionJob) -> tuple[EmotionScore, EmotionScore | None]:
         """The window's score and, if the job has one, the current utterance's."""
@@ -126,5 +136,6 @@ class Engine:
         return scores[0]
 
     def close(self) -> None:
-        for pool in (self._asr_pool, self._vad_pool, self._affect_pool):
+        self._asr_workers.shutdown()
+        for pool in (self._vad_pool, self._affect_pool):
             pool.shutdown(wait=True, cancel_futures=True)
