@@ -129,7 +129,10 @@ class ChannelRunner:
                         await self.call.tick(self.role, math.inf)
                     else:
                         reader = asyncio.create_task(self._batch())
-                if running is None and (job := stage.next_job()) is not None:
+                if (
+                    running is None
+                    and (job := stage.next_job(partials=not engine.asr_backlogged)) is not None
+                ):
                     running = asyncio.create_task(engine.transcribe(job))
                 if scoring is None and self.windows and (voice_job := self.windows.next_job()):
                     scoring = asyncio.create_task(engine.score_voice(voice_job))

@@ -105,6 +105,11 @@ class Engine:
             self.observe(stage, time.perf_counter() - started)
         return result
 
+    @property
+    def asr_backlogged(self) -> bool:
+        """Every Whisper worker is busy and jobs are waiting: partials should hold off."""
+        return len(self._asr_workers) > 0
+
     async def probabilities(self, stream: VadStream, frames: Sequence[Frame]) -> list[float]:
         return await self._run(
             "vad", self._vad_pool, lambda: [stream.probability(f.samples) for f in frames]

@@ -113,10 +113,15 @@ class ChannelStage:
 
     # -- scheduling -----------------------------------------------------
 
-    def next_job(self) -> AsrJob | None:
+    def next_job(self, *, partials: bool = True) -> AsrJob | None:
+        """The next audio to transcribe, if any; ``partials=False`` when the model is
+        backlogged: only finals (and speculative finals) then, as partials would only
+        delay other calls' finals and be stale when they came."""
         if self._in_flight is not None:
             return None
-        job = self._final_job() or self._speculative_job() or self._partial_job()
+        job = self._final_job() or self._speculative_job()
+        if job is None and partials:
+            job = self._partial_job()
         self._in_flight = job
         return job
 

@@ -112,3 +112,15 @@ def test_hallucinated_final_retracts_shown_partials_and_is_silent_otherwise():
     st = stage(speculative=False, partial_interval=0)
     events, _ = drive(st, [0.9] * seconds(2) + [0.0] * seconds(1), {JobKind.FINAL: ["[Music]"]})
     assert not [e for e in events if isinstance(e, TranscriptFinal)]
+
+
+def test_a_backlogged_model_gets_finals_but_no_partials():
+    """partials=False (Whisper busy with other calls): no partial job, yet the final still comes."""
+    st = stage(speculative=False, partial_interval=0.8)
+    jobs = []
+    for frame, p in frames([0.9] * seconds(3) + [0.0] * seconds(1)):
+        st.feed(frame, p)
+        while (job := st.next_job(partials=False)) is not None:
+            jobs.append(job)
+            st.complete(job, hypothesis("words"))
+    assert [j.kind for j in jobs] == [JobKind.FINAL]
