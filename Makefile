@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SAMPLE := edge/assets/sample_call.flac
 
-.PHONY: demo test test-fast lint format bench sample setup clean train-setup train-emotion eval-emotion train-text
+.PHONY: demo test test-fast lint format bench bench-service sample setup clean train-setup train-emotion eval-emotion train-text
 
 setup: $(STAMP)
 
@@ -43,6 +43,11 @@ format: $(STAMP)
 ## bench: streaming latency benchmark at real-time pace (writes artifacts/bench_stream.*)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_stream.py
+
+## bench-service: simultaneous real-time calls through `edge serve`, N = 1..8 (about 11 min;
+## writes artifacts/ and docs/bench/bench_service.*; the plot needs matplotlib)
+bench-service: $(STAMP)
+	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1
 
 ## sample: rebuild the bundled sample call (needs espeak-ng)
 sample: $(STAMP)
