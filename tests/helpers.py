@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import os
+import queue
 import re
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import av
@@ -120,3 +126,83 @@ def assembled_call(path: Path, actor: int, distressed: str, seed: int = 3) -> fl
     upset = np.concatenate(sentences((distressed,), 25))
     write_audio(path, np.concatenate([calm, upset]), 16000)
     return len(calm) / 16000
+
+
+class EdgeProcess:
+    """An `edge COMMAND ...` process: stdout lines as they come, both streams kept.
+
+    ``clean_env`` drops the caller's EDGE_* variables (a test's config is its own).
+    """
+
+    def __init__(
+        self, command: str, *args: str, env=None, cwd=None, clean_env: bool = False
+    ) -> None:
+        base = {k: v for k, v in os.environ.items() if not (clean_env and k.startswith("EDGE_"))}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "edge", command, *args],
+            env={**base, **(env or {})},
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.process.stdout, True), daemon=True),
+            threading.Thread(target=self._pump, args=(self.process.stderr, False), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _pump(self, stream, is_stdout: bool) -> None:
+        for line in stream:
+            (self.stdout if is_stdout else self.stderr).append(line)
+            if is_stdout:
+                self.lines.put(line)
+        if is_stdout:
+            self.lines.put(None)
+
+    def wait_for(self, text: str, timeout: float = 60 * TIME_FACTOR) -> str:
+        """Block until a stdout line contains ``text``; that line."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} on stdout; stderr:\n{self.err}")
+
+    def wait_stderr(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.stderr):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no {text!r} on stderr:\n{self.err}")
+
+    def wait(self, timeout: float) -> int:
+        """The exit status within ``timeout`` seconds (killed after that), streams read out."""
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            for thread in self._threads:
+                thread.join(5)
+
+    def finish(self, timeout: float = 30 * TIME_FACTOR) -> tuple[int, list[dict]]:
+        """Exit status and the JSON events printed."""
+        code = self.wait(timeout)
+        events = [json.loads(line) for line in self.stdout if line.startswith("{")]
+        return code, events
+
+    @property
+    def err(self) -> str:
+        return "".join(self.stderr)

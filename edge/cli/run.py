@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from edge import logcontext
@@ -28,9 +27,9 @@ from edge.cli.replay import SIGNALS
 from edge.cli.signals import on_stop_signals
 from edge.config import Config, load_config
 from edge.errors import ConfigError
-from edge.events import Event, to_json
+from edge.events import to_json
 from edge.ops.metrics_http import RunMetrics
-from edge.pipeline.call import Call
+from edge.pipeline.call import run_call
 from edge.pipeline.engine import Engine
 from edge.server.client import CallSpec, Forwarder
 from edge.types import CallId, Role
@@ -128,47 +127,6 @@ def open_source(args: argparse.Namespace, config: Config) -> LiveSource:
     )
 
 
-async def live_call(
-    engine: Engine,
-    source: LiveSource,
-    *,
-    call_id: CallId,
-    stop: asyncio.Event,
-    forwarder: Forwarder | None = None,
-) -> AsyncIterator[Event]:
-    """Run a live source through a call until ``stop`` is set, yielding its events.
-
-    With a ``forwarder`` the frames also go to ``edge serve`` as they are captured.
-    """
-    async with Call(engine, call_id, source.roles, live=True) as call:
-
-        async def capture() -> None:
-            try:
-                async with contextlib.aclosing(capture_frames(source, stop)) as batches:
-                    async for batch in batches:
-                        for frame in batch:
-                            if forwarder is not None:
-                                forwarder.offer(frame)
-                            await call.push(frame)
-            except BaseException:
-                await call.cancel()
-                raise
-            await call.finish()
-
-        capturing = asyncio.create_task(capture(), name=f"{call_id}/capture")
-        try:
-            async for event in call.events():
-                yield event
-        finally:
-            if not capturing.done():
-                capturing.cancel()
-            results = await asyncio.gather(capturing, return_exceptions=True)
-        if isinstance(results[0], BaseException) and not isinstance(
-            results[0], asyncio.CancelledError
-        ):
-            raise results[0]
-
-
 def make_forwarder(
     args: argparse.Namespace, config: Config, call_id: CallId, roles: tuple[Role, ...]
 ) -> Forwarder | None:
@@ -221,7 +179,14 @@ async def run(args: argparse.Namespace) -> int:
     forwarder = make_forwarder(args, config, call_id, source.roles)
     sending = asyncio.create_task(forwarder.run()) if forwarder is not None else None
     try:
-        calls = live_call(engine, source, call_id=call_id, stop=stop, forwarder=forwarder)
+        calls = run_call(
+            engine,
+            capture_frames(source, stop),
+            call_id=call_id,
+            roles=source.roles,
+            live=True,
+            tap=forwarder.offer if forwarder is not None else None,
+        )
         async for event in calls:
             metrics.observe(event)
             if args.jsonl:

@@ -343,44 +343,67 @@ def _take(frames: Iterator[Frame], n: int) -> list[Frame]:
     return batch
 
 
-async def feed(call: Call, source: AudioSource, *, realtime: bool) -> None:
-    """Push a blocking source's frames into a call, paced at real time if asked."""
+async def paced(source: AudioSource, *, realtime: bool) -> AsyncIterator[list[Frame]]:
+    """A blocking source's frames in batches, read off the loop, at real time if asked."""
     frames = source.frames()
     loop = asyncio.get_running_loop()
     started = loop.time()
     while batch := await asyncio.to_thread(_take, frames, 32):
+        if not realtime:
+            yield batch
+            continue
         for frame in batch:
-            if realtime:
-                delay = started + frame.end - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            await call.push(frame)
+            delay = started + frame.end - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            yield [frame]
 
 
-async def replay(
-    engine: Engine, source: AudioSource, *, call_id: CallId, realtime: bool
+async def run_call(
+    engine: Engine,
+    batches: AsyncIterator[list[Frame]],
+    *,
+    call_id: CallId,
+    roles: tuple[Role, ...],
+    live: bool,
+    tap: Callable[[Frame], None] | None = None,
 ) -> AsyncIterator[Event]:
-    """Run a whole source through a call, yielding its events as they happen."""
-    async with Call(engine, call_id, source.roles, live=realtime) as call:
-        feeder = asyncio.create_task(feed(call, source, realtime=realtime))
+    """Run batches of frames through one call until they end, yielding its events.
 
-        async def finish_after_feed() -> None:
+    ``tap`` sees every frame as it goes in (``edge run --forward`` sends them on).
+    """
+    async with Call(engine, call_id, roles, live=live) as call:
+
+        async def push_then_finish() -> None:
             try:
-                await feeder
+                async with contextlib.aclosing(batches):  # type: ignore[type-var]
+                    async for batch in batches:
+                        for frame in batch:
+                            if tap is not None:
+                                tap(frame)
+                            await call.push(frame)
             except BaseException:
                 await call.cancel()
                 raise
             await call.finish()
 
-        closer = asyncio.create_task(finish_after_feed())
+        pushing = asyncio.create_task(push_then_finish(), name=f"{call_id}/input")
         try:
             async for event in call.events():
                 yield event
         finally:
-            if not closer.done():
-                closer.cancel()
-            results = await asyncio.gather(closer, return_exceptions=True)
+            if not pushing.done():
+                pushing.cancel()
+            results = await asyncio.gather(pushing, return_exceptions=True)
         if isinstance(results[0], BaseException) and not isinstance(
             results[0], asyncio.CancelledError
         ):
             raise results[0]
+
+
+def replay(
+    engine: Engine, source: AudioSource, *, call_id: CallId, realtime: bool
+) -> AsyncIterator[Event]:
+    """Run a whole source through a call, yielding its events as they happen."""
+    batches = paced(source, realtime=realtime)
+    return run_call(engine, batches, call_id=call_id, roles=source.roles, live=realtime)

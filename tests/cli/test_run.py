@@ -2,11 +2,9 @@
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import jiwer
@@ -15,7 +13,7 @@ import pytest
 
 from edge.audio.frames import parse_channel_map
 from edge.audio.sources import FileSource
-from tests.helpers import DATA, TIME_FACTOR, wer_text
+from tests.helpers import DATA, TIME_FACTOR, EdgeProcess, wer_text
 
 pytest_plugins = ["tests.pulse"]  # the pulse and pipe_source fixtures
 
@@ -40,70 +38,9 @@ def wer_of(finals):
     return jiwer.wer(reference, wer_text(" ".join(finals)))
 
 
-class EdgeRun:
-    """`edge run` as a process: stdout lines as they come, stderr kept."""
-
-    def __init__(self, *args, env):
-        self.process = subprocess.Popen(
-            [*EDGE, "run", *args],
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        threading.Thread(target=self._pump, args=(self.process.stdout, True), daemon=True).start()
-        self._err = threading.Thread(target=self._pump, args=(self.process.stderr, False))
-        self._err.daemon = True
-        self._err.start()
-
-    def _pump(self, stream, is_stdout):
-        for line in stream:
-            (self.stdout if is_stdout else self.stderr).append(line)
-            if is_stdout:
-                self.lines.put(line)
-        if is_stdout:
-            self.lines.put(None)
-
-    def wait_for(self, text, timeout=START_TIMEOUT):
-        """Block until a stdout line contains ``text``."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            if text in line:
-                return line
-        raise AssertionError(f"no {text!r} on stdout; stderr:\n{''.join(self.stderr)}")
-
-    def wait_stderr(self, text, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.stderr):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"no {text!r} on stderr:\n{''.join(self.stderr)}")
-
-    def finish(self, timeout=30 * TIME_FACTOR):
-        """Exit status and the JSON events printed."""
-        try:
-            code = self.process.wait(timeout=timeout)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-        self._err.join(timeout=5)
-        time.sleep(0.1)  # the stdout reader's last lines
-        events = [json.loads(line) for line in self.stdout if line.startswith("{")]
-        return code, events
-
-    @property
-    def err(self):
-        return "".join(self.stderr)
+def EdgeRun(*args, env):
+    """`edge run ...` as a process."""
+    return EdgeProcess("run", *args, env=env)
 
 
 def finals_of(events, role="caller"):

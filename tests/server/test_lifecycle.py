@@ -2,11 +2,8 @@
 
 import asyncio
 import json
-import os
-import queue
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -21,7 +18,7 @@ from websockets.sync.client import connect
 
 from edge.config import Config, ServerOptions
 from edge.server.client import CallSpec, stream_call
-from tests.helpers import DATA, TIME_FACTOR
+from tests.helpers import DATA, TIME_FACTOR, EdgeProcess
 from tests.server.harness import ServiceThread
 
 EDGE = [sys.executable, "-m", "edge.cli.main"]
@@ -98,66 +95,18 @@ def test_metrics_move_as_a_call_runs(engine):
 # -- `edge serve` as a process ------------------------------------------------------
 
 
-class EdgeServe:
-    """`edge serve --port 0` as a process: its URL, stdout lines as they come, stderr kept."""
+class EdgeServe(EdgeProcess):
+    """`edge serve --port 0` as a process, its URL known and its models loaded."""
 
     def __init__(self, *args, env=None, cwd):
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("EDGE_")}
-        self.process = subprocess.Popen(
-            [*EDGE, "serve", "--port", "0", *args],
-            env={**clean, **(env or {})},
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines = queue.Queue()
-        self.stderr = []
-        self._threads = [
-            threading.Thread(target=self._pump_out, daemon=True),
-            threading.Thread(target=self._pump_err, daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-        listening = self.wait_for("edge serve: listening on ")
+        super().__init__("serve", "--port", "0", *args, env=env, cwd=cwd, clean_env=True)
+        listening = self.wait_for("edge serve: listening on ", START_TIMEOUT)
         self.http = re.search(r"listening on (\S+)", listening).group(1)
         self.ws = self.http.replace("http", "ws", 1)
-        self.wait_for("models loaded, ready for calls")
-
-    def _pump_out(self):
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _pump_err(self):
-        self.stderr.extend(self.process.stderr)
-
-    def wait_for(self, text, timeout=START_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            if text in line:
-                return line
-        raise AssertionError(f"no {text!r} on stdout; stderr:\n{''.join(self.stderr)}")
+        self.wait_for("models loaded, ready for calls", START_TIMEOUT)
 
     def terminate(self):
         self.process.send_signal(signal.SIGTERM)
-
-    def wait(self, timeout):
-        """Exit status within ``timeout`` seconds, and the whole of stderr."""
-        try:
-            return self.process.wait(timeout=timeout)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-            for thread in self._threads:
-                thread.join(5)
 
 
 class Watcher:
