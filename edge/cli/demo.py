@@ -14,18 +14,17 @@ import dataclasses
 from importlib import resources
 from typing import Any
 
-from edge.cli.format import readable
+from edge.cli.format import show
 from edge.cli.options import add_common
 from edge.cli.serve import until_signalled
 from edge.cli.stream import read_audio
 from edge.config import check_serve, load_config
-from edge.events import ProsodyUpdate, TextEmotion, VoiceEmotion, from_dict
+from edge.events import from_dict
 from edge.pipeline.engine import Engine
 from edge.server.client import CallSpec, stream_call, watch
 
 AGENT = "demo-agent"
 TEAM = "demo"
-QUIET = (VoiceEmotion, TextEmotion, ProsodyUpdate)  # readings behind the cues
 
 
 def add_parser(commands: Any) -> None:
@@ -51,9 +50,7 @@ async def _print_events(url: str) -> None:
     async for message in watch(url, "agent", agent_id=AGENT):
         if message.get("v") is None:
             continue
-        event = from_dict(message)
-        if not isinstance(event, QUIET):
-            print(readable(event), flush=True)
+        show(from_dict(message))
 
 
 async def run(args: argparse.Namespace) -> int:

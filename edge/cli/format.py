@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from edge.events import (
     CallEnded,
     CallStarted,
@@ -15,7 +17,34 @@ from edge.events import (
     TranscriptFinal,
     TranscriptPartial,
     VoiceEmotion,
+    to_json,
 )
+
+# The readings behind the cues: several a second, so shown only with --signals.
+SIGNALS = (VoiceEmotion, TextEmotion, ProsodyUpdate)
+
+
+def add_output(parser: argparse.ArgumentParser) -> None:
+    """--jsonl and --signals, for the commands that print a call's events."""
+    parser.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print one JSON event per line (schema: docs/events.md)",
+    )
+    parser.add_argument(
+        "--signals",
+        action="store_true",
+        help="also print the per-second voice, words and prosody readings behind the cues "
+        "(always in --jsonl)",
+    )
+
+
+def show(event: Event, *, jsonl: bool = False, signals: bool = False) -> None:
+    """Print one event as --jsonl and --signals say."""
+    if jsonl:
+        print(to_json(event), flush=True)
+    elif signals or not isinstance(event, SIGNALS):
+        print(readable(event), flush=True)
 
 
 def clock(seconds: float) -> str:

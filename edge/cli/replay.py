@@ -10,17 +10,13 @@ from typing import Any
 
 from edge.audio.frames import parse_channel_map
 from edge.audio.sources import AudioSource, Encoding, FileSource, RawSource
-from edge.cli.format import readable
+from edge.cli.format import add_output, show
 from edge.cli.options import add_common, add_pipeline, pipeline_options
 from edge.config import load_config
 from edge.errors import ConfigError
-from edge.events import ProsodyUpdate, TextEmotion, VoiceEmotion, to_json
 from edge.pipeline.call import replay
 from edge.pipeline.engine import Engine
 from edge.types import CallId
-
-# The readings behind the cues: several a second, so shown only with --signals.
-SIGNALS = (VoiceEmotion, TextEmotion, ProsodyUpdate)
 
 
 def add_parser(commands: Any) -> None:
@@ -31,11 +27,7 @@ def add_parser(commands: Any) -> None:
         "through the pipeline and print speech, transcript and cue events.",
     )
     parser.add_argument("file", metavar="FILE", help="audio file, or - for raw audio on stdin")
-    parser.add_argument(
-        "--jsonl",
-        action="store_true",
-        help="print one JSON event per line (schema: docs/events.md)",
-    )
+    add_output(parser)
     parser.add_argument(
         "--realtime",
         action="store_true",
@@ -49,12 +41,6 @@ def add_parser(commands: Any) -> None:
         "(default: caller,agent; a mono file is the caller)",
     )
     parser.add_argument("--call-id", default=None, help="call id in events (default: file name)")
-    parser.add_argument(
-        "--signals",
-        action="store_true",
-        help="also print the per-second voice, words and prosody readings behind the cues "
-        "(always in --jsonl)",
-    )
     raw = parser.add_argument_group("raw audio on stdin (FILE is -)")
     raw.add_argument("--rate", type=int, default=16000, help="sample rate in Hz (default: 16000)")
     raw.add_argument(
@@ -93,10 +79,7 @@ async def run(args: argparse.Namespace) -> int:
     engine = await asyncio.to_thread(Engine.load, options)
     try:
         async for event in replay(engine, source, call_id=call_id, realtime=args.realtime):
-            if args.jsonl:
-                print(to_json(event), flush=True)
-            elif args.signals or not isinstance(event, SIGNALS):
-                print(readable(event), flush=True)
+            show(event, jsonl=args.jsonl, signals=args.signals)
     finally:
         engine.close()
     return 0

@@ -21,13 +21,11 @@ from typing import Any
 from edge import logcontext
 from edge.audio.capture import CaptureOptions, DeviceSpec, LiveSource, capture_frames
 from edge.audio.frames import parse_channel_map
-from edge.cli.format import readable
+from edge.cli.format import add_output, show
 from edge.cli.options import add_common, add_pipeline, pipeline_options, positive_float
-from edge.cli.replay import SIGNALS
 from edge.cli.signals import on_stop_signals
 from edge.config import Config, load_config
 from edge.errors import ConfigError
-from edge.events import to_json
 from edge.ops.metrics_http import RunMetrics
 from edge.pipeline.call import run_call
 from edge.pipeline.engine import Engine
@@ -90,17 +88,7 @@ def add_parser(commands: Any) -> None:
     )
     forward.add_argument("--agent-id", help="this agent's id (default: [capture] agent_id)")
     forward.add_argument("--team", help="this agent's team (default: [capture] team)")
-    parser.add_argument(
-        "--jsonl",
-        action="store_true",
-        help="print one JSON event per line (schema: docs/events.md)",
-    )
-    parser.add_argument(
-        "--signals",
-        action="store_true",
-        help="also print the per-second voice, words and prosody readings behind the cues "
-        "(always in --jsonl)",
-    )
+    add_output(parser)
     add_pipeline(parser)
     add_common(parser)
     parser.set_defaults(run=run)
@@ -189,10 +177,7 @@ async def run(args: argparse.Namespace) -> int:
         )
         async for event in calls:
             metrics.observe(event)
-            if args.jsonl:
-                print(to_json(event), flush=True)
-            elif args.signals or not isinstance(event, SIGNALS):
-                print(readable(event), flush=True)
+            show(event, jsonl=args.jsonl, signals=args.signals)
     except asyncio.CancelledError:
         if forced:
             return 130

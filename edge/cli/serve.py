@@ -86,9 +86,9 @@ async def run(args: argparse.Namespace) -> int:
         print("edge serve: shutting down", flush=True)
         await service.shutdown()
         if engine is None:
-            engine = await loading
+            engine = await loading  # signalled while loading: let the load end, then close
         return 0
     finally:
-        await service.shutdown()
+        await service.shutdown()  # idempotent: here for the error paths
         if engine is not None:
             engine.close()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -73,8 +71,8 @@ class Engine:
         self.text = text
         self.options = options
         self._asr_workers = PriorityWorkers(max(1, options.asr.workers), name="edge-asr")
-        self._vad_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-vad")
-        self._affect_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-affect")
+        self._vad_pool = PriorityWorkers(1, name="edge-vad")
+        self._affect_pool = PriorityWorkers(1, name="edge-affect")
         # Told each model job's stage ("vad", "asr_partial", "asr_final", "emotion",
         # "text") and its seconds, queueing included: the service's latency metrics.
         self.observe: Callable[[str, float], None] | None = None
@@ -92,15 +90,11 @@ class Engine:
         )
 
     async def _run(
-        self, stage: str, pool: ThreadPoolExecutor | PriorityWorkers, work: Callable[[], _T]
+        self, stage: str, pool: PriorityWorkers, work: Callable[[], _T], *, urgent: bool = False
     ) -> _T:
         started = time.perf_counter()
         context = contextvars.copy_context()  # the worker's log lines name the call too
-        if isinstance(pool, PriorityWorkers):
-            urgent = stage == "asr_final"
-            result = await pool.run(URGENT if urgent else LATER, lambda: context.run(work))
-        else:
-            result = await asyncio.get_running_loop().run_in_executor(pool, context.run, work)
+        result = await pool.run(URGENT if urgent else LATER, lambda: context.run(work))
         if self.observe is not None:
             self.observe(stage, time.perf_counter() - started)
         return result
@@ -120,7 +114,7 @@ class Engine:
             self.asr.transcribe, job.utterance.audio, prefix=job.prefix, final=job.final
         )
         stage = "asr_final" if job.final else "asr_partial"
-        return await self._run(stage, self._asr_workers, call)
+        return await self._run(stage, self._asr_workers, call, urgent=job.final)
 
     async def score_voice(self, job: EmotionJob) -> tuple[EmotionScore, EmotionScore | None]:
         """The window's score and, if the job has one, the current utterance's."""
@@ -141,6 +135,5 @@ class Engine:
         return scores[0]
 
     def close(self) -> None:
-        self._asr_workers.shutdown()
-        for pool in (self._vad_pool, self._affect_pool):
-            pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self._asr_workers, self._vad_pool, self._affect_pool):
+            pool.shutdown()

@@ -4,7 +4,8 @@ Whisper is the one model every call shares, and it is the bottleneck when
 several calls stream at once. A plain executor runs jobs first come, first
 served, so a call's final transcript waits behind every other call's
 partials. Here a final (priority 0) always goes before a partial (priority
-1); within a priority, the oldest job goes first.
+1); within a priority, the oldest job goes first. The engine's other models
+(VAD, emotion and text) run on workers of their own, one job at a time in order.
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ class Service:
         )
         self.server: Server | None = None
         self.live: dict[str, _LiveCall] = {}
-        self._connections = 0
+        self.connections = 0  # open websocket connections (server.max_connections)
         self._closing = False
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -199,7 +199,7 @@ class Service:
             if origin is not None and not self._origin_ok(origin, request.headers):
                 log.warning("refused %s from %s: origin %s not allowed", path, _peer(ws), origin)
                 return _text(http.HTTPStatus.FORBIDDEN, "origin not allowed\n")
-            if self._connections >= self.config.server.max_connections:
+            if self.connections >= self.config.server.max_connections:
                 log.warning("refused %s from %s: connection limit reached", path, _peer(ws))
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "too many connections\n")
             return None  # the websocket handshake goes on
@@ -229,8 +229,7 @@ class Service:
 
     async def _handle(self, ws: ServerConnection) -> None:
         path = urlsplit(ws.request.path).path if ws.request else ""
-        self._connections += 1
-        self.metrics.connections.inc()
+        self.connections += 1
         try:
             if path in INGEST_PATHS:
                 await self._ingest(ws)
@@ -239,8 +238,7 @@ class Service:
             else:
                 await _refuse(ws, Close.NOT_FOUND, f"no websocket endpoint at {path}")
         finally:
-            self._connections -= 1
-            self.metrics.connections.dec()
+            self.connections -= 1
 
     async def _ingest(self, ws: ServerConnection) -> None:
         session = IngestSession()
@@ -382,7 +380,6 @@ class Service:
         }
         await ws.send(json.dumps(hello))
         self.hub.attach(sub, resume)
-        self.metrics.subscribers.labels(view=sub.view.value).inc()
         sender = asyncio.create_task(self._send_loop(ws, sub), name=f"send/{peer}")
         try:
             async for message in ws:
@@ -393,7 +390,6 @@ class Service:
             pass
         finally:
             self.hub.detach(sub)
-            self.metrics.subscribers.labels(view=sub.view.value).dec()
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
 

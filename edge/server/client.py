@@ -56,6 +56,23 @@ def _encode(block: npt.NDArray[np.float32], encoding: str) -> bytes:
     return pcm.astype("<i2").tobytes()
 
 
+def _start_message(spec: CallSpec, rate: int) -> str:
+    start = {
+        "type": "start",
+        "protocol": 1,
+        "call_id": spec.call_id,
+        "agent_id": spec.agent_id,
+        "team": spec.team,
+        "sample_rate": rate,
+        "encoding": spec.encoding,
+        "channels": list(spec.channels),
+        "live": spec.live,
+    }
+    if spec.token:
+        start["token"] = spec.token
+    return json.dumps(start)
+
+
 async def _reply(ws: ClientConnection) -> dict[str, Any]:
     """The next JSON message; an ``error`` message becomes :class:`ServiceError`."""
     try:
@@ -82,25 +99,13 @@ async def stream_call(
     ``realtime`` paces the chunks at the audio's own speed, as a live call does.
     """
     audio = audio.reshape(len(audio), -1).astype(np.float32, copy=False)
-    start = {
-        "type": "start",
-        "protocol": 1,
-        "call_id": spec.call_id,
-        "agent_id": spec.agent_id,
-        "team": spec.team,
-        "sample_rate": rate,
-        "encoding": spec.encoding,
-        "channels": list(spec.channels)[: audio.shape[1]],
-        "live": spec.live,
-    }
-    if spec.token:
-        start["token"] = spec.token
+    spec = dataclasses.replace(spec, channels=list(spec.channels)[: audio.shape[1]])
     step = max(1, int(chunk * rate))
     # An upload (live=False) is read only as fast as the pipeline goes: keepalive
     # pings would wait behind the audio, so neither side sends them.
     ping = 20.0 if spec.live else None
     async with connect(url, max_size=None, open_timeout=30, ping_interval=ping) as ws:
-        await ws.send(json.dumps(start))
+        await ws.send(_start_message(spec, rate))
         await _reply(ws)
         loop = asyncio.get_running_loop()
         began = loop.time()
@@ -173,7 +178,9 @@ class Forwarder:
         queue_seconds: float = 10.0,
     ) -> None:
         self.url = url
-        self.spec = dataclasses.replace(spec, channels=[r.value for r in roles], live=True)
+        self.spec = dataclasses.replace(
+            spec, channels=[r.value for r in roles], live=True, encoding="pcm16"
+        )
         self.roles = tuple(roles)
         self.dropped = 0  # frames lost while the service was slow or away
         self.sent = 0
@@ -224,20 +231,8 @@ class Forwarder:
         self._ready.set()
 
     async def _session(self) -> None:
-        start = {
-            "type": "start",
-            "protocol": 1,
-            "call_id": self.spec.call_id,
-            "agent_id": self.spec.agent_id,
-            "team": self.spec.team,
-            "sample_rate": 16000,
-            "encoding": "pcm16",
-            "channels": list(self.spec.channels),
-        }
-        if self.spec.token:
-            start["token"] = self.spec.token
         async with connect(self.url, open_timeout=10) as ws:
-            await ws.send(json.dumps(start))
+            await ws.send(_start_message(self.spec, 16000))
             await _reply(ws)
             log.info("forwarding call %s to %s", self.spec.call_id, self.url)
             while True:

@@ -21,7 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from edge.config import PrivacyOptions, Share
@@ -95,7 +95,6 @@ class Subscription:
     teams: tuple[str, ...] = ()  # wallboard; empty: every team (open service)
     call_id: str | None = None
     peer: str = ""
-    sent: dict[str, int] = field(default_factory=dict)  # call id → last seq queued
 
     def wants_events(self, meta: CallMeta) -> bool:
         if self.view is View.AGENT:
@@ -181,7 +180,7 @@ class Hub:
             record.ended_at = self._clock()
         for sub in list(self.subscriptions):
             if sub.wants_events(record.meta):
-                self._send(sub, message, key, call_id=call_id, seq=shared.seq)
+                self._send(sub, message, key)
             elif sub.wants_tiles(record.meta):
                 if isinstance(shared, CueRaised):
                     self._send(sub, _json(self.alerts[-1]))
@@ -245,23 +244,13 @@ class Hub:
             last = record.summary.last_seq
         for seq, message, key in list(record.buffer):
             if seq > last:
-                self._send(sub, message, key, call_id=record.meta.call_id, seq=seq)
+                self._send(sub, message, key)
 
-    def _send(
-        self,
-        sub: Subscription,
-        message: str,
-        key: Hashable | None = None,
-        *,
-        call_id: str | None = None,
-        seq: int = 0,
-    ) -> None:
+    def _send(self, sub: Subscription, message: str, key: Hashable | None = None) -> None:
+        """Queue without waiting; an overflowed outbox is seen and closed by the server."""
         before = sub.outbox.dropped
-        if not sub.outbox.put(message, key):
-            return  # the server sees outbox.overflowed and disconnects it
+        sub.outbox.put(message, key)
         self.dropped += sub.outbox.dropped - before
-        if call_id is not None:
-            sub.sent[call_id] = seq
 
     # -- feedback -----------------------------------------------------------
 

@@ -14,6 +14,7 @@ from prometheus_client import (
 )
 
 from edge.events import CueRaised, Event
+from edge.server.hub import View
 
 if TYPE_CHECKING:
     from edge.server.app import Service
@@ -85,5 +86,9 @@ class Metrics:
             )
         )
         self.subscriber_dropped.set(service.hub.dropped)
+        self.connections.set(service.connections)
+        for view in View:
+            subs = service.hub.subscriptions
+            self.subscribers.labels(view=view.value).set(sum(s.view is view for s in subs))
         self.ready.set(1 if service.engine is not None else 0)
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

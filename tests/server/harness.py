@@ -20,6 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 from edge.config import Config, ServerOptions
 from edge.pipeline.engine import Engine
 from edge.server.app import Service
+from edge.server.client import CallSpec, stream_call
 
 
 class ServiceThread:
@@ -91,3 +92,13 @@ def messages(ws: ClientConnection, *, until: str, timeout: float = 60) -> list[d
         seen.append(data)
         if data.get("type") == until:
             return seen
+
+
+def upload(ws_url: str, audio: Any, call_id: str, **spec: Any) -> dict[str, Any]:
+    """A recording streamed in as fast as the service takes it (live=False): the reply.
+
+    A mono recording is the caller; a stereo one caller (left) and agent (right).
+    """
+    channels = ("caller", "agent") if audio.ndim == 2 else ("caller",)
+    full = CallSpec(call_id=call_id, channels=channels, live=False, **spec)
+    return asyncio.run(stream_call(ws_url + "/ingest", audio, full, realtime=False))

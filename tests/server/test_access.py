@@ -171,7 +171,7 @@ def test_the_connection_limit_answers_503(engine) -> None:
     config = Config(server=ServerOptions(max_connections=1))
     with ServiceThread(config, engine) as thread, connect(thread.ws + "/subscribe"):
         for _ in range(50):
-            if thread.run(lambda: thread.service._connections) == 1:
+            if thread.run(lambda: thread.service.connections) == 1:
                 break
             threading.Event().wait(0.05)
         with pytest.raises(InvalidStatus) as refused:

@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 from edge.config import Config, ServerOptions
 from edge.server.client import CallSpec, stream_call
 from tests.helpers import DATA, TIME_FACTOR, EdgeProcess
-from tests.server.harness import ServiceThread
+from tests.server.harness import ServiceThread, upload
 
 EDGE = [sys.executable, "-m", "edge.cli.main"]
 START_TIMEOUT = 60 * TIME_FACTOR  # interpreter and models
@@ -48,11 +48,6 @@ def scrape(url):
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
-
-
-def upload(ws_url, audio, call_id, **spec):
-    full = CallSpec(call_id=call_id, channels=("caller",), live=False, **spec)
-    return asyncio.run(stream_call(ws_url + "/ingest", audio, full, realtime=False))
 
 
 # -- in process -------------------------------------------------------------------

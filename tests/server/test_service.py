@@ -16,10 +16,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from edge.audio import g711
+from edge.cli.stream import read_audio
 from edge.config import Config, PrivacyOptions, ServerOptions, Share
 from edge.server.client import CallSpec, ServiceError, stream_call
 from tests.helpers import DATA
-from tests.server.harness import ServiceThread, messages, subscriber
+from tests.server.harness import ServiceThread, messages, subscriber, upload
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +32,7 @@ def jfk() -> np.ndarray:
 
 
 def sample_call() -> np.ndarray:
-    left, right = decode_audio(str(SAMPLE), split_stereo=True)
-    return np.stack([left, right], axis=1)
-
-
-def upload(thread: ServiceThread, audio: np.ndarray, call_id: str, **spec: object) -> dict:
-    """Stream a recording in as fast as the service takes it (live=False)."""
-    channels = ("caller", "agent") if audio.ndim == 2 else ("caller",)
-    full = CallSpec(call_id=call_id, channels=channels, live=False, **spec)
-    return asyncio.run(stream_call(thread.ws + "/ingest", audio, full, realtime=False))
+    return read_audio(str(SAMPLE))
 
 
 def in_background(fn, *args, **kwargs) -> threading.Thread:
@@ -58,7 +51,7 @@ def test_a_native_call_reaches_its_agent_in_order(service) -> None:
     """Speech, partial and final transcripts and cues arrive in seq order with no gap."""
     with subscriber(service.ws, view="agent", agent_id="a17") as (ws, hello):
         assert hello["type"] == "subscribed" and hello["share"] == "transcripts"
-        worker = in_background(upload, service, sample_call(), "native-1", agent_id="a17")
+        worker = in_background(upload, service.ws, sample_call(), "native-1", agent_id="a17")
         got = [m for m in messages(ws, until="call.ended", timeout=120)]
         worker.join(60)
     seqs = [m["seq"] for m in got]
@@ -109,7 +102,7 @@ def test_a_reconnecting_subscriber_resumes_without_gap_or_duplicate(service) -> 
     reference: list[dict] = []
     with subscriber(service.ws, view="agent", agent_id="a-resume") as (full, _):
         reader = in_background(lambda: reference.extend(messages(full, until="call.ended")))
-        worker = in_background(upload, service, sample_call(), "resume-1", agent_id="a-resume")
+        worker = in_background(upload, service.ws, sample_call(), "resume-1", agent_id="a-resume")
         with subscriber(service.ws, view="agent", agent_id="a-resume") as (first, _):
             before = [json.loads(first.recv(timeout=60)) for _ in range(25)]
         last = before[-1]["seq"]
@@ -129,7 +122,7 @@ def test_resume_after_the_buffer_rolled_gets_a_snapshot_first(engine) -> None:
     """When the missed events are gone, the client gets one snapshot, then what follows."""
     config = Config(server=ServerOptions(resume_events=16))
     with ServiceThread(config, engine) as thread:
-        upload(thread, sample_call(), "rolled-1", agent_id="a-roll")
+        upload(thread.ws, sample_call(), "rolled-1", agent_id="a-roll")
         with subscriber(thread.ws, view="agent", agent_id="a-roll", resume={"rolled-1": 3}) as (
             ws,
             _,
@@ -156,7 +149,7 @@ def test_a_stuck_subscriber_does_not_delay_another(engine) -> None:
         stuck.send(json.dumps({"type": "subscribe", "view": "agent", "agent_id": "a-slow"}))
         lags: list[float] = []
         with subscriber(thread.ws, view="agent", agent_id="a-slow") as (ws, _):
-            worker = in_background(upload, thread, sample_call(), "slow-1", agent_id="a-slow")
+            worker = in_background(upload, thread.ws, sample_call(), "slow-1", agent_id="a-slow")
             while True:
                 message = json.loads(ws.recv(timeout=120))
                 lags.append(time.time() - message["wall_time"])
@@ -169,7 +162,7 @@ def test_a_stuck_subscriber_does_not_delay_another(engine) -> None:
 
 def test_a_recording_upload_loses_nothing_and_live_drops_are_counted(service) -> None:
     """live=False waits for the pipeline (0 dropped), whatever the sending speed."""
-    reply = upload(service, jfk(), "upload-1", agent_id="a-up")
+    reply = upload(service.ws, jfk(), "upload-1", agent_id="a-up")
     assert reply == {"type": "stopped", "call_id": "upload-1", "dropped_frames": 0}
 
 
@@ -218,7 +211,7 @@ def test_bad_input_on_one_call_leaves_another_call_running(service) -> None:
     worker = in_background(good)
     time.sleep(2.0)
     with pytest.raises(ServiceError) as refused:
-        upload(service, jfk()[:16000], "dup-1")
+        upload(service.ws, jfk()[:16000], "dup-1")
     assert refused.value.code == 4009 and "already streaming" in str(refused.value)
     worker.join(60)
     assert results["good"]["type"] == "stopped"
@@ -253,7 +246,7 @@ def test_an_unready_service_says_so(tmp_path) -> None:
             urllib.request.urlopen(thread.http + "/readyz", timeout=10)
         assert unready.value.code == 503
         with pytest.raises(ServiceError) as refused:
-            upload(thread, jfk()[:8000], "early-1")
+            upload(thread.ws, jfk()[:8000], "early-1")
         assert refused.value.code == 1013
 
 
@@ -276,7 +269,7 @@ def test_cues_only_privacy_keeps_transcripts_in(engine) -> None:
         subscriber(thread.ws, view="agent", agent_id="a-p") as (ws, hello),
     ):
         assert hello["share"] == "cues"
-        worker = in_background(upload, thread, sample_call(), "priv-1", agent_id="a-p")
+        worker = in_background(upload, thread.ws, sample_call(), "priv-1", agent_id="a-p")
         got = messages(ws, until="call.ended", timeout=120)
         worker.join(60)
     kinds = {m["type"] for m in got}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import ssl
@@ -14,24 +13,21 @@ from faster_whisper.audio import decode_audio
 from websockets.sync.client import connect
 
 from edge.config import Config, PrivacyOptions, ServerOptions
-from edge.server.client import CallSpec, stream_call
 from tests.helpers import DATA
-from tests.server.harness import ServiceThread
+from tests.server.harness import ServiceThread, upload
 
 pytestmark = pytest.mark.slow
 
 
-def upload(thread: ServiceThread, call_id: str) -> None:
-    audio = decode_audio(str(DATA / "jfk.flac"))
-    spec = CallSpec(call_id=call_id, channels=("caller",), live=False, agent_id="a1")
-    asyncio.run(stream_call(thread.ws + "/ingest", audio, spec, realtime=False))
+def jfk():
+    return decode_audio(str(DATA / "jfk.flac"))
 
 
 def test_nothing_is_written_to_disk_by_default(engine, tmp_path, monkeypatch) -> None:
     """With the default privacy settings a call leaves no file behind."""
     monkeypatch.chdir(tmp_path)
     with ServiceThread(Config(), engine) as thread:
-        upload(thread, "disk-0")
+        upload(thread.ws, jfk(), "disk-0", agent_id="a1")
     assert list(tmp_path.rglob("*")) == []
 
 
@@ -47,7 +43,7 @@ def test_the_opt_in_event_log_is_written_and_pruned(engine, tmp_path) -> None:
     keep.write_text("x")
     privacy = PrivacyOptions(event_log=folder, retention_days=2)
     with ServiceThread(Config(privacy=privacy), engine) as thread:
-        upload(thread, "disk-1")
+        upload(thread.ws, jfk(), "disk-1", agent_id="a1")
     assert not old.exists() and keep.exists()
     (day,) = folder.glob("events-*.jsonl")
     lines = [json.loads(line) for line in day.read_text().splitlines()]

@@ -40,7 +40,7 @@ from edge.server.hub import View
 from edge.server.summary import CallMeta
 from edge.types import CallId, Role
 from tests.helpers import assembled_call
-from tests.server.harness import ServiceThread
+from tests.server.harness import ServiceThread, upload
 from tests.web.conftest import screenshot, watch
 
 WAIT = 15_000  # ms a page gets to show what the server sent it
@@ -398,14 +398,6 @@ class Served:
     seconds: float
 
 
-def upload(ws_url: str, audio: np.ndarray, call_id: str, agent_id: str) -> dict[str, Any]:
-    """A recording, as fast as the service takes it (live=False)."""
-    spec = CallSpec(
-        call_id=call_id, agent_id=agent_id, team="cardiology", channels=("caller",), live=False
-    )
-    return asyncio.run(stream_call(ws_url + "/ingest", audio, spec, realtime=False))
-
-
 def stream_until(
     ws_url: str, audio: np.ndarray, call_id: str, agent_id: str, stop: threading.Event
 ) -> None:
@@ -460,7 +452,9 @@ def served(engine, browser, tmp_path_factory):
         hang_up = threading.Event()
         with ThreadPoolExecutor(2) as pool:
             calm_call = pool.submit(stream_until, thread.ws, calm, "calm-1", "a18", hang_up)
-            upload_call = pool.submit(upload, thread.ws, distressed, "distressed-1", "a17")
+            upload_call = pool.submit(
+                upload, thread.ws, distressed, "distressed-1", agent_id="a17", team="cardiology"
+            )
             while not upload_call.done():
                 cards, tiles = agent.evaluate(AGENT_CARDS), board.evaluate(BOARD_TILES)
                 seen.agent.append(cards)
