@@ -441,6 +441,10 @@ class CaptureOptions:
     stall_timeout: float = 3.0  # an open device that sends nothing this long has failed
     reopen_interval: float = 1.0  # between attempts to reopen a lost device
     rescan_interval: float = 10.0  # between PortAudio rescans while another device works
+    # How far a leg's stream time may run ahead of the clock. A device reopened after
+    # an outage may first deliver audio it buffered before we listened (the outage is
+    # already filled with silence): what goes beyond this is dropped, oldest first.
+    ahead_limit: float = 0.25
 
 
 class DeviceCapture:
@@ -536,6 +540,7 @@ class LegStats:
     outages: int = 0
     silence_seconds: float = 0.0  # filled in while the device was away
     host_overflows: int = 0  # blocks PortAudio itself reported as overflowed
+    ahead_seconds: float = 0.0  # delivered ahead of the clock (stale backlog) and dropped
 
 
 @dataclass
@@ -545,6 +550,7 @@ class _Leg:
     down_since: float | None = None  # when the device was lost; None while not lost
     dropped_reported: int = 0
     outages: int = 0
+    ahead: int = 0  # device samples dropped for running ahead of the clock
 
     @property
     def name(self) -> str:
@@ -674,7 +680,7 @@ class LiveSource:
         frames: list[Frame] = []
         for leg in self._legs:
             if leg.up:
-                frames += leg.framer.feed(leg.capture.read())
+                frames += leg.framer.feed(self._within_clock(leg, leg.capture.read(), now))
                 reason = leg.capture.failure(now, self.options.stall_timeout)
                 if reason is not None:
                     frames += self._lose(leg, now, reason)
@@ -738,6 +744,7 @@ class LiveSource:
                 outages=leg.outages,
                 silence_seconds=leg.framer.silence / SAMPLE_RATE,
                 host_overflows=leg.capture.overflows,
+                ahead_seconds=leg.ahead / leg.capture.rate,
             )
             for leg in self._legs
         ]
@@ -803,6 +810,17 @@ class LiveSource:
                     leg.capture.device.label,
                 )
         return frames
+
+    def _within_clock(self, leg: _Leg, block: Samples, now: float) -> Samples:
+        """``block`` less its oldest samples that would put the leg ahead of the clock."""
+        room = now - self._t0 + self.options.ahead_limit - leg.framer.seconds
+        excess = len(block) - max(0, int(room * leg.capture.rate))
+        if excess <= 0:
+            return block
+        if not leg.ahead:
+            log.info("%s device: dropping audio that runs ahead of the clock", leg.name)
+        leg.ahead += excess
+        return block[excess:]
 
     def _reopen(self, leg: _Leg, now: float) -> list[Frame]:
         try:
