@@ -160,11 +160,23 @@ class VoiceEmotion(Event):
     # Distress of the caller's current utterance alone (None when it is the same
     # audio as the window): reacts faster at an onset than the window's reading.
     onset_distress: float | None = None
+    # Stream time the caller's current utterance began (None: utterances not tracked).
+    utterance_start: float | None = None
 
     @property
     def peak(self) -> float:
         """The higher of the window's and the current utterance's distress."""
         return max(self.distress, self.onset_distress or 0.0)
+
+    @property
+    def utterance_distress(self) -> float | None:
+        """Distress of the current utterance alone: its own reading, or the window's once
+        the utterance fills the window; None while it is too short to read."""
+        if self.onset_distress is not None:
+            return self.onset_distress
+        if self.utterance_start is not None and self.utterance_start <= self.start + 1e-6:
+            return self.distress
+        return None
 
     def prob(self, label: str) -> float:
         """The probability of ``label`` (0 if the model does not give it)."""

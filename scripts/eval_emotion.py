@@ -157,6 +157,10 @@ class Call:
     kind: str  # the distressed emotion, or "calm" for a calm-only call
     audio: np.ndarray
     onset: float | None  # stream time distress begins (first distressed speech)
+    seconds: float = 0.0  # length (kept when the audio is dropped)
+
+    def __post_init__(self) -> None:
+        self.seconds = self.seconds or len(self.audio) / SAMPLE_RATE
 
 
 def speech_start(audio: np.ndarray, floor_db: float = 35.0) -> float:
@@ -252,7 +256,7 @@ def call_metrics(outcomes: list[Outcome], within: float = 3.0) -> dict[str, floa
     latencies, fired, false_cues, calm_seconds = [], 0, 0, 0.0
     for o in outcomes:
         onset = o.call.onset
-        calm_end = onset if onset is not None else len(o.call.audio) / SAMPLE_RATE
+        calm_end = onset if onset is not None else o.call.seconds
         calm_seconds += calm_end
         first = None
         seen: set[int] = set()
@@ -419,6 +423,72 @@ def update_card(card: Path, report: dict) -> None:
     card.write_text(text[:begin] + "\n".join(lines) + text[end:])
 
 
+def evaluate_fold(
+    model_path: Path, actors: list[int], data: Path, seed: int, shuffles: int, calm_calls: int
+) -> tuple[dict[str, Windows], dict[str, list[Outcome]]]:
+    """One cross-validation fold: its held-out actors through the streaming path with the
+    fold's model (audio dropped from the outcomes, so they travel between processes)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    vad, model = SileroVad(), OnnxEmotionScorer(model_path)
+    clips = [c for c in read_clips(data) if c.actor in actors]
+    streams = {
+        name: speaker_windows(clips, data, name, vad, model, seed) for name in ("clean", "phone")
+    }
+    calls = build_calls(clips, data, seed, shuffles, calm_calls)
+    outcomes = {}
+    for name in ("clean", "phone"):
+        runs = [run_call(c, vad, model, name) for c in tqdm(calls, desc=f"calls {actors} ({name})")]
+        for o in runs:
+            o.call = dataclasses.replace(o.call, audio=np.zeros(0, np.float32))
+        outcomes[name] = runs
+    return streams, outcomes
+
+
+def cross_validated(args: argparse.Namespace) -> dict:
+    """Every actor held out once: the fold models of ``train_emotion.py --cv``."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    folds = sorted(args.folds.glob("fold*.json"))
+    if not folds:
+        raise SystemExit(f"no fold*.json in {args.folds}: run scripts/train_emotion.py --cv first")
+    streams = {"clean": Windows(), "phone": Windows()}
+    outcomes: dict[str, list[Outcome]] = {"clean": [], "phone": []}
+    actors: list[int] = []
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = []
+        for meta in folds:
+            fold_actors = json.loads(meta.read_text())["test_actors"]
+            actors += fold_actors
+            futures.append(
+                pool.submit(
+                    evaluate_fold,
+                    meta.with_suffix(".onnx"),
+                    fold_actors,
+                    args.data,
+                    args.seed,
+                    args.cv_shuffles,
+                    args.cv_calm_calls,
+                )
+            )
+        for future in futures:
+            fold_streams, fold_outcomes = future.result()
+            for name in ("clean", "phone"):
+                streams[name].labels += fold_streams[name].labels
+                streams[name].scores += fold_streams[name].scores
+                outcomes[name] += fold_outcomes[name]
+    if args.keep:  # for trying other cue settings with replay_cues
+        import pickle
+
+        with args.keep.open("wb") as f:
+            pickle.dump(outcomes, f)
+    return {
+        "folds": len(folds),
+        "actors": sorted(actors),
+        "streaming": {name: window_metrics(w) for name, w in streams.items()},
+        "calls": {name: call_metrics(o) for name, o in outcomes.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA / "ravdess")
@@ -429,6 +499,16 @@ def main() -> None:
     parser.add_argument("--calm-calls", type=int, default=8, help="2-minute calm calls per actor")
     parser.add_argument("--machine", default="a 2-core AMD EPYC VM, no GPU")
     parser.add_argument("--explore", action="store_true", help="print other cue settings' figures")
+    parser.add_argument(
+        "--folds",
+        type=Path,
+        help="also evaluate every actor with the fold models of train_emotion.py --cv "
+        "(e.g. artifacts/emotion_cv)",
+    )
+    parser.add_argument("--cv-shuffles", type=int, default=2, help="with --folds")
+    parser.add_argument("--cv-calm-calls", type=int, default=3, help="with --folds")
+    parser.add_argument("--jobs", type=int, default=2, help="processes for --folds")
+    parser.add_argument("--keep", type=Path, help="with --folds: pickle the calls' outcomes here")
     args = parser.parse_args()
 
     started = time.time()
@@ -470,6 +550,9 @@ def main() -> None:
     plot_confusion(streams["clean"], args.out / "emotion_confusion.png")
     example = next(o for o in outcomes["clean"] if o.call.kind == "angry")
     plot_timeline(example, PipelineOptions().cues.raise_at, args.out / "emotion_timeline.png")
+    if args.folds:
+        report["cv"] = cross_validated(args)
+        print("cross-validated, every actor held out once:", json.dumps(report["cv"], indent=1))
     report["seconds"] = round(time.time() - started)
     (args.out / "emotion.eval.json").write_text(json.dumps(report, indent=1) + "\n")
     card = args.out / "emotion.md"

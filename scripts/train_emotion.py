@@ -207,18 +207,39 @@ def fit(
     return train_head(x, labels, arousal, seed=seed, epochs=epochs)
 
 
-def cross_validate(features: np.ndarray, clips: list[Clip], *, seed: int, epochs: int) -> dict:
+def cross_validate(
+    features: np.ndarray,
+    raw: np.ndarray,
+    clips: list[Clip],
+    *,
+    seed: int,
+    epochs: int,
+    export_to: Path | None = None,
+) -> dict:
+    """5-fold leave-4-actors-out over all actors; with ``export_to``, each fold's model
+    is exported there (``fold{k}.onnx`` and ``fold{k}.json`` naming its held-out
+    actors) for ``scripts/eval_emotion.py --folds`` to run through the streaming path."""
     actors = sorted({c.actor for c in clips})
     folds = [actors[i::5] for i in range(5)]
     clean = np.zeros((len(clips), len(LABELS)), np.float32)
     phone = np.zeros_like(clean)
-    for fold in tqdm(folds, desc="cross-validation", unit="fold"):
+    for k, fold in enumerate(tqdm(folds, desc="cross-validation", unit="fold")):
         test = [i for i, c in enumerate(clips) if c.actor in fold]
         train = [i for i, c in enumerate(clips) if c.actor not in fold]
         head = fit(features, clips, train, seed=seed, epochs=epochs)
         clean[test] = predict(head, features[test, 0])[0]
         phone[test] = predict(head, features[test, 1])[0]
+        if export_to is not None:
+            export_to.mkdir(parents=True, exist_ok=True)
+            export(head, calm_prior(raw, clips, train), export_to / f"fold{k}.onnx")
+            (export_to / f"fold{k}.json").write_text(json.dumps({"test_actors": fold}) + "\n")
     return {"clean": scores(clean, clips), "phone": scores(phone, clips)}
+
+
+def calm_prior(raw: np.ndarray, clips: list[Clip], train: list[int]) -> np.ndarray:
+    """The training speakers' mean calm-voice statistics: a new speaker's first baseline."""
+    calm = [i for i in train if clips[i].emotion in ("neutral", "calm")]
+    return raw[calm].mean(axis=(0, 1)).astype(np.float32)
 
 
 def export(head: Head, prior: np.ndarray, path: Path, *, opset: int = 17) -> None:
@@ -268,6 +289,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--cv", action="store_true", help="5-fold leave-actors-out estimates")
+    parser.add_argument(
+        "--cv-models",
+        type=Path,
+        default=ROOT / "artifacts" / "emotion_cv",
+        help="with --cv: where each fold's model goes (for eval_emotion.py --folds)",
+    )
     parser.add_argument("--cache", type=Path, default=ROOT / "artifacts" / "emotion_features.npz")
     args = parser.parse_args()
 
@@ -278,7 +305,9 @@ def main() -> None:
     features = relative(raw, clips)
     report: dict = {"clips": len(clips), "variants": list(VARIANTS), "seed": args.seed}
     if args.cv:
-        report["cv"] = cross_validate(features, clips, seed=args.seed, epochs=args.epochs)
+        report["cv"] = cross_validate(
+            features, raw, clips, seed=args.seed, epochs=args.epochs, export_to=args.cv_models
+        )
         print("5-fold leave-actors-out:", json.dumps(report["cv"], indent=1))
 
     held_out = {int(a) for a in args.test_actors.split(",") if a}
@@ -292,9 +321,7 @@ def main() -> None:
         }
         print("held-out actors, whole clips:", json.dumps(report["held_out_offline"], indent=1))
     report["layer_weights"] = torch.softmax(head.layer_logits, 0).tolist()
-    calm = [i for i in train if clips[i].emotion in ("neutral", "calm")]
-    prior = raw[calm].mean(axis=(0, 1)).astype(np.float32)  # training speakers' calm voices
-    export(head, prior, args.out / args.name)
+    export(head, calm_prior(raw, clips, train), args.out / args.name)
     update_manifest(args.out, args.name)
     report["train_actors"] = sorted({clips[i].actor for i in train})
     report["test_actors"] = sorted(held_out)

@@ -20,6 +20,13 @@ so words alone, or prosody alone, stay below ``raise_at``. The score follows
 being heard; when they fall silent it holds and fades slowly (``idle_fade``),
 so that distress does not vanish each time the agent speaks.
 
+**Fast onset path.** The smoothed score follows the voice model's 3 s
+windows, which at an onset still hold mostly the calm speech before it. So the
+current utterance is also read alone (``VoiceEmotion.utterance_distress``), and
+:class:`OnsetWatch` raises the cue at once when ``onset_readings`` readings in a
+row of one utterance are both distressed (``onset_at``) and unusual *for this
+caller* (``onset_z`` robust spreads above their own earlier utterance readings).
+
 **No flapping.** Every cue has a latch: it raises after its condition has
 held for a while (``min_duration`` for distress), clears only after the
 opposite condition (a lower threshold: hysteresis) has held for
@@ -80,6 +87,14 @@ class CueOptions:
     min_duration: float = 1.5  # seconds above a threshold before raising (or rising to high)
     clear_after: float = 3.0  # seconds below clear_at before clearing
     cooldown: float = 30.0  # seconds after clearing before the same cue may raise again
+    # fast onset path: the current utterance alone, against this caller's own utterances
+    onset_readings: int = 2  # readings in a row of one utterance that raise at once (0: off)
+    onset_at: float = 0.6  # utterance distress each of those readings must reach
+    onset_z: float = 3.0  # spreads above the caller's typical utterance reading they must be
+    onset_prior: float = -2.0  # a calm voice's typical reading (log-odds) for a new caller
+    onset_prior_spread: float = 1.5  # spread of calm readings (log-odds) for a new caller
+    onset_prior_weight: float = 5.0  # readings' worth of trust in that prior
+    onset_history: int = 200  # the caller's latest readings that define "typical"
     # evidence
     evidence_voice: float = 0.4  # voice distress that counts as evidence
     evidence_text: float = 0.3  # (faded) text distress that counts as evidence
@@ -119,6 +134,13 @@ class CueOptions:
             "min_duration": 0 <= self.min_duration <= 60,
             "clear_after": 0 <= self.clear_after <= 600,
             "cooldown": 0 <= self.cooldown <= 3600,
+            "onset_readings": 0 <= self.onset_readings <= 20,
+            "onset_at": 0 < self.onset_at <= 1,
+            "onset_z": 0 <= self.onset_z <= 20,
+            "onset_prior": -10 <= self.onset_prior <= 10,
+            "onset_prior_spread": 0.05 <= self.onset_prior_spread <= 10,
+            "onset_prior_weight": self.onset_prior_weight >= 0,
+            "onset_history": 1 <= self.onset_history <= 100_000,
             "escalate_window": 10 <= self.escalate_window <= 3600,
             "escalate_slope": self.escalate_slope > self.escalate_clear_slope,
             "escalate_clear_slope": self.escalate_clear_slope >= 0,
@@ -155,6 +177,13 @@ class Latch:
         self._on_since: float | None = None
         self._off_since: float | None = None
         self._cool_until = -math.inf
+
+    def trip(self, now: float) -> bool:
+        """On at once (a confirmed onset), unless on already or cooling down."""
+        if self.active or now < self._cool_until:
+            return False
+        self.active, self._on_since, self._off_since = True, None, None
+        return True
 
     def update(self, now: float, *, on: bool, off: bool) -> bool | None:
         """True when it turns on, False when it turns off, None when nothing changes."""
@@ -197,6 +226,7 @@ class CueMachine:
         self._history: collections.deque[tuple[float, float]] = collections.deque()
         self._trend: tuple[float, float] | None = None  # slopes: whole window, slower half
         self._high_since: float | None = None
+        self._onset = OnsetWatch(o)
         self._next_id = 1
         self._active: dict[CueKind, CueRaised] = {}
         self._raised_at: dict[CueKind, float] = {}
@@ -235,6 +265,8 @@ class CueMachine:
         events = self._advance(event.stream_time)
         if isinstance(event, VoiceEmotion):
             self._voice = (self.now, event)
+            if self._onset.confirmed(event):
+                events += self._fast_raise(event.utterance_distress or 0.0)
         elif isinstance(event, TextEmotion):
             self._text = (self.now, event)
         else:
@@ -280,7 +312,9 @@ class CueMachine:
     def _raw(self) -> float:
         o = self.options
         voice = self._fresh_voice()
-        v = voice.peak if voice else 0.0
+        # The window's reading: the utterance's alone is for the fast onset path, whose
+        # per-caller check keeps its noise out (in the smoothed score it doubled false cues).
+        v = voice.distress if voice else 0.0
         boost = o.text_weight * self._text_distress() + o.prosody_weight * self._prosody_boost()
         return v + (1 - v) * min(1.0, boost)
 
@@ -342,6 +376,15 @@ class CueMachine:
         return tuple(dict.fromkeys(found))
 
     # -- distress cues ------------------------------------------------------
+
+    def _fast_raise(self, reading: float) -> list[Event]:
+        """A confirmed onset raises the cue at once, skipping smoothing and minimum duration;
+        the score jumps to the reading, so hysteresis holds it as for any raise."""
+        kind = CueKind.CALLER_DISTRESSED
+        if not self._latches[kind].trip(self.now):
+            return []
+        self._score = max(self._score, reading)
+        return [self._raise(kind, CueLevel.ELEVATED, self._score)]
 
     def _record(self) -> None:
         """Keep the score once a second and refit the trend over the last window.
@@ -449,6 +492,52 @@ class CueMachine:
             cue_id=raised.cue_id,
             duration=round(self.now - started, 3),
         )
+
+
+class OnsetWatch:
+    """The fast onset path: is the caller's current utterance, read alone, unusually
+    distressed *for this caller*?
+
+    Each reading is compared, in log-odds, with the caller's own earlier utterance
+    readings (median and spread, robust to a few distressed ones, blended with a
+    population prior while there are few): it counts when it is at least
+    ``onset_at`` and ``onset_z`` spreads above the caller's typical reading.
+    ``onset_readings`` counting readings in a row within one utterance confirm an onset.
+    """
+
+    def __init__(self, options: CueOptions) -> None:
+        self.options = options
+        self._history: collections.deque[float] = collections.deque(maxlen=options.onset_history)
+        self._utterance: float | None = None
+        self._run = 0
+
+    def confirmed(self, voice: VoiceEmotion) -> bool:
+        o = self.options
+        reading = voice.utterance_distress
+        if not o.onset_readings or reading is None:
+            self._utterance, self._run = None, 0
+            return False
+        if voice.utterance_start != self._utterance:
+            self._utterance, self._run = voice.utterance_start, 0
+        logit = math.log((reading + 1e-3) / (1 - reading + 1e-3))
+        hot = reading >= o.onset_at and logit >= self._typical()
+        self._history.append(logit)
+        self._run = self._run + 1 if hot else 0
+        return self._run == o.onset_readings
+
+    def _typical(self) -> float:
+        """The log-odds a reading must reach: this caller's median plus onset_z spreads."""
+        o = self.options
+        n, w = len(self._history), o.onset_prior_weight
+        if n:
+            seen = np.fromiter(self._history, float, n)
+            median = float(np.median(seen))
+            spread = 1.4826 * float(np.median(np.abs(seen - median))) + 0.1
+        else:
+            median = spread = 0.0
+        centre = (n * median + w * o.onset_prior) / max(n + w, _EPS)
+        spread = math.sqrt((n * spread**2 + w * o.onset_prior_spread**2) / max(n + w, _EPS))
+        return centre + o.onset_z * spread
 
 
 def _slope(times: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> float:

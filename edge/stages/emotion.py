@@ -47,9 +47,10 @@ class EmotionOptions:
     # a cost in accuracy: see models/emotion.md.
     gap: float = 0.0
     # Also score the current utterance alone (since a pause this long; 0 = off): at a
-    # distress onset the window is still mostly the calm speech before it. Faster cues,
-    # more false ones: off by default, see models/emotion.md.
-    onset_gap: float = 0.0
+    # distress onset the window is still mostly the calm speech before it, so the cue
+    # logic's fast onset path reads the utterance instead (see models/emotion.md).
+    onset_gap: float = 0.4
+    onset_first: float = 0.75  # seconds of a new utterance before its first reading
     prior_weight: float = 8.0  # windows' worth of trust in the population baseline
     baseline_windows: int = 120  # windows averaged into a speaker's baseline, then it is fixed
     baseline_label: str = "neutral"  # only windows judged most likely this join the baseline
@@ -60,6 +61,11 @@ class EmotionOptions:
         if not 1.0 <= self.window <= 30:
             raise ConfigError(
                 f"emotion.window = {self.window!r} is out of range: use 1 to 30 seconds"
+            )
+        if not 0.5 <= self.onset_first <= self.window:
+            raise ConfigError(
+                f"emotion.onset_first = {self.onset_first!r} is out of range: use 0.5 s up to "
+                "emotion.window"
             )
         if not 0 <= self.onset_gap <= 10:
             raise ConfigError(
@@ -85,6 +91,7 @@ class EmotionJob:
     audio: npt.NDArray[np.float32]
     baseline: Stats | None  # the speaker's baseline when the window was cut
     onset: npt.NDArray[np.float32] | None = None  # the current utterance, if shorter
+    onset_start: float | None = None  # stream time the current utterance began
 
 
 class VoiceBaseline:
@@ -144,6 +151,7 @@ class EmotionWindows:
         self._gap = self._frames_of(options.gap)
         self._onset_gap = self._frames_of(options.onset_gap)
         self._first = round(options.first * SAMPLE_RATE / FRAME_SAMPLES)
+        self._onset_first = round(options.onset_first * SAMPLE_RATE / FRAME_SAMPLES)
         self._utterance: deque[Frame] = deque(maxlen=self._frames.maxlen)
         self.cut()
 
@@ -162,6 +170,7 @@ class EmotionWindows:
         """Start windows afresh, keeping the speaker's baseline."""
         self._frames.clear()
         self._utterance.clear()
+        self._started = 0.0
         self._quiet = self._hangover + 1
         self._since = 0.0  # seconds of speech since the last job
         self._total = 0.0
@@ -181,8 +190,13 @@ class EmotionWindows:
         self._utterance.append(frame)
         self._since += seconds
         self._total += seconds
+        if self._onset_gap and len(self._utterance) == 1:
+            self._started = frame.start  # a new utterance
         due = self.options.first if self._total - self._since <= 0 else self.options.hop
-        if self._since + 1e-9 >= due:
+        # The first reading of a new utterance comes when it has `onset_first` seconds,
+        # whatever the window's rhythm was: an onset is read as early as it can be.
+        fresh = self._onset_gap and len(self._utterance) == self._onset_first
+        if self._since + 1e-9 >= due or (fresh and self._total > self._since):
             self._since = 0.0
             self._pending = EmotionJob(
                 self.role,
@@ -191,11 +205,12 @@ class EmotionWindows:
                 np.concatenate([f.samples for f in self._frames]),
                 self.baseline.mean,
                 self._onset_audio(),
+                self._started if self._onset_gap else None,
             )
 
     def _onset_audio(self) -> npt.NDArray[np.float32] | None:
         """The current utterance, when it is long enough and shorter than the window."""
-        if not self._onset_gap or not self._first <= len(self._utterance) < len(self._frames):
+        if not self._onset_gap or not self._onset_first <= len(self._utterance) < len(self._frames):
             return None
         return np.concatenate([f.samples for f in self._utterance])
 
@@ -218,4 +233,5 @@ class EmotionWindows:
             distress=score.distress,
             arousal=score.arousal,
             onset_distress=onset.distress if onset is not None else None,
+            utterance_start=job.onset_start,
         )

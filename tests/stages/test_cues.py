@@ -118,7 +118,7 @@ class Call:
 def test_the_current_utterance_reading_counts_when_higher():
     """A distressed new utterance raises the cue although the window still holds calm speech."""
     call = Call()
-    call.speak(10, 0.1)
+    call.speak(10, 0.1, onset=0.1)
     call.speak(5, 0.2, arousal=0.8, onset=0.95)
     assert {e.cue_id for e in call.raised()} == {1}  # raised (and possibly risen to high)
 
@@ -462,3 +462,82 @@ def test_time_constants_scale_with_one_factor():
     delay = base.raised()[0].stream_time - 10.0
     assert slow.raised()[0].stream_time - 10.0 == pytest.approx(2 * delay, abs=1.0)
     assert dataclasses.replace(defaults, smoothing=3.0).smoothing == 3.0
+
+
+# -- the fast onset path ----------------------------------------------------------
+
+
+def utter(call, readings, *, window=0.1, pause=1.0):
+    """One caller utterance: its own readings half a second apart (the window stays calm)."""
+    start = call.now
+    for reading in readings:
+        call.feed(
+            VoiceEmotion(
+                stream_time=call.now,
+                role=Role.CALLER,
+                start=call.now - 3.0,
+                end=call.now,
+                probs=probs(neutral=1 - window, angry=window),
+                distress=window,
+                arousal=0.5,
+                onset_distress=reading,
+                utterance_start=start,
+            )
+        )
+        call.wait(0.5)
+    call.wait(pause)
+
+
+def calm_caller(call, typical=0.05, utterances=15):
+    for k in range(utterances):
+        utter(call, [typical, typical + 0.01 * (k % 3), typical])
+
+
+def test_a_confirmed_onset_raises_at_once():
+    """Two distressed readings of one utterance raise the cue at the second, unsmoothed."""
+    call = Call(smoothing=1.5, min_duration=1.5)
+    calm_caller(call)
+    assert call.events == []
+    second_reading = call.now + 0.5
+    utter(call, [0.9, 0.92])
+    (raised,) = call.raised()
+    assert raised.stream_time == pytest.approx(second_reading, abs=TICK)
+    assert raised.level is CueLevel.ELEVATED and raised.score >= 0.9
+
+
+def test_one_distressed_reading_is_not_an_onset():
+    call = Call(raise_at=0.95, high_at=0.99)  # the smoothed path stays out of it
+    calm_caller(call)
+    utter(call, [0.95, 0.1])
+    utter(call, [0.1, 0.95])
+    utter(call, [0.95])  # in a row, but two utterances
+    assert call.raised() == []
+
+
+def test_an_onset_is_judged_against_the_callers_own_voice():
+    """A reading that is unusual for a calm caller is usual for one whose voice always
+    reads tense: only the first gets a fast cue."""
+    calm, tense = Call(raise_at=0.95, high_at=0.99), Call(raise_at=0.95, high_at=0.99)
+    calm_caller(calm, typical=0.05, utterances=15)
+    calm_caller(tense, typical=0.65, utterances=15)
+    for call in (calm, tense):
+        utter(call, [0.75, 0.75])
+    assert len(calm.raised()) == 1
+    assert tense.raised() == []
+
+
+def test_the_fast_path_can_be_turned_off():
+    call = Call(raise_at=0.95, high_at=0.99, onset_readings=0)
+    calm_caller(call)
+    utter(call, [0.9, 0.92, 0.93])
+    assert call.raised() == []
+
+
+def test_a_fast_cue_clears_with_hysteresis_and_then_cools_down():
+    call = Call(clear_after=3.0, cooldown=30.0)
+    calm_caller(call)
+    utter(call, [0.9, 0.92])
+    calm_caller(call, utterances=4)  # ~10 s calm: the cue clears
+    assert len(call.cleared()) == 1
+    utter(call, [0.9, 0.92])  # within the cooldown
+    assert {e.cue_id for e in call.raised()} == {1}  # (it may have risen to high)

@@ -70,8 +70,10 @@ def test_a_long_enough_pause_starts_a_fresh_window() -> None:
 
 
 def test_jobs_carry_the_current_utterance_when_it_is_shorter_than_the_window() -> None:
-    """After a pause of onset_gap, the new utterance alone is scored too, for a faster onset."""
-    stage = EmotionWindows(Role.CALLER, EmotionOptions(hangover=0.0, onset_gap=0.6))
+    """After a pause of onset_gap, the new utterance alone is scored too, for a faster onset;
+    its first reading comes when it has onset_first seconds, whatever the window's rhythm."""
+    options = EmotionOptions(hangover=0.0, onset_gap=0.6, onset_first=0.75)
+    stage = EmotionWindows(Role.CALLER, options)
     probs = [0.9] * 60 + [0.1] * 30 + [0.9] * 40
     jobs = []
     for frame, p in zip(frames(len(probs)), probs, strict=True):
@@ -79,10 +81,17 @@ def test_jobs_carry_the_current_utterance_when_it_is_shorter_than_the_window() -
         if (job := stage.next_job()) is not None:
             jobs.append(job)
     assert jobs[0].onset is None  # one utterance so far: it is the window
+    assert jobs[0].onset_start == 0.0
+    second = [j for j in jobs if j.onset is not None]
+    assert len(second[0].onset) == round(0.75 * SAMPLE_RATE / 512) * 512  # onset_first
+    assert [j.onset_start for j in second] == pytest.approx([90 * FRAME] * len(second))
     last = jobs[-1]
     assert last.onset is not None and len(last.onset) < len(last.audio)
-    assert len(last.onset) >= SAMPLE_RATE  # at least `first` seconds of the new utterance
-    assert EmotionWindows(Role.CALLER, EmotionOptions(onset_gap=0.0)).options.onset_gap == 0.0
+    event = stage.complete(last, score(0.0), score(0.0))
+    assert event.utterance_start == last.onset_start
+    assert event.utterance_distress == 0.0
+    off = EmotionWindows(Role.CALLER, EmotionOptions(onset_gap=0.0))
+    assert off.options.onset_gap == 0.0
 
 
 def test_only_the_latest_window_waits() -> None:
