@@ -66,11 +66,12 @@ $(TRAIN_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
 	touch $(TRAIN_STAMP)
 
+# --cv also exports the 5 fold models that eval-emotion runs every actor through
 train-emotion: $(TRAIN_STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_emotion.py
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_emotion.py --cv
 
 eval-emotion: $(TRAIN_STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python scripts/eval_emotion.py
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/eval_emotion.py --folds artifacts/emotion_cv
 
 train-text: $(TRAIN_STAMP)
 	$(BIN)/python scripts/train_text.py

@@ -257,6 +257,8 @@ RANGES: dict[str, Range] = {
     "pipeline.cues.min_duration": Range(0, 60),
     "pipeline.cues.clear_after": Range(0, 600),
     "pipeline.cues.cooldown": Range(0, 3600),
+    "pipeline.cues.warmup": Range(0, 600),
+    "pipeline.cues.warmup_raise_at": _UNIT,
     "pipeline.cues.onset_readings": Range(1, 20, zero="no fast onset path"),
     "pipeline.cues.onset_at": Range(0, 1, above=True),
     "pipeline.cues.onset_z": Range(0, 20),

@@ -406,6 +406,32 @@ def update_card(card: Path, report: dict) -> None:
         ("false_cues_per_hour", "false cues per hour of calm speech"),
     ):
         lines.append(f"| {label} | {c['clean'][key]} | {c['phone'][key]} |")
+    if "cv" in report:
+        cv = report["cv"]
+        lines += [
+            "",
+            f"**Every actor held out once** (`--folds`: the {cv['folds']} fold models of "
+            "`train_emotion.py --cv`, each run on the 4 actors it never saw; all 20 actors, "
+            "so 5 times the speakers of the table above):",
+            "",
+            "| every actor, streaming | clean | telephone |",
+            "|---|---|---|",
+            f"| live windows | {cv['streaming']['clean']['windows']} "
+            f"| {cv['streaming']['phone']['windows']} |",
+            f"| distress ROC AUC | {cv['streaming']['clean']['distress_auc']:.3f} "
+            f"| {cv['streaming']['phone']['distress_auc']:.3f} |",
+            f"| 4-class balanced accuracy | {cv['streaming']['clean']['balanced_accuracy_4']:.3f} "
+            f"| {cv['streaming']['phone']['balanced_accuracy_4']:.3f} |",
+        ]
+        for key, label in (
+            ("calls", "calls with distress"),
+            ("cue_within_3s", "share with a cue within 3 s of onset"),
+            ("cue_at_all", "share with a cue at all"),
+            ("latency_p50", "cue latency from onset, p50 (s)"),
+            ("calm_hours", "hours of calm speech"),
+            ("false_cues_per_hour", "false cues per hour of calm speech"),
+        ):
+            lines.append(f"| {label} | {cv['calls']['clean'][key]} | {cv['calls']['phone'][key]} |")
     per_kind = report["calls_by_kind"]
     lines += [
         "",

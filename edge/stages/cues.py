@@ -87,6 +87,11 @@ class CueOptions:
     min_duration: float = 1.5  # seconds above a threshold before raising (or rising to high)
     clear_after: float = 3.0  # seconds below clear_at before clearing
     cooldown: float = 30.0  # seconds after clearing before the same cue may raise again
+    # Until the caller's voice baseline has settled, their voice is judged against the
+    # population's: for the first `warmup` seconds after their first reading, the cue
+    # needs `warmup_raise_at` (a caller distressed from the first word still gets one).
+    warmup: float = 20.0
+    warmup_raise_at: float = 0.9  # distress that raises the cue during the warm-up
     # fast onset path: the current utterance alone, against this caller's own utterances
     onset_readings: int = 2  # readings in a row of one utterance that raise at once (0: off)
     onset_at: float = 0.6  # utterance distress each of those readings must reach
@@ -134,6 +139,8 @@ class CueOptions:
             "min_duration": 0 <= self.min_duration <= 60,
             "clear_after": 0 <= self.clear_after <= 600,
             "cooldown": 0 <= self.cooldown <= 3600,
+            "warmup": 0 <= self.warmup <= 600,
+            "warmup_raise_at": self.raise_at <= self.warmup_raise_at <= 1,
             "onset_readings": 0 <= self.onset_readings <= 20,
             "onset_at": 0 < self.onset_at <= 1,
             "onset_z": 0 <= self.onset_z <= 20,
@@ -227,6 +234,7 @@ class CueMachine:
         self._trend: tuple[float, float] | None = None  # slopes: whole window, slower half
         self._high_since: float | None = None
         self._onset = OnsetWatch(o)
+        self._first_voice: float | None = None
         self._next_id = 1
         self._active: dict[CueKind, CueRaised] = {}
         self._raised_at: dict[CueKind, float] = {}
@@ -265,6 +273,7 @@ class CueMachine:
         events = self._advance(event.stream_time)
         if isinstance(event, VoiceEmotion):
             self._voice = (self.now, event)
+            self._first_voice = self.now if self._first_voice is None else self._first_voice
             if self._onset.confirmed(event):
                 events += self._fast_raise(event.utterance_distress or 0.0)
         elif isinstance(event, TextEmotion):
@@ -377,11 +386,21 @@ class CueMachine:
 
     # -- distress cues ------------------------------------------------------
 
+    def _warming_up(self) -> bool:
+        """Is the caller's baseline still settling (their first `warmup` seconds)?"""
+        first = self._first_voice
+        return first is None or self.now - first < self.options.warmup - _EPS
+
+    def _raise_at(self) -> float:
+        """The distress that raises the cue: higher while the caller's baseline settles."""
+        return self.options.warmup_raise_at if self._warming_up() else self.options.raise_at
+
     def _fast_raise(self, reading: float) -> list[Event]:
         """A confirmed onset raises the cue at once, skipping smoothing and minimum duration;
         the score jumps to the reading, so hysteresis holds it as for any raise."""
         kind = CueKind.CALLER_DISTRESSED
-        if not self._latches[kind].trip(self.now):
+        warming = self._warming_up() and reading < self.options.warmup_raise_at
+        if warming or not self._latches[kind].trip(self.now):
             return []
         self._score = max(self._score, reading)
         return [self._raise(kind, CueLevel.ELEVATED, self._score)]
@@ -415,7 +434,7 @@ class CueMachine:
             self._high_since = now
         high = self._high_since is not None and now - self._high_since >= o.min_duration - _EPS
         kind = CueKind.CALLER_DISTRESSED
-        change = self._latches[kind].update(now, on=s >= o.raise_at, off=s < o.clear_at)
+        change = self._latches[kind].update(now, on=s >= self._raise_at(), off=s < o.clear_at)
         if change is True:
             events.append(self._raise(kind, CueLevel.HIGH if high else CueLevel.ELEVATED, s))
         elif change is False:

@@ -32,6 +32,7 @@ class Call:
     """Scripted caller readings, one a second, and ticks in between."""
 
     def __init__(self, **options):
+        options.setdefault("warmup", 0.0)  # the warm-up has its own test
         self.cues = CueMachine(CueOptions(**options))
         self.conversation = ConversationTracker(ConversationOptions())
         self.now = 0.0
@@ -467,6 +468,9 @@ def test_time_constants_scale_with_one_factor():
 # -- the fast onset path ----------------------------------------------------------
 
 
+SLOW_PATH_OFF = dict(raise_at=0.95, high_at=0.99, warmup_raise_at=0.99)  # fast path alone
+
+
 def utter(call, readings, *, window=0.1, pause=1.0):
     """One caller utterance: its own readings half a second apart (the window stays calm)."""
     start = call.now
@@ -506,7 +510,7 @@ def test_a_confirmed_onset_raises_at_once():
 
 
 def test_one_distressed_reading_is_not_an_onset():
-    call = Call(raise_at=0.95, high_at=0.99)  # the smoothed path stays out of it
+    call = Call(**SLOW_PATH_OFF)
     calm_caller(call)
     utter(call, [0.95, 0.1])
     utter(call, [0.1, 0.95])
@@ -517,7 +521,7 @@ def test_one_distressed_reading_is_not_an_onset():
 def test_an_onset_is_judged_against_the_callers_own_voice():
     """A reading that is unusual for a calm caller is usual for one whose voice always
     reads tense: only the first gets a fast cue."""
-    calm, tense = Call(raise_at=0.95, high_at=0.99), Call(raise_at=0.95, high_at=0.99)
+    calm, tense = Call(**SLOW_PATH_OFF), Call(**SLOW_PATH_OFF)
     calm_caller(calm, typical=0.05, utterances=15)
     calm_caller(tense, typical=0.65, utterances=15)
     for call in (calm, tense):
@@ -527,7 +531,7 @@ def test_an_onset_is_judged_against_the_callers_own_voice():
 
 
 def test_the_fast_path_can_be_turned_off():
-    call = Call(raise_at=0.95, high_at=0.99, onset_readings=0)
+    call = Call(**SLOW_PATH_OFF, onset_readings=0)
     calm_caller(call)
     utter(call, [0.9, 0.92, 0.93])
     assert call.raised() == []
@@ -541,3 +545,18 @@ def test_a_fast_cue_clears_with_hysteresis_and_then_cools_down():
     assert len(call.cleared()) == 1
     utter(call, [0.9, 0.92])  # within the cooldown
     assert {e.cue_id for e in call.raised()} == {1}  # (it may have risen to high)
+
+
+def test_until_the_callers_baseline_settles_only_strong_distress_raises():
+    """For the first `warmup` seconds a caller is judged against the population's calm
+    voice, which misreads some voices and lines: the cue then needs warmup_raise_at."""
+    early = Call(warmup=20.0, warmup_raise_at=0.9)
+    early.speak(15, 0.8)  # distressed-sounding from the first word, but not strongly
+    assert early.raised() == []
+    early.speak(10, 0.8)  # still so once the warm-up is over
+    assert early.raised()[0].stream_time >= 20.0
+    strong = Call(warmup=20.0, warmup_raise_at=0.9)
+    strong.speak(10, 0.98)
+    assert strong.raised() and strong.raised()[0].stream_time < 10.0
+    with pytest.raises(ConfigError, match="warmup_raise_at"):
+        CueOptions(raise_at=0.7, warmup_raise_at=0.6)
