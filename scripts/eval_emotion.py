@@ -244,7 +244,7 @@ def replay_cues(outcome: Outcome, cues: CueOptions) -> Outcome:
             timeline.append((item, voice, signals.cues.distress_level))
         else:
             if isinstance(item, VoiceEmotion):
-                voice = item.peak
+                voice = item.distress
             out = signals.observe(item)
         raised += [
             e for e in out if isinstance(e, CueRaised) and e.cue is CueKind.CALLER_DISTRESSED
@@ -344,7 +344,16 @@ def plot_timeline(outcome: Outcome, threshold: float, path: Path) -> None:
     top.set_title(
         f"Assembled call: actor {outcome.call.actor}, calm then {outcome.call.kind}", fontsize=10
     )
-    bottom.plot(t, voice, lw=0.8, color="tab:blue", alpha=0.5, label="voice distress (peak)")
+    bottom.plot(t, voice, lw=0.8, color="tab:blue", alpha=0.5, label="voice distress, 3 s window")
+    alone = [
+        (e.stream_time, e.onset_distress)
+        for e in outcome.trace
+        if isinstance(e, VoiceEmotion) and e.onset_distress is not None
+    ]
+    if alone:
+        bottom.scatter(
+            *zip(*alone, strict=True), s=6, color="tab:purple", label="current utterance alone"
+        )
     bottom.plot(t, fused, lw=1.8, color="tab:blue", label="fused, smoothed distress")
     bottom.axhline(threshold, ls=":", color="grey", label=f"raise threshold {threshold}")
     onset = outcome.call.onset

@@ -58,12 +58,12 @@ class CallSummary:
         self.last_seq = max(self.last_seq, event.seq)
         self.duration = max(self.duration, event.stream_time)
         if isinstance(event, VoiceEmotion) and event.role is Role.CALLER:
-            self.distress = event.peak
-            self._spark_peak = max(self._spark_peak, event.peak)
+            self.distress = event.distress  # the window: utterance readings are noisier
+            self._spark_peak = max(self._spark_peak, event.distress)
             while event.end >= self._spark_until + SPARK_STEP:
                 self.spark.append(round(self._spark_peak, 3))
                 self._spark_until += SPARK_STEP
-                self._spark_peak = event.peak
+                self._spark_peak = event.distress
             return True
         if isinstance(event, CueRaised):
             self.cues[event.cue_id] = event
