@@ -46,21 +46,27 @@ class Call:
         """``seconds`` of caller speech: one voice reading (and prosody update) a second."""
         for _ in range(round(seconds)):
             if voice is not None:
-                self.feed(
-                    VoiceEmotion(
-                        stream_time=self.now,
-                        role=Role.CALLER,
-                        start=self.now - 3.0,
-                        end=self.now,
-                        probs=probs(sad=sad, fearful=fearful, neutral=1 - voice),
-                        distress=voice,
-                        arousal=arousal,
-                        onset_distress=onset,
-                    )
-                )
+                shares = probs(sad=sad, fearful=fearful, neutral=1 - voice)
+                self.voice(voice, shares, arousal=arousal, onset=onset)
             if prosody is not None:
                 self.feed(self.prosody(**prosody))
             self.wait(1.0)
+
+    def voice(self, distress, shares, *, arousal, onset=None, utterance_start=None):
+        """One reading of the caller's voice now: the 3 s window's, and the utterance's."""
+        self.feed(
+            VoiceEmotion(
+                stream_time=self.now,
+                role=Role.CALLER,
+                start=self.now - 3.0,
+                end=self.now,
+                probs=shares,
+                distress=distress,
+                arousal=arousal,
+                onset_distress=onset,
+                utterance_start=utterance_start,
+            )
+        )
 
     def prosody(self, loudness_z=0.0, pitch_z=0.0, rate_z=None, ready=True):
         return ProsodyUpdate(
@@ -475,19 +481,8 @@ def utter(call, readings, *, window=0.1, pause=1.0):
     """One caller utterance: its own readings half a second apart (the window stays calm)."""
     start = call.now
     for reading in readings:
-        call.feed(
-            VoiceEmotion(
-                stream_time=call.now,
-                role=Role.CALLER,
-                start=call.now - 3.0,
-                end=call.now,
-                probs=probs(neutral=1 - window, angry=window),
-                distress=window,
-                arousal=0.5,
-                onset_distress=reading,
-                utterance_start=start,
-            )
-        )
+        shares = probs(neutral=1 - window, angry=window)
+        call.voice(window, shares, arousal=0.5, onset=reading, utterance_start=start)
         call.wait(0.5)
     call.wait(pause)
 
