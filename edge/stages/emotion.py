@@ -12,6 +12,13 @@ be scored:
 At most one job waits at a time: if the model falls behind, the newest
 window replaces the waiting one (policy: score the latest, skip the stale).
 
+With ``onset_gap`` set (the default), a job also carries the *current
+utterance* (speech since a pause that long) when it is shorter than the
+window, and a new utterance gets its first job once it has ``onset_first``
+seconds: the cue logic's fast onset path reads it alone
+(``score(job.onset)`` passed to ``complete``), since at an onset the window
+is still mostly the calm speech before it.
+
 The stage also keeps the speaker's voice baseline (:class:`VoiceBaseline`):
 the model judges each window against the mean statistics of this speaker's
 earlier windows that it judged neutral, so a naturally tense or loud voice is
