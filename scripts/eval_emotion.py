@@ -378,6 +378,15 @@ def plot_timeline(outcome: Outcome, threshold: float, path: Path) -> None:
     plt.close(fig)
 
 
+def _rows(figures: dict, *rows: tuple[str, ...]) -> list[str]:
+    """Table rows ``| label | clean | telephone |``; a row is (key, label[, format])."""
+    lines = []
+    for key, label, *spec in rows:
+        clean, phone = (format(figures[name][key], *spec) for name in ("clean", "phone"))
+        lines.append(f"| {label} | {clean} | {phone} |")
+    return lines
+
+
 def update_card(card: Path, report: dict) -> None:
     """Write the figures between the eval markers of the model card."""
     s, c = report["streaming"], report["calls"]
@@ -404,7 +413,8 @@ def update_card(card: Path, report: dict) -> None:
         "| assembled calls (a minute calm, then distressed) | clean | telephone |",
         "|---|---|---|",
     ]
-    for key, label in (
+    lines += _rows(
+        c,
         ("calls", "calls with distress"),
         ("cue_within_3s", "share with a cue within 3 s of onset"),
         ("cue_at_all", "share with a cue at all"),
@@ -413,8 +423,7 @@ def update_card(card: Path, report: dict) -> None:
         ("calm_hours", "hours of calm speech (incl. calm-only calls)"),
         ("false_cues", "false cues in calm speech"),
         ("false_cues_per_hour", "false cues per hour of calm speech"),
-    ):
-        lines.append(f"| {label} | {c['clean'][key]} | {c['phone'][key]} |")
+    )
     if "cv" in report:
         cv = report["cv"]
         lines += [
@@ -425,22 +434,22 @@ def update_card(card: Path, report: dict) -> None:
             "",
             "| every actor, streaming | clean | telephone |",
             "|---|---|---|",
-            f"| live windows | {cv['streaming']['clean']['windows']} "
-            f"| {cv['streaming']['phone']['windows']} |",
-            f"| distress ROC AUC | {cv['streaming']['clean']['distress_auc']:.3f} "
-            f"| {cv['streaming']['phone']['distress_auc']:.3f} |",
-            f"| 4-class balanced accuracy | {cv['streaming']['clean']['balanced_accuracy_4']:.3f} "
-            f"| {cv['streaming']['phone']['balanced_accuracy_4']:.3f} |",
+            *_rows(
+                cv["streaming"],
+                ("windows", "live windows"),
+                ("distress_auc", "distress ROC AUC", ".3f"),
+                ("balanced_accuracy_4", "4-class balanced accuracy", ".3f"),
+            ),
+            *_rows(
+                cv["calls"],
+                ("calls", "calls with distress"),
+                ("cue_within_3s", "share with a cue within 3 s of onset"),
+                ("cue_at_all", "share with a cue at all"),
+                ("latency_p50", "cue latency from onset, p50 (s)"),
+                ("calm_hours", "hours of calm speech"),
+                ("false_cues_per_hour", "false cues per hour of calm speech"),
+            ),
         ]
-        for key, label in (
-            ("calls", "calls with distress"),
-            ("cue_within_3s", "share with a cue within 3 s of onset"),
-            ("cue_at_all", "share with a cue at all"),
-            ("latency_p50", "cue latency from onset, p50 (s)"),
-            ("calm_hours", "hours of calm speech"),
-            ("false_cues_per_hour", "false cues per hour of calm speech"),
-        ):
-            lines.append(f"| {label} | {cv['calls']['clean'][key]} | {cv['calls']['phone'][key]} |")
     per_kind = report["calls_by_kind"]
     lines += [
         "",
@@ -458,12 +467,19 @@ def update_card(card: Path, report: dict) -> None:
     card.write_text(text[:begin] + "\n".join(lines) + text[end:])
 
 
-def evaluate_fold(
-    model_path: Path, actors: list[int], data: Path, seed: int, shuffles: int, calm_calls: int
+def evaluate(
+    model_path: Path,
+    actors: list[int],
+    data: Path,
+    seed: int,
+    shuffles: int,
+    calm_calls: int,
+    *,
+    keep_audio: bool = False,
 ) -> tuple[dict[str, Windows], dict[str, list[Outcome]]]:
-    """One cross-validation fold: its held-out actors through the streaming path with the
-    fold's model (audio dropped from the outcomes, so they travel between processes)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    """These actors through the streaming path with this model: their live windows and
+    their assembled calls, clean and telephone. Without ``keep_audio`` the calls' audio
+    is dropped, so the outcomes travel cheaply between processes."""
     vad, model = SileroVad(), OnnxEmotionScorer(model_path)
     clips = [c for c in read_clips(data) if c.actor in actors]
     streams = {
@@ -473,8 +489,9 @@ def evaluate_fold(
     outcomes = {}
     for name in ("clean", "phone"):
         runs = [run_call(c, vad, model, name) for c in tqdm(calls, desc=f"calls {actors} ({name})")]
-        for o in runs:
-            o.call = dataclasses.replace(o.call, audio=np.zeros(0, np.float32))
+        if not keep_audio:
+            for o in runs:
+                o.call = dataclasses.replace(o.call, audio=np.zeros(0, np.float32))
         outcomes[name] = runs
     return streams, outcomes
 
@@ -496,7 +513,7 @@ def cross_validated(args: argparse.Namespace) -> dict:
             actors += fold_actors
             futures.append(
                 pool.submit(
-                    evaluate_fold,
+                    evaluate,
                     meta.with_suffix(".onnx"),
                     fold_actors,
                     args.data,
@@ -549,22 +566,18 @@ def main() -> None:
     started = time.time()
     trained = json.loads(args.model.with_suffix(".train.json").read_text())
     actors = trained["test_actors"]
-    clips = [c for c in read_clips(args.data) if c.actor in actors]
-    vad, model = SileroVad(), OnnxEmotionScorer(args.model)
-
-    streams = {
-        name: speaker_windows(clips, args.data, name, vad, model, args.seed)
-        for name in ("clean", "phone")
-    }
+    streams, outcomes = evaluate(
+        args.model,
+        actors,
+        args.data,
+        args.seed,
+        args.shuffles,
+        args.calm_calls,
+        keep_audio=True,  # for the timeline picture
+    )
     report: dict = {"actors": actors, "machine": args.machine}
     report["streaming"] = {name: window_metrics(w) for name, w in streams.items()}
     print("live windows:", json.dumps(report["streaming"], indent=1))
-
-    calls = build_calls(clips, args.data, args.seed, args.shuffles, args.calm_calls)
-    outcomes = {
-        name: [run_call(c, vad, model, name) for c in tqdm(calls, desc=f"calls ({name})")]
-        for name in ("clean", "phone")
-    }
     report["calls"] = {name: call_metrics(o) for name, o in outcomes.items()}
     if args.explore:  # how the cue settings trade latency for false cues (not used to pick them)
         for raise_at in (0.5, 0.6, 0.7):
