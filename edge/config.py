@@ -223,6 +223,7 @@ RANGES: dict[str, Range] = {
     "pipeline.emotion.gap": Range(0, 10),
     "pipeline.emotion.onset_gap": Range(0, 10),
     "pipeline.emotion.onset_first": Range(0.5, 30),
+    "pipeline.emotion.onset_hop": Range(0.1, 10),
     "pipeline.emotion.prior_weight": _NONNEGATIVE,
     "pipeline.emotion.baseline_windows": _NONNEGATIVE,
     "pipeline.prosody.window": Range(1, 30),

@@ -162,6 +162,9 @@ class VoiceEmotion(Event):
     onset_distress: float | None = None
     # Stream time the caller's current utterance began (None: utterances not tracked).
     utterance_start: float | None = None
+    # True when this event is for a new utterance reading only: the window fields
+    # repeat the last window reading (between window readings, every `hop`).
+    window_repeated: bool = False
 
     @property
     def peak(self) -> float:

@@ -127,7 +127,7 @@ def speaker_windows(
                     audio = telephone(audio)
                 for frame in frames_of(audio):
                     stage.feed(frame, stream.probability(frame.samples))
-                    if (job := stage.next_job()) is not None:
+                    if (job := stage.next_job()) is not None and job.audio is not None:
                         scored = stage.complete(job, model.score(job.audio, job.baseline))
                         result.labels.append(groups[g])
                         result.scores.append(scored)
@@ -227,7 +227,8 @@ def run_call(call: Call, vad: SileroVad, model: OnnxEmotionScorer, channel: str)
         trace += prosody.feed(frame, prob >= options.vad.threshold)
         if (job := stage.next_job()) is not None:
             onset = None if job.onset is None else model.score(job.onset, job.baseline)
-            trace.append(stage.complete(job, model.score(job.audio, job.baseline), onset))
+            window = None if job.audio is None else model.score(job.audio, job.baseline)
+            trace.append(stage.complete(job, window, onset))
         trace.append(frame.end)
     return replay_cues(Outcome(call, [], [], trace), options.cues)
 

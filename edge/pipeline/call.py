@@ -103,7 +103,7 @@ class ChannelRunner:
         job: AsrJob | None = None
         running: asyncio.Task[object] | None = None
         voice_job: EmotionJob | None = None
-        scoring: asyncio.Task[tuple[EmotionScore, EmotionScore | None]] | None = None
+        scoring: asyncio.Task[tuple[EmotionScore | None, EmotionScore | None]] | None = None
         try:
             while reader or running or scoring or not stage.idle:
                 waiting = {t for t in (reader, running, scoring) if t is not None}

@@ -116,13 +116,13 @@ class Engine:
         stage = "asr_final" if job.final else "asr_partial"
         return await self._run(stage, self._asr_workers, call, urgent=job.final)
 
-    async def score_voice(self, job: EmotionJob) -> tuple[EmotionScore, EmotionScore | None]:
-        """The window's score and, if the job has one, the current utterance's."""
+    async def score_voice(self, job: EmotionJob) -> tuple[EmotionScore | None, EmotionScore | None]:
+        """The window's score and the current utterance's, for those the job carries."""
         scorer = self.emotion
         assert scorer is not None
 
-        def both() -> tuple[EmotionScore, EmotionScore | None]:
-            window = scorer.score(job.audio, job.baseline)
+        def both() -> tuple[EmotionScore | None, EmotionScore | None]:
+            window = None if job.audio is None else scorer.score(job.audio, job.baseline)
             onset = None if job.onset is None else scorer.score(job.onset, job.baseline)
             return window, onset
 

@@ -17,7 +17,10 @@ utterance* (speech since a pause that long) when it is shorter than the
 window, and a new utterance gets its first job once it has ``onset_first``
 seconds: the cue logic's fast onset path reads it alone
 (``score(job.onset)`` passed to ``complete``), since at an onset the window
-is still mostly the calm speech before it.
+is still mostly the calm speech before it.  Between window jobs the utterance
+is read again every ``onset_hop`` seconds of its speech, alone: such a job has
+no window audio (``job.audio is None``), and its event repeats the last window
+reading (``VoiceEmotion.window_repeated``) beside the new utterance reading.
 
 The stage also keeps the speaker's voice baseline (:class:`VoiceBaseline`):
 the model judges each window against the mean statistics of this speaker's
@@ -29,7 +32,7 @@ against the population's calm voice until they calm down.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +61,10 @@ class EmotionOptions:
     # logic's fast onset path reads the utterance instead (see models/emotion.md).
     onset_gap: float = 0.4
     onset_first: float = 0.75  # seconds of a new utterance before its first reading
+    # Seconds of utterance speech between its readings; between window readings (every
+    # `hop`) the utterance is read alone. Two hot readings in a row confirm an onset, so
+    # a shorter step confirms it sooner (see models/emotion.md).
+    onset_hop: float = 0.25
     prior_weight: float = 8.0  # windows' worth of trust in the population baseline
     baseline_windows: int = 120  # windows averaged into a speaker's baseline, then it is fixed
     baseline_label: str = "neutral"  # only windows judged most likely this join the baseline
@@ -73,6 +80,11 @@ class EmotionOptions:
             raise ConfigError(
                 f"emotion.onset_first = {self.onset_first!r} is out of range: use 0.5 s up to "
                 "emotion.window"
+            )
+        if not 0.1 <= self.onset_hop <= self.hop:
+            raise ConfigError(
+                f"emotion.onset_hop = {self.onset_hop!r} is out of range: use 0.1 s up to "
+                "emotion.hop"
             )
         if not 0 <= self.onset_gap <= 10:
             raise ConfigError(
@@ -95,7 +107,7 @@ class EmotionJob:
     role: Role
     start: float  # stream time of the window's first speech frame
     end: float  # stream time of its last
-    audio: npt.NDArray[np.float32]
+    audio: npt.NDArray[np.float32] | None  # None: only the current utterance is read
     baseline: Stats | None  # the speaker's baseline when the window was cut
     onset: npt.NDArray[np.float32] | None = None  # the current utterance, if shorter
     onset_start: float | None = None  # stream time the current utterance began
@@ -179,9 +191,11 @@ class EmotionWindows:
         self._utterance.clear()
         self._started = 0.0
         self._quiet = self._hangover + 1
-        self._since = 0.0  # seconds of speech since the last job
+        self._since = 0.0  # seconds of speech since the last window job
+        self._since_reading = 0.0  # seconds of speech since the last job of either kind
         self._total = 0.0
         self._pending: EmotionJob | None = None
+        self._last: VoiceEmotion | None = None  # the last window reading
 
     def feed(self, frame: Frame, prob: float) -> None:
         self._quiet = 0 if prob >= self.options.threshold else self._quiet + 1
@@ -196,6 +210,7 @@ class EmotionWindows:
         self._frames.append(frame)
         self._utterance.append(frame)
         self._since += seconds
+        self._since_reading += seconds
         self._total += seconds
         if self._onset_gap and len(self._utterance) == 1:
             self._started = frame.start  # a new utterance
@@ -204,7 +219,7 @@ class EmotionWindows:
         # whatever the window's rhythm was: an onset is read as early as it can be.
         fresh = self._onset_gap and len(self._utterance) == self._onset_first
         if self._since + 1e-9 >= due or (fresh and self._total > self._since):
-            self._since = 0.0
+            self._since = self._since_reading = 0.0
             self._pending = EmotionJob(
                 self.role,
                 self._frames[0].start,
@@ -213,6 +228,16 @@ class EmotionWindows:
                 self.baseline.mean,
                 self._onset_audio(),
                 self._started if self._onset_gap else None,
+            )
+        elif (
+            self._since_reading + 1e-9 >= self.options.onset_hop
+            and self._last is not None
+            and (self._pending is None or self._pending.audio is None)  # a window job stays
+            and (utterance := self._onset_audio()) is not None
+        ):
+            self._since_reading = 0.0
+            self._pending = EmotionJob(
+                self.role, frame.end, frame.end, None, self.baseline.mean, utterance, self._started
             )
 
     def _onset_audio(self) -> npt.NDArray[np.float32] | None:
@@ -226,12 +251,27 @@ class EmotionWindows:
         return job
 
     def complete(
-        self, job: EmotionJob, score: EmotionScore, onset: EmotionScore | None = None
+        self, job: EmotionJob, score: EmotionScore | None, onset: EmotionScore | None = None
     ) -> VoiceEmotion:
-        """The window's reading (and the utterance's, if one was scored) as an event."""
+        """The window's reading (and the utterance's, if one was scored) as an event.
+
+        ``score`` is None for a job without window audio: the event then repeats the
+        last window reading, marked ``window_repeated``, beside the utterance's.
+        """
+        if score is None:
+            if self._last is None:
+                raise ValueError("an utterance-only job completed before any window reading")
+            previous = self._last
+            return replace(
+                previous,
+                stream_time=job.end,
+                onset_distress=onset.distress if onset is not None else None,
+                utterance_start=job.onset_start,
+                window_repeated=True,
+            )
         if max(score.probs, key=lambda pair: pair[1])[0] == self.options.baseline_label:
             self.baseline.add(score.stats)
-        return VoiceEmotion(
+        self._last = VoiceEmotion(
             stream_time=job.end,
             role=job.role,
             start=job.start,
@@ -242,3 +282,4 @@ class EmotionWindows:
             onset_distress=onset.distress if onset is not None else None,
             utterance_start=job.onset_start,
         )
+        return self._last

@@ -94,6 +94,54 @@ def test_jobs_carry_the_current_utterance_when_it_is_shorter_than_the_window() -
     assert off.options.onset_gap == 0.0
 
 
+def distressed(value: float) -> EmotionScore:
+    return EmotionScore(
+        probs=(("angry", 1.0),), distress=value, arousal=value, stats=np.full((2, 3), 9.0)
+    )
+
+
+def test_between_window_readings_the_utterance_is_read_alone_every_onset_hop() -> None:
+    """Once a window has been read, a short utterance is read every onset_hop of its
+    speech; those jobs carry no window, and their events repeat the last window reading."""
+    options = EmotionOptions(hangover=0.0, onset_gap=0.6, onset_first=0.75, onset_hop=0.25)
+    stage = EmotionWindows(Role.CALLER, options)
+    probs = [0.9] * 60 + [0.1] * 30 + [0.9] * 60
+    jobs, events = [], []
+    for frame, p in zip(frames(len(probs)), probs, strict=True):
+        stage.feed(frame, p)
+        if (job := stage.next_job()) is not None:
+            jobs.append(job)
+            window = None if job.audio is None else score(0.0)
+            events.append(stage.complete(job, window, distressed(0.8)))
+    alone = [(j, e) for j, e in zip(jobs, events, strict=True) if j.audio is None]
+    assert alone, "no utterance-only reading"
+    reads = [j for j in jobs if j.onset is not None]  # the second utterance, read alone
+    assert [j.onset_start for j in reads] == pytest.approx([90 * FRAME] * len(reads))
+    gaps = np.diff([j.end for j in reads])
+    assert gaps == pytest.approx([round(0.25 * SAMPLE_RATE / 512) * FRAME] * len(gaps), abs=0.02)
+    assert [j.audio is None for j in reads[:4]] == [False, True, False, True]
+    for job, event in alone:
+        window = next(e for e in reversed(events[: events.index(event)]) if not e.window_repeated)
+        assert event.window_repeated and event.stream_time == job.end
+        assert (event.start, event.end, event.distress) == (window.start, window.end, 0.0)
+        assert event.utterance_distress == 0.8 and event.utterance_start == job.onset_start
+    # Only window readings judged neutral join the baseline: utterance-only ones never do.
+    assert stage.baseline.windows == len(jobs) - len(alone)
+
+
+def test_an_utterance_reading_never_displaces_a_waiting_window() -> None:
+    """The window waiting for a slow model is kept; it carries the utterance too."""
+    options = EmotionOptions(hangover=0.0, onset_gap=0.6, onset_first=0.75, onset_hop=0.25)
+    stage = EmotionWindows(Role.CALLER, options)
+    probs = [0.9] * 60 + [0.1] * 30 + [0.9] * 24  # the second utterance's first window waits
+    for frame, p in zip(frames(len(probs)), probs, strict=True):
+        stage.feed(frame, p)
+        if frame.start < 60 * FRAME and (job := stage.next_job()) is not None:
+            stage.complete(job, score(0.0))
+    job = stage.next_job()
+    assert job is not None and job.audio is not None and job.onset is not None
+
+
 def test_only_the_latest_window_waits() -> None:
     """A slow model sees the newest window; stale ones are replaced, not queued."""
     stage = EmotionWindows(Role.CALLER, EmotionOptions(first=1.0, hop=1.0))
@@ -160,7 +208,14 @@ def test_reset_forgets_the_speaker_cut_keeps_them() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"hop": 0.1}, {"window": 0.5}, {"first": 5.0, "window": 3.0}, {"prior_weight": -1}],
+    [
+        {"hop": 0.1},
+        {"window": 0.5},
+        {"first": 5.0, "window": 3.0},
+        {"prior_weight": -1},
+        {"onset_hop": 0.05},
+        {"onset_hop": 0.75, "hop": 0.5},
+    ],
 )
 def test_bad_options_name_the_key(options: dict[str, float]) -> None:
     """Out-of-range options are refused with the key's name."""

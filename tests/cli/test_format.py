@@ -1,0 +1,33 @@
+"""How readings print in the terminal (`edge replay --signals`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from edge.cli.format import readable
+from edge.events import VoiceEmotion
+from edge.types import Role
+
+WINDOW = VoiceEmotion(
+    stream_time=12.0,
+    role=Role.CALLER,
+    start=9.0,
+    end=12.0,
+    probs=(("neutral", 0.7), ("angry", 0.3)),
+    distress=0.3,
+    arousal=0.4,
+    onset_distress=0.81,
+    utterance_start=11.0,
+)
+
+
+def test_a_window_reading_shows_the_utterance_beside_it() -> None:
+    line = readable(WINDOW)
+    assert "distress 0.30" in line and "mostly neutral (0.70)" in line
+    assert line.endswith("current utterance 0.81")
+
+
+def test_an_utterance_only_reading_does_not_repeat_the_window() -> None:
+    line = readable(replace(WINDOW, stream_time=12.25, onset_distress=0.9, window_repeated=True))
+    assert line.endswith("voice: current utterance alone, distress 0.90")
+    assert "0.30" not in line
