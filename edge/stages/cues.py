@@ -24,7 +24,7 @@ so that distress does not vanish each time the agent speaks.
 windows, which at an onset still hold mostly the calm speech before it. So the
 current utterance is also read alone (``VoiceEmotion.utterance_distress``), and
 :class:`OnsetWatch` raises the cue at once when ``onset_readings`` readings in a
-row of one utterance are both distressed (``onset_at``) and unusual *for this
+row of one utterance are all distressed (``onset_at``) and unusual *for this
 caller* (``onset_z`` robust spreads above their own earlier utterance readings).
 
 **No flapping.** Every cue has a latch: it raises after its condition has
@@ -93,9 +93,9 @@ class CueOptions:
     warmup: float = 20.0
     warmup_raise_at: float = 0.9  # distress that raises the cue during the warm-up
     # fast onset path: the current utterance alone, against this caller's own utterances
-    onset_readings: int = 2  # readings in a row of one utterance that raise at once (0: off)
+    onset_readings: int = 4  # readings in a row of one utterance that raise at once (0: off)
     onset_at: float = 0.6  # utterance distress each of those readings must reach
-    onset_z: float = 3.0  # spreads above the caller's typical utterance reading they must be
+    onset_z: float = 1.75  # spreads above the caller's typical utterance reading they must be
     onset_prior: float = -2.0  # a calm voice's typical reading (log-odds) for a new caller
     onset_prior_spread: float = 1.5  # spread of calm readings (log-odds) for a new caller
     onset_prior_weight: float = 5.0  # readings' worth of trust in that prior

@@ -19,6 +19,7 @@ from edge.events import (
 )
 from edge.stages.conversation import ConversationOptions, ConversationTracker
 from edge.stages.cues import CueMachine, CueOptions
+from edge.stages.emotion import EmotionOptions
 from edge.types import Role
 
 TICK = 0.1  # seconds between ticks, as the glue might tick every few frames
@@ -104,8 +105,9 @@ class Call:
         self.events += self.cues.feed(event)
 
     def wait(self, seconds):
-        for _ in range(round(seconds / TICK)):
-            self.now = round(self.now + TICK, 6)
+        end = round(self.now + seconds, 6)
+        while self.now < end - 1e-9:
+            self.now = round(min(self.now + TICK, end), 6)
             self.events += self.cues.tick(self.now, self.conversation.observe(self.now))
             self.scores.append((self.now, self.cues.distress_level))
 
@@ -477,39 +479,44 @@ def test_time_constants_scale_with_one_factor():
 SLOW_PATH_OFF = dict(raise_at=0.95, high_at=0.99, warmup_raise_at=0.99)  # fast path alone
 
 
+STEP = EmotionOptions().onset_hop  # an utterance's readings come this far apart
+
+
 def utter(call, readings, *, window=0.1, pause=1.0):
-    """One caller utterance: its own readings half a second apart (the window stays calm)."""
+    """One caller utterance: its own readings STEP apart (the window stays calm)."""
     start = call.now
     for reading in readings:
         shares = probs(neutral=1 - window, angry=window)
         call.voice(window, shares, arousal=0.5, onset=reading, utterance_start=start)
-        call.wait(0.5)
+        call.wait(STEP)
     call.wait(pause)
 
 
 def calm_caller(call, typical=0.05, utterances=15):
     for k in range(utterances):
-        utter(call, [typical, typical + 0.01 * (k % 3), typical])
+        utter(call, [typical, typical + 0.01 * (k % 3), typical, typical, typical + 0.01])
 
 
 def test_a_confirmed_onset_raises_at_once():
-    """Two distressed readings of one utterance raise the cue at the second, unsmoothed."""
+    """onset_readings distressed readings of one utterance in a row raise the cue at the
+    last of them, unsmoothed."""
     call = Call(smoothing=1.5, min_duration=1.5)
     calm_caller(call)
     assert call.events == []
-    second_reading = call.now + 0.5
-    utter(call, [0.9, 0.92])
+    assert CueOptions().onset_readings == 4
+    fourth_reading = call.now + 3 * STEP
+    utter(call, [0.9, 0.92, 0.9, 0.91])
     (raised,) = call.raised()
-    assert raised.stream_time == pytest.approx(second_reading, abs=TICK)
+    assert raised.stream_time == pytest.approx(fourth_reading, abs=TICK)
     assert raised.level is CueLevel.ELEVATED and raised.score >= 0.9
 
 
 def test_one_distressed_reading_is_not_an_onset():
     call = Call(**SLOW_PATH_OFF)
     calm_caller(call)
-    utter(call, [0.95, 0.1])
-    utter(call, [0.1, 0.95])
-    utter(call, [0.95])  # in a row, but two utterances
+    utter(call, [0.95, 0.95, 0.95, 0.1])
+    utter(call, [0.1, 0.95, 0.95, 0.95])
+    utter(call, [0.95, 0.95])  # four in a row, but two utterances
     assert call.raised() == []
 
 
@@ -520,7 +527,7 @@ def test_an_onset_is_judged_against_the_callers_own_voice():
     calm_caller(calm, typical=0.05, utterances=15)
     calm_caller(tense, typical=0.65, utterances=15)
     for call in (calm, tense):
-        utter(call, [0.75, 0.75])
+        utter(call, [0.75] * 4)
     assert len(calm.raised()) == 1
     assert tense.raised() == []
 
@@ -528,17 +535,17 @@ def test_an_onset_is_judged_against_the_callers_own_voice():
 def test_the_fast_path_can_be_turned_off():
     call = Call(**SLOW_PATH_OFF, onset_readings=0)
     calm_caller(call)
-    utter(call, [0.9, 0.92, 0.93])
+    utter(call, [0.9, 0.92, 0.93, 0.95, 0.9])
     assert call.raised() == []
 
 
 def test_a_fast_cue_clears_with_hysteresis_and_then_cools_down():
     call = Call(clear_after=3.0, cooldown=30.0)
     calm_caller(call)
-    utter(call, [0.9, 0.92])
-    calm_caller(call, utterances=4)  # ~10 s calm: the cue clears
+    utter(call, [0.9, 0.92, 0.9, 0.92])
+    calm_caller(call, utterances=4)  # ~9 s calm: the cue clears
     assert len(call.cleared()) == 1
-    utter(call, [0.9, 0.92])  # within the cooldown
+    utter(call, [0.9, 0.92, 0.9, 0.92])  # within the cooldown
     assert {e.cue_id for e in call.raised()} == {1}  # (it may have risen to high)
 
 
