@@ -62,8 +62,8 @@ class EmotionOptions:
     onset_gap: float = 0.4
     onset_first: float = 0.75  # seconds of a new utterance before its first reading
     # Seconds of utterance speech between its readings; between window readings (every
-    # `hop`) the utterance is read alone. Two hot readings in a row confirm an onset, so
-    # a shorter step confirms it sooner (see models/emotion.md).
+    # `hop`) the utterance is read alone. The fast onset path needs several hot readings
+    # in a row (cues.onset_readings), so a shorter step confirms sooner (models/emotion.md).
     onset_hop: float = 0.25
     prior_weight: float = 8.0  # windows' worth of trust in the population baseline
     baseline_windows: int = 120  # windows averaged into a speaker's baseline, then it is fixed
@@ -261,9 +261,8 @@ class EmotionWindows:
         if score is None:
             if self._last is None:
                 raise ValueError("an utterance-only job completed before any window reading")
-            previous = self._last
             return replace(
-                previous,
+                self._last,
                 stream_time=job.end,
                 onset_distress=onset.distress if onset is not None else None,
                 utterance_start=job.onset_start,
