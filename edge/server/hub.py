@@ -233,7 +233,9 @@ class Hub:
         Also a snapshot when the missed events would not fit the subscriber's
         outbox: a client dropped as too slow would otherwise be dropped again.
         """
-        missed = sum(1 for seq, _, _ in record.buffer if seq > last)
+        keys = [key for seq, _, key in record.buffer if seq > last]
+        # Readings of one key coalesce to the newest in the outbox: they take one slot.
+        missed = keys.count(None) + len({key for key in keys if key is not None})
         if last < record.evicted_through or missed > sub.outbox.limit // 2:
             snapshot = {
                 "type": "call.snapshot",

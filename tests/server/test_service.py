@@ -35,6 +35,9 @@ def sample_call() -> np.ndarray:
     return read_audio(str(SAMPLE))
 
 
+READINGS = ("emotion.voice", "prosody", "transcript.partial")  # coalesced when queued
+
+
 def in_background(fn, *args, **kwargs) -> threading.Thread:
     worker = threading.Thread(target=fn, args=args, kwargs=kwargs, daemon=True)
     worker.start()
@@ -116,8 +119,12 @@ def test_a_reconnecting_subscriber_resumes_without_gap_or_duplicate(service) -> 
         worker.join(60)
         reader.join(60)
     seqs = [m["seq"] for m in before + after]
-    assert seqs == [m["seq"] for m in reference]
-    assert after[0]["seq"] == last + 1
+    assert seqs == sorted(set(seqs))  # in order, no duplicate
+    # Only readings that a newer one superseded in the catch-up may be missing.
+    missing = [m for m in reference if m["seq"] not in set(seqs)]
+    assert all(m["type"] in READINGS for m in missing), missing
+    assert set(seqs) <= {m["seq"] for m in reference}
+    assert after[0]["seq"] > last and reference[-1]["seq"] == seqs[-1]
 
 
 def test_resume_after_the_buffer_rolled_gets_a_snapshot_first(engine) -> None:
