@@ -192,3 +192,24 @@ def test_feedback_is_recorded_with_the_cue_it_concerns() -> None:
     assert list(hub.feedback) == [report]
     with pytest.raises(Refused):
         hub.record_feedback(OPEN, {"call_id": "c1", "cue_id": 8})
+
+
+def test_a_late_subscriber_gets_the_events_when_only_readings_would_overflow() -> None:
+    """Missed readings coalesce to the newest, so they do not force a snapshot; missed
+    events that would not fit the queue do."""
+    hub = Hub(PrivacyOptions())
+    hub.open_call(meta("c1"))
+    stamp = Stamp("c1")
+    for k in range(40):  # far more readings than half the queue below
+        hub.publish("c1", stamp(voice(0.1, 1.0 + 0.25 * k)))
+    hub.publish("c1", stamp(cue(CueLevel.ELEVATED, 12.0)))
+    late = Subscription(principal=OPEN, view=View.AGENT, outbox=Outbox(8), agent_id="a1")
+    hub.attach(late, {})
+    got = drain(late)
+    assert [m["type"] for m in got] == ["emotion.voice", "cue.raised"]
+    assert got[0]["seq"] == 40
+    for k in range(6):
+        hub.publish("c1", stamp(cue(CueLevel.HIGH, 13.0 + k, cue_id=2 + k)))
+    later = Subscription(principal=OPEN, view=View.AGENT, outbox=Outbox(8), agent_id="a1")
+    hub.attach(later, {})
+    assert drain(later)[0]["type"] == "call.snapshot"
