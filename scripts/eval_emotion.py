@@ -226,9 +226,7 @@ def run_call(call: Call, vad: SileroVad, model: OnnxEmotionScorer, channel: str)
         stage.feed(frame, prob)
         trace += prosody.feed(frame, prob >= options.vad.threshold)
         if (job := stage.next_job()) is not None:
-            onset = None if job.onset is None else model.score(job.onset, job.baseline)
-            window = None if job.audio is None else model.score(job.audio, job.baseline)
-            trace.append(stage.complete(job, window, onset))
+            trace.append(stage.complete(job, *job.score(model)))
         trace.append(frame.end)
     return replay_cues(Outcome(call, [], [], trace), options.cues)
 

@@ -74,11 +74,11 @@ def readable(event: Event) -> str:
     if isinstance(event, CueCleared):
         return f"{head} ⚐ cue {event.cue.value} cleared after {event.duration:.0f} s"
     if isinstance(event, VoiceEmotion):
-        alone = event.utterance_distress
-        if event.window_repeated:
-            return f"{head} ~ voice: current utterance alone, distress {alone or 0.0:.2f}"
+        alone = event.onset_distress
+        if event.window_repeated and alone is not None:
+            return f"{head} ~ voice: current utterance alone, distress {alone:.2f}"
         top = max(event.probs, key=lambda pair: pair[1])
-        utterance = f"; current utterance {alone:.2f}" if event.onset_distress is not None else ""
+        utterance = f"; current utterance {alone:.2f}" if alone is not None else ""
         return (
             f"{head} ~ voice: distress {event.distress:.2f}, arousal {event.arousal:.2f}, "
             f"mostly {top[0]} ({top[1]:.2f}){utterance}"

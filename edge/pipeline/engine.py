@@ -118,15 +118,10 @@ class Engine:
 
     async def score_voice(self, job: EmotionJob) -> tuple[EmotionScore | None, EmotionScore | None]:
         """The window's score and the current utterance's, for those the job carries."""
-        scorer = self.emotion
-        assert scorer is not None
-
-        def both() -> tuple[EmotionScore | None, EmotionScore | None]:
-            window = None if job.audio is None else scorer.score(job.audio, job.baseline)
-            onset = None if job.onset is None else scorer.score(job.onset, job.baseline)
-            return window, onset
-
-        return await self._run("emotion", self._affect_pool, both)
+        assert self.emotion is not None
+        return await self._run(
+            "emotion", self._affect_pool, functools.partial(job.score, self.emotion)
+        )
 
     async def score_text(self, text: str) -> TextScore:
         assert self.text is not None

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from edge.adapters.emotion import EmotionScore, Stats
+from edge.adapters.emotion import EmotionScore, EmotionScorer, Stats
 from edge.audio.frames import Frame
 from edge.errors import ConfigError
 from edge.events import VoiceEmotion
@@ -111,6 +111,12 @@ class EmotionJob:
     baseline: Stats | None  # the speaker's baseline when the window was cut
     onset: npt.NDArray[np.float32] | None = None  # the current utterance, if shorter
     onset_start: float | None = None  # stream time the current utterance began
+
+    def score(self, scorer: EmotionScorer) -> tuple[EmotionScore | None, EmotionScore | None]:
+        """The window's score and the current utterance's, for those the job carries."""
+        window = None if self.audio is None else scorer.score(self.audio, self.baseline)
+        onset = None if self.onset is None else scorer.score(self.onset, self.baseline)
+        return window, onset
 
 
 class VoiceBaseline:
