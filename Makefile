@@ -54,15 +54,14 @@ sample: $(STAMP)
 	$(BIN)/python scripts/make_sample_call.py
 
 ## train-emotion / eval-emotion / train-text: retrain and evaluate the distress models
-## (training only: installs the CPU build of torch and the `train` extra into .venv;
+## (training only: installs torch 2.13.0 from the default index and the `train` extra into .venv;
 ## needs the data in $$EDGE_DATA, default ../shared/data)
 TRAIN_STAMP := $(VENV)/.train-stamp
 
 train-setup: $(TRAIN_STAMP)
 
 $(TRAIN_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
-		|| $(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
 	touch $(TRAIN_STAMP)
 

@@ -134,9 +134,6 @@ class TranscriptFinal(Event):
     words: tuple[Word, ...] = field(default=())
 
 
-#: The labels of the voice emotion model, in the order of ``VoiceEmotion.probs``.
-EMOTION_LABELS = ("neutral", "happy", "sad", "angry", "fearful")
-
 # A field of (key, value) pairs whose JSON form is an object {key: value}: a
 # mapping in JSON, yet the event stays frozen and hashable in Python.
 _PAIRS_AS_OBJECT = {"json": "object"}
@@ -146,8 +143,10 @@ _PAIRS_AS_OBJECT = {"json": "object"}
 class VoiceEmotion(Event):
     """The acoustic emotion model's reading of one window of a channel's speech.
 
-    ``probs`` holds ``(label, probability)`` pairs over :data:`EMOTION_LABELS`;
-    in JSON it is an object ``{"neutral": p, "happy": p, ...}``.
+    ``probs`` holds ``(label, probability)`` pairs over the model's own labels, in
+    its order (the model file names them; the shipped model has seven: neutral,
+    happy, sad, angry, fearful, disgust, surprised); in JSON it is an object
+    ``{"neutral": p, "happy": p, ...}``.
     """
 
     type: ClassVar[str] = "emotion.voice"

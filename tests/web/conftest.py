@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,10 @@ from edge.pipeline.engine import Engine
 from tests.server.harness import ServiceThread
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# Tests write only to temporary folders: set EDGE_SCREENSHOTS to keep them elsewhere.
+SCREENSHOTS = Path(
+    os.environ.get("EDGE_SCREENSHOTS") or Path(tempfile.gettempdir()) / "empathy-edge-screenshots"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -102,7 +106,7 @@ def watch(page: object) -> Problems:
 
 
 def screenshot(page: object, name: str) -> Path:
-    """Save a screenshot of ``page`` under artifacts/screenshots/ (look at it)."""
+    """Save a screenshot of ``page`` under :data:`SCREENSHOTS` (look at it)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
     page.screenshot(path=str(path), full_page=True)
