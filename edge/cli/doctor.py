@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from edge.cli.options import add_common
-from edge.ops.doctor import Check, Status, failed, run_checks
+from edge.ops.checks import Check, Status, failed, run_checks
 
 
 def add_parser(commands: Any) -> None:

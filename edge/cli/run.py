@@ -23,7 +23,7 @@ from edge.audio.capture import CaptureOptions, DeviceSpec, LiveSource, capture_f
 from edge.audio.frames import parse_channel_map
 from edge.cli.format import add_output, show
 from edge.cli.options import add_common, add_pipeline, pipeline_options, positive_float
-from edge.cli.signals import on_stop_signals
+from edge.cli.stopping import on_stop_signals
 from edge.config import Config, load_config
 from edge.errors import ConfigError
 from edge.ops.metrics_http import RunMetrics

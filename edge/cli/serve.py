@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from edge.cli.options import add_common, add_pipeline, pipeline_options
-from edge.cli.signals import on_stop_signals
+from edge.cli.stopping import on_stop_signals
 from edge.config import Config, check_serve, load_config
 from edge.pipeline.engine import Engine
 

@@ -12,7 +12,7 @@ import pytest
 
 from edge.config import Config, ServerOptions, load_config
 from edge.errors import ConfigError
-from edge.ops.doctor import (
+from edge.ops.checks import (
     Status,
     check_config,
     check_emotion,

@@ -1,4 +1,4 @@
-"""``edge doctor``: is this machine ready to run empathy-edge?
+"""The checks `edge doctor` runs: is this machine ready to run empathy-edge?
 
 Each check is a small function that looks at one thing and returns a
 :class:`Check`: ``ok``, ``warn`` (not fatal: a server without sound cards) or
