@@ -52,8 +52,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if getattr(record, "call_id", None):
-            entry["call_id"] = record.call_id
+        call_id = getattr(record, "call_id", None)  # set by edge.logcontext's filter
+        if call_id:
+            entry["call_id"] = call_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

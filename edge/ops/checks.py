@@ -403,7 +403,7 @@ def check_port(host: str, port: int, setting: str, *, tls: bool = False) -> Chec
                     detail=f"cannot listen on {where}: {e.strerror or e}",
                     fix="set [server] host to an address of this machine",
                 )
-    shown = ", ".join(sorted({a[4][0] for a in addresses}))
+    shown = ", ".join(sorted({str(a[4][0]) for a in addresses}))
     return Check(name=name, status=Status.OK, detail=f"free on {shown} ({setting})")
 
 

@@ -64,7 +64,10 @@ class PriorityWorkers:
         with self._ready:
             if self._closed:
                 raise RuntimeError("the workers are shut down")
-            cancel = lambda: loop.call_soon_threadsafe(future.cancel)  # noqa: E731
+
+            def cancel() -> None:
+                loop.call_soon_threadsafe(future.cancel)
+
             heapq.heappush(self._jobs, (priority, next(self._order), job, cancel))
             self._ready.notify()
         return await future
