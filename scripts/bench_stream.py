@@ -35,9 +35,10 @@ from pathlib import Path
 import jiwer
 import numpy as np
 
-from edge.adapters.asr import AsrOptions, Hypothesis
-from edge.audio.frames import Frame, parse_channel_map
+from edge.adapters.asr import AsrOptions
+from edge.audio.frames import parse_channel_map
 from edge.audio.sources import FileSource
+from edge.contracts import Frame, Hypothesis
 from edge.events import (
     CallStarted,
     Event,

@@ -35,10 +35,11 @@ from tqdm import tqdm
 
 from edge.adapters.emotion import DISTRESS_LABELS, OnnxEmotionScorer
 from edge.adapters.vad import SileroVad
-from edge.audio.frames import Frame, Framer
+from edge.audio.frames import Framer
 from edge.audio.g711 import mulaw_round_trip
+from edge.contracts import Frame
 from edge.events import CueKind, CueRaised, Event, VoiceEmotion
-from edge.pipeline.engine import PipelineOptions
+from edge.pipeline.engine import PipelineOptions, score_voice_job
 from edge.stages.cues import CueOptions
 from edge.stages.emotion import EmotionOptions, EmotionWindows, VoiceBaseline
 from edge.stages.prosody import ProsodyTracker
@@ -226,7 +227,7 @@ def run_call(call: Call, vad: SileroVad, model: OnnxEmotionScorer, channel: str)
         stage.feed(frame, prob)
         trace += prosody.feed(frame, prob >= options.vad.threshold)
         if (job := stage.next_job()) is not None:
-            trace.append(stage.complete(job, *job.score(model)))
+            trace.append(stage.complete(job, *score_voice_job(model, job)))
         trace.append(frame.end)
     return replay_cues(Outcome(call, [], [], trace), options.cues)
 

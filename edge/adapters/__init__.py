@@ -1,1 +1,1 @@
-"""Model adapters: small classes behind small protocols, one per capability."""
+"""Model adapters: small classes behind the small protocols of :mod:`edge.contracts`."""

@@ -14,45 +14,15 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from edge.audio.frames import Samples
+from edge.contracts import Hypothesis, RawWord, Samples
 from edge.errors import ModelError
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RawWord:
-    """A word as the model returned it, times relative to the audio it was given."""
-
-    text: str
-    start: float
-    end: float
-    probability: float
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    """What the model made of one stretch of audio, with the scores the guards need."""
-
-    words: tuple[RawWord, ...]
-    avg_logprob: float
-    no_speech_prob: float
-    compression_ratio: float
-
-    @property
-    def text(self) -> str:
-        return "".join(w.text for w in self.words).strip()
-
-
-class Transcriber(Protocol):
-    """Turns 16 kHz mono audio into words. Called from a worker thread only."""
-
-    def transcribe(self, audio: Samples, *, prefix: str | None, final: bool) -> Hypothesis: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,7 +60,7 @@ def default_model_path() -> Path:
 
 
 class WhisperTranscriber:
-    """faster-whisper behind the :class:`Transcriber` protocol."""
+    """faster-whisper behind the :class:`~edge.contracts.Transcriber` protocol."""
 
     def __init__(self, options: AsrOptions = AsrOptions()) -> None:
         self.options = options

@@ -20,9 +20,7 @@ agitated) and the window's ``stats``.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +29,7 @@ from faster_whisper.feature_extractor import FeatureExtractor
 
 from edge.adapters.model_files import bundled
 from edge.adapters.sessions import session
+from edge.contracts import EmotionScore, Samples, Stats
 from edge.errors import ModelError
 from edge.types import SAMPLE_RATE
 
@@ -38,33 +37,6 @@ DEFAULT_EMOTION_MODEL = "emotion.onnx"
 LABELS = ("neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 DISTRESS_LABELS = ("sad", "angry", "fearful")
 MIN_SECONDS = 0.5  # shorter windows carry too little voice to judge
-
-Samples = npt.NDArray[np.float32]
-Stats = npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True, kw_only=True)
-class EmotionScore:
-    """The model's reading of one window of one speaker's voice."""
-
-    probs: tuple[tuple[str, float], ...]
-    distress: float
-    arousal: float
-    stats: Stats | None = None  # the window's statistics, for the speaker's baseline
-
-    def prob(self, label: str) -> float:
-        return dict(self.probs).get(label, 0.0)
-
-
-class EmotionScorer(Protocol):
-    """Scores one window of 16 kHz mono speech against a speaker baseline. Thread-safe."""
-
-    @property
-    def prior(self) -> Stats | None:
-        """The baseline to assume for a new speaker (None: the scorer keeps no baselines)."""
-        ...
-
-    def score(self, samples: Samples, baseline: Stats | None = None) -> EmotionScore: ...
 
 
 @functools.lru_cache(maxsize=1)

@@ -18,9 +18,7 @@ import functools
 import importlib.util
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import onnxruntime as ort
@@ -28,6 +26,7 @@ from tokenizers import Tokenizer
 
 from edge.adapters.model_files import bundled, verified
 from edge.adapters.sessions import session
+from edge.contracts import TextScore
 from edge.errors import ModelError
 
 DEFAULT_HEAD = "text_head.onnx"
@@ -39,26 +38,6 @@ ENCODER_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2
 EMBEDDING_DIM = 384
 # sentence-transformers' max_seq_length for all-MiniLM-L6-v2.
 MAX_TOKENS = 256
-
-
-@dataclass(frozen=True)
-class TextScore:
-    """How distressed one piece of caller text sounds.
-
-    ``distress``: probability (0..1) that the caller is distressed or negative.
-    ``sentiment``: -1 (very negative) .. 1 (very positive).
-    ``evidence``: tags naming the phrases that explain the score, e.g. ("pain words",).
-    """
-
-    distress: float
-    sentiment: float
-    evidence: tuple[str, ...]
-
-
-class TextScorer(Protocol):
-    """Scores caller text for distress."""
-
-    def score(self, texts: Sequence[str]) -> list[TextScore]: ...
 
 
 # --- evidence: a small negation-aware phrase matcher ------------------------------

@@ -14,33 +14,18 @@ chunk as context, and return the speech probability of the new samples.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import onnxruntime as ort
 
 from edge.adapters.model_files import bundled
 from edge.adapters.sessions import session
-from edge.audio.frames import Samples
+from edge.contracts import Samples
 from edge.errors import ModelError
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE
 
 CONTEXT_SAMPLES = 64
 DEFAULT_VAD_MODEL = "silero_vad.onnx"
-
-
-class VadStream(Protocol):
-    """Speech probability of consecutive frames of one stream."""
-
-    def probability(self, frame: Samples) -> float: ...
-
-    def reset(self) -> None: ...
-
-
-class SpeechDetector(Protocol):
-    """A loaded VAD model that hands out per-stream state."""
-
-    def stream(self) -> VadStream: ...
 
 
 def _session(path: str) -> ort.InferenceSession:

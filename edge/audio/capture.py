@@ -48,7 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.audio.frames import ChannelMap, Frame, Framer, Resampler, Samples
+from edge.audio.frames import ChannelMap, Framer, Resampler
+from edge.contracts import Frame, Samples
 from edge.errors import AudioError, ConfigError
 from edge.types import SAMPLE_RATE, Role
 

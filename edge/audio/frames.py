@@ -1,34 +1,15 @@
-"""Fixed-size frames per channel role, and the pure pieces that make them."""
+"""Fixed-size frames per channel role: the pure pieces that cut and resample audio into them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import soxr
 
+from edge.contracts import Frame, Samples
 from edge.errors import ConfigError
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE, Role
-
-Samples = npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True)
-class Frame:
-    """``FRAME_SAMPLES`` samples of one channel, 16 kHz mono float32.
-
-    ``start`` is the stream time of the first sample, in seconds into the call.
-    """
-
-    role: Role
-    start: float
-    samples: Samples
-
-    @property
-    def end(self) -> float:
-        return self.start + len(self.samples) / SAMPLE_RATE
 
 
 class Framer:

@@ -1,6 +1,6 @@
 """Where call audio comes from: recordings and raw PCM streams.
 
-A source is an iterator of :class:`~edge.audio.frames.Frame` in stream order,
+A source is an iterator of :class:`~edge.contracts.Frame` in stream order,
 16 kHz mono float32 per role. Sources are synchronous and blocking; the
 pipeline runs them off the event loop.
 """
@@ -16,7 +16,8 @@ import av
 import numpy as np
 
 from edge.audio import g711
-from edge.audio.frames import ChannelMap, Frame, Splitter
+from edge.audio.frames import ChannelMap, Splitter
+from edge.contracts import Frame
 from edge.errors import AudioError, ConfigError
 from edge.types import Role
 

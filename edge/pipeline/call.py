@@ -24,9 +24,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TypeVar
 
-from edge.adapters.emotion import EmotionScore
-from edge.audio.frames import Frame
 from edge.audio.sources import AudioSource
+from edge.contracts import EmotionScore, Frame
 from edge.events import CallEnded, CallStarted, Event, TextEmotion, TranscriptFinal
 from edge.pipeline.engine import Engine
 from edge.stages.channel import AsrJob, ChannelStage

@@ -9,11 +9,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from edge.adapters.asr import AsrOptions, Hypothesis, Transcriber, WhisperTranscriber
-from edge.adapters.emotion import EmotionScore, EmotionScorer, OnnxEmotionScorer
-from edge.adapters.text import MiniLmTextScorer, TextScore, TextScorer
-from edge.adapters.vad import SileroVad, SpeechDetector, VadStream
-from edge.audio.frames import Frame
+from edge.adapters.asr import AsrOptions, WhisperTranscriber
+from edge.adapters.emotion import OnnxEmotionScorer
+from edge.adapters.text import MiniLmTextScorer
+from edge.adapters.vad import SileroVad
+from edge.contracts import (
+    EmotionScore,
+    EmotionScorer,
+    Frame,
+    Hypothesis,
+    SpeechDetector,
+    TextScore,
+    TextScorer,
+    Transcriber,
+    VadStream,
+)
 from edge.pipeline.workers import LATER, URGENT, PriorityWorkers
 from edge.stages.channel import AsrJob, StreamOptions
 from edge.stages.conversation import ConversationOptions
@@ -120,7 +130,7 @@ class Engine:
         """The window's score and the current utterance's, for those the job carries."""
         assert self.emotion is not None
         return await self._run(
-            "emotion", self._affect_pool, functools.partial(job.score, self.emotion)
+            "emotion", self._affect_pool, functools.partial(score_voice_job, self.emotion, job)
         )
 
     async def score_text(self, text: str) -> TextScore:
@@ -132,3 +142,16 @@ class Engine:
     def close(self) -> None:
         for pool in (self._asr_workers, self._vad_pool, self._affect_pool):
             pool.shutdown()
+
+
+def score_voice_job(
+    scorer: EmotionScorer, job: EmotionJob
+) -> tuple[EmotionScore | None, EmotionScore | None]:
+    """The window's score and the current utterance's, for those the job carries.
+
+    Model work only, for the model's worker (and offline scripts that score in
+    line): the stage's logic runs when the scores reach ``EmotionWindows.complete``.
+    """
+    window = None if job.audio is None else scorer.score(job.audio, job.baseline)
+    onset = None if job.onset is None else scorer.score(job.onset, job.baseline)
+    return window, onset

@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from edge.audio import g711
-from edge.audio.frames import Frame
+from edge.contracts import Frame
 from edge.errors import EdgeError
 from edge.types import FRAME_SAMPLES, FRAME_SECONDS, Role
 

@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from edge.audio.frames import Frame, Splitter
+from edge.audio.frames import Splitter
 from edge.audio.sources import Encoding, decode_raw
+from edge.contracts import Frame
 from edge.types import CallId, Role
 
 PROTOCOL = 1

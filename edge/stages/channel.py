@@ -24,8 +24,7 @@ import dataclasses
 import enum
 from dataclasses import dataclass
 
-from edge.adapters.asr import Hypothesis, RawWord
-from edge.audio.frames import Frame
+from edge.contracts import Frame, Hypothesis, RawWord
 from edge.errors import ConfigError
 from edge.events import Event, TranscriptFinal, TranscriptPartial, Word
 from edge.stages.guards import GuardOptions, mean_confidence, normalise, screen

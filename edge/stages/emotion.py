@@ -35,10 +35,8 @@ from collections import deque
 from dataclasses import dataclass, replace
 
 import numpy as np
-import numpy.typing as npt
 
-from edge.adapters.emotion import EmotionScore, EmotionScorer, Stats
-from edge.audio.frames import Frame
+from edge.contracts import EmotionScore, Frame, Samples, Stats
 from edge.errors import ConfigError
 from edge.events import VoiceEmotion
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE, Role
@@ -102,21 +100,20 @@ class EmotionOptions:
 
 @dataclass(frozen=True)
 class EmotionJob:
-    """A window of one channel's speech to score."""
+    """What the model is to read of one channel's speech: a plain value, no behaviour.
+
+    The model's worker scores ``audio`` and ``onset`` (those not None), each against
+    ``baseline``, and hands the scores to :meth:`EmotionWindows.complete` back on the
+    stage's side, so no stage code runs on the model thread.
+    """
 
     role: Role
     start: float  # stream time of the window's first speech frame
     end: float  # stream time of its last
-    audio: npt.NDArray[np.float32] | None  # None: only the current utterance is read
+    audio: Samples | None  # the window; None: only the current utterance is read
     baseline: Stats | None  # the speaker's baseline when the window was cut
-    onset: npt.NDArray[np.float32] | None = None  # the current utterance, if shorter
+    onset: Samples | None = None  # the current utterance, if shorter
     onset_start: float | None = None  # stream time the current utterance began
-
-    def score(self, scorer: EmotionScorer) -> tuple[EmotionScore | None, EmotionScore | None]:
-        """The window's score and the current utterance's, for those the job carries."""
-        window = None if self.audio is None else scorer.score(self.audio, self.baseline)
-        onset = None if self.onset is None else scorer.score(self.onset, self.baseline)
-        return window, onset
 
 
 class VoiceBaseline:
@@ -175,7 +172,6 @@ class EmotionWindows:
         self._hangover = round(options.hangover * SAMPLE_RATE / FRAME_SAMPLES)
         self._gap = self._frames_of(options.gap)
         self._onset_gap = self._frames_of(options.onset_gap)
-        self._first = round(options.first * SAMPLE_RATE / FRAME_SAMPLES)
         self._onset_first = round(options.onset_first * SAMPLE_RATE / FRAME_SAMPLES)
         self._utterance: deque[Frame] = deque(maxlen=self._frames.maxlen)
         self.cut()
@@ -246,7 +242,7 @@ class EmotionWindows:
                 self.role, frame.end, frame.end, None, self.baseline.mean, utterance, self._started
             )
 
-    def _onset_audio(self) -> npt.NDArray[np.float32] | None:
+    def _onset_audio(self) -> Samples | None:
         """The current utterance, when it is long enough and shorter than the window."""
         if not self._onset_gap or not self._onset_first <= len(self._utterance) < len(self._frames):
             return None

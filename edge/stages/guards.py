@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from edge.adapters.asr import Hypothesis, RawWord
+from edge.contracts import Hypothesis, RawWord
 
 # Phrases Whisper produces from silence and noise (subtitle credits and
 # sign-offs); kept only when the audio and the model both say it was speech.

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from edge.audio.frames import Frame
+from edge.contracts import Frame
 from edge.errors import ConfigError
 from edge.events import Event, ProsodyUpdate, TranscriptFinal, Word
 from edge.types import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, Role

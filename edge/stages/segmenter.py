@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.audio.frames import Frame, Samples
+from edge.contracts import Frame, Samples
 from edge.errors import ConfigError
 from edge.events import Event, FinalReason, SpeechEnded, SpeechStarted
 from edge.types import FRAME_SECONDS, SAMPLE_RATE

@@ -14,10 +14,10 @@ from edge.adapters.text import (
     DEFAULT_TOKENIZER,
     ENCODER_SHA256,
     MiniLmTextScorer,
-    TextScore,
     encoder_path,
     evidence,
 )
+from edge.contracts import TextScore
 from edge.errors import ModelError
 from tests.helpers import TIME_FACTOR
 

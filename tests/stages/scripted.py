@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.adapters.asr import Hypothesis, RawWord
-from edge.audio.frames import Frame
+from edge.contracts import Frame, Hypothesis, RawWord
 from edge.types import FRAME_SAMPLES, FRAME_SECONDS, Role
 
 

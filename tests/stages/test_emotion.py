@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.adapters.emotion import EmotionScore
-from edge.audio.frames import Frame
+from edge.contracts import EmotionScore, Frame
 from edge.errors import ConfigError
 from edge.stages.emotion import EmotionOptions, EmotionWindows, VoiceBaseline
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE, Role

@@ -1,4 +1,4 @@
-from edge.adapters.asr import Hypothesis, RawWord
+from edge.contracts import Hypothesis, RawWord
 from edge.stages.guards import GuardOptions, collapse_repeats, normalise, screen
 from tests.stages.scripted import hypothesis
 
