@@ -38,7 +38,7 @@ from edge.adapters.vad import SileroVad
 from edge.audio.frames import Frame, Framer
 from edge.audio.g711 import mulaw_round_trip
 from edge.events import CueKind, CueRaised, Event, VoiceEmotion
-from edge.pipeline.engine import PipelineOptions
+from edge.pipeline.options import PipelineOptions
 from edge.stages.cues import CueOptions
 from edge.stages.emotion import EmotionOptions, EmotionWindows, VoiceBaseline
 from edge.stages.prosody import ProsodyTracker

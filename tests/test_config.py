@@ -9,11 +9,6 @@ import pytest
 
 from edge.config import (
     Config,
-    PrivacyOptions,
-    ServerOptions,
-    Share,
-    TokenRole,
-    TokenSpec,
     check_serve,
     config_to_toml,
     example_toml,
@@ -21,6 +16,7 @@ from edge.config import (
     settings_markdown,
 )
 from edge.errors import ConfigError
+from edge.server.options import PrivacyOptions, ServerOptions, Share, TokenRole, TokenSpec
 from edge.types import Role
 
 ROOT = Path(__file__).parents[1]

@@ -10,7 +10,7 @@ import pytest
 from edge.cli.main import build_parser, main
 from edge.cli.options import pipeline_options
 from edge.config import Config, example_toml, load_config
-from edge.pipeline.engine import PipelineOptions
+from edge.pipeline.options import PipelineOptions
 
 TOKEN = "s3cret-token-0123456789"
 
