@@ -626,7 +626,7 @@ def _render(config: Config, *, mask: bool, comments: bool) -> str:
             out.extend(textwrap.wrap(text, 98, initial_indent="# ", subsequent_indent="# "))
 
     def section(obj: object, key: str, header: str) -> None:
-        cls = type(obj)
+        cls: type = type(obj)
         types = hints(cls)
         scalars = [f for f in _fields(cls) if not is_section(types[f])]
         if out:

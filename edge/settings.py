@@ -324,7 +324,7 @@ def check(options: object) -> None:
     checks the same declarations first, so a user sees its message (naming the
     file or variable); this one is for code that builds options directly.
     """
-    cls = type(options)
+    cls: type = type(options)
     where = getattr(cls, "SECTION", cls.__name__)
     types_ = hints(cls)
     for f in dataclasses.fields(typing.cast(Any, options)):

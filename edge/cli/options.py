@@ -165,7 +165,8 @@ def pipeline_options(
         value = (not item.default) if item.switch else given
         wrong = problem(item.spec, item.hint, value)
         if wrong is not None:
-            raise ConfigError(f"{item.flag.name} {given} is out of range: {wrong}")
+            shown = number(given) if isinstance(given, float) else given
+            raise ConfigError(f"{item.flag.name} {shown} is out of range: {wrong}")
         changes[item.path] = value
     result = _override(base, changes)
     assert isinstance(result, PipelineOptions)
