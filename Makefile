@@ -77,3 +77,9 @@ train-text: $(TRAIN_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
+
+## docs: rewrite edge.toml.example and the generated tables of docs/configuration.md
+## from the setting declarations (tests fail until this is run after changing a setting)
+.PHONY: docs  # a target, not the docs/ folder
+docs: $(STAMP)
+	$(BIN)/python scripts/write_docs.py

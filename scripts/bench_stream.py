@@ -47,7 +47,8 @@ from edge.events import (
     TranscriptPartial,
 )
 from edge.pipeline.call import replay
-from edge.pipeline.engine import Engine, PipelineOptions
+from edge.pipeline.engine import Engine
+from edge.pipeline.options import PipelineOptions
 from edge.stages.guards import normalise
 from edge.types import FRAME_SAMPLES, FRAME_SECONDS, CallId
 

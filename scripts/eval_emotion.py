@@ -39,7 +39,8 @@ from edge.audio.frames import Framer
 from edge.audio.g711 import mulaw_round_trip
 from edge.contracts import Frame
 from edge.events import CueKind, CueRaised, Event, VoiceEmotion
-from edge.pipeline.engine import PipelineOptions, score_voice_job
+from edge.pipeline.engine import score_voice_job
+from edge.pipeline.options import PipelineOptions
 from edge.stages.cues import CueOptions
 from edge.stages.emotion import EmotionOptions, EmotionWindows, VoiceBaseline
 from edge.stages.prosody import ProsodyTracker

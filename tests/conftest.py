@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge.pipeline.engine import Engine, PipelineOptions
+from edge.pipeline.engine import Engine
+from edge.pipeline.options import PipelineOptions
 
 
 @pytest.fixture(scope="session")

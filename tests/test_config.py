@@ -3,17 +3,13 @@
 import dataclasses
 import os
 import re
+import typing
 from pathlib import Path
 
 import pytest
 
 from edge.config import (
     Config,
-    PrivacyOptions,
-    ServerOptions,
-    Share,
-    TokenRole,
-    TokenSpec,
     check_serve,
     config_to_toml,
     example_toml,
@@ -21,6 +17,9 @@ from edge.config import (
     settings_markdown,
 )
 from edge.errors import ConfigError
+from edge.server.options import PrivacyOptions, ServerOptions, Share, TokenRole, TokenSpec
+from edge.settings import declared
+from edge.stages.emotion import EmotionOptions
 from edge.types import Role
 
 ROOT = Path(__file__).parents[1]
@@ -54,8 +53,10 @@ def test_example_file_loads_to_the_defaults():
 
 
 def test_example_file_is_current():
-    """edge.toml.example is what example_toml() prints (regenerate: edge config --example)."""
-    assert (ROOT / "edge.toml.example").read_text() == example_toml()
+    """edge.toml.example is what example_toml() derives from the declarations."""
+    assert (ROOT / "edge.toml.example").read_text() == example_toml(), (
+        "edge.toml.example is stale: run `make docs`"
+    )
 
 
 def test_docs_table_is_current():
@@ -63,8 +64,41 @@ def test_docs_table_is_current():
     text = (ROOT / "docs" / "configuration.md").read_text()
     table = re.search(r"<!-- settings: begin -->\n(.*)<!-- settings: end -->", text, re.S)
     assert table is not None and table.group(1) == settings_markdown(), (
-        "regenerate the table: see the Settings section of docs/configuration.md"
+        "the settings table of docs/configuration.md is stale: run `make docs`"
     )
+
+
+def sections(cls=Config, key=""):
+    """(dotted key, options class) of every section below ``cls``."""
+    for f in dataclasses.fields(cls):
+        hint = typing.get_type_hints(cls)[f.name]
+        inner = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
+        if dataclasses.is_dataclass(inner):
+            yield f"{key}{f.name}", inner
+            yield from sections(inner, f"{key}{f.name}.")
+
+
+def test_every_section_says_where_it_sits_and_what_it_is_for():
+    """Each options class names its own place in the file (for its messages) and has help."""
+    for key, cls in sections():
+        assert key == cls.SECTION, cls
+        assert cls.__doc__ and not cls.__doc__.startswith(cls.__name__ + "("), cls
+    for key, cls in sections():
+        for f in dataclasses.fields(cls):
+            if not dataclasses.is_dataclass(typing.get_type_hints(cls)[f.name]):
+                assert declared(f).help, f"{key}.{f.name} has no help"
+
+
+def test_options_classes_check_their_declarations():
+    """Options built in code are refused by the same limits and rules the loader applies."""
+    with pytest.raises(ConfigError, match=r"^server\.port = 70000: must be 0 \(any free port\)"):
+        ServerOptions(port=70000)
+    with pytest.raises(ConfigError, match=r"^server\.allowed_origins = .*: item 1"):
+        ServerOptions(allowed_origins=("https://a.b/x",))
+    with pytest.raises(
+        ConfigError, match=r"^pipeline\.emotion\.onset_hop = 0\.75: must be at most hop"
+    ):
+        EmotionOptions(onset_hop=0.75)
 
 
 def test_file_values_are_typed():
@@ -241,6 +275,8 @@ INVALID = [
     ("[pipeline.cues]\nraise_at = 1.5", {}, "[pipeline.cues] raise_at = 1.5: must be a number"),
     ("[pipeline.cues]\nhigh_at = 0.5", {}, "high_at = 0.5: must be at least raise_at (0.65)"),
     ("[pipeline.cues]\nclear_at = 0.7", {}, "clear_at = 0.7: must be below raise_at (0.65)"),
+    ("[pipeline.emotion]\nonset_hop = 0.75", {}, "[pipeline.emotion] onset_hop = 0.75: must be at"),
+    ("[pipeline.emotion]\nhop = 0.2", {}, "[pipeline.emotion] hop = 0.2: must be at least onset"),
     ("[pipeline.vad]\nthreshold = 0.99", {}, "threshold = 0.99: must be a number from 0.05"),
     ("[pipeline.asr]\ncpu_threads = -1", {}, "cpu_threads = -1: must be 0 (all cores"),
     ("[pipeline.asr]\nfinal_beam_size = 11", {}, "final_beam_size = 11: must be an integer from 1"),

@@ -14,10 +14,11 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from edge.contracts import Hypothesis, RawWord, Samples
 from edge.errors import ModelError
+from edge.settings import Flag, Range, check, setting
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -27,17 +28,72 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class AsrOptions:
-    """Which Whisper model runs where, and how hard it searches."""
+    """Speech recognition (faster-whisper).
 
-    model: str | None = None  # local path; None = embedded tiny.en
-    device: str = "auto"  # auto | cpu | cuda
-    compute_type: str = "auto"  # auto = int8 on CPU, float16 on CUDA
-    cpu_threads: int = 0  # 0 = all cores, up to 4
-    workers: int = 1  # decodes at once, each with cpu_threads threads (many calls: 2 x 1 thread)
-    language: str = "en"
-    final_beam_size: int = 5
-    partial_beam_size: int = 1
-    allow_download: bool = False
+    Which Whisper model runs where, and how hard it searches.
+    """
+
+    SECTION: ClassVar[str] = "pipeline.asr"
+
+    model: str | None = setting(
+        None,
+        help="faster-whisper model folder; not set = embedded tiny.en",
+        example="/opt/models/whisper-small.en",
+        path=True,
+        hub=True,
+        flag=Flag("--model", metavar="PATH"),
+    )
+    device: str = setting(
+        "auto",
+        help="where Whisper runs; auto = CUDA when present",
+        choices=("auto", "cpu", "cuda"),
+        flag=Flag("--device"),
+    )
+    compute_type: str = setting(
+        "auto",
+        help="CTranslate2 compute type; auto = int8 on CPU, float16 on CUDA",
+        # CTranslate2's quantisation types (https://opennmt.net/CTranslate2/quantization.html)
+        choices=(
+            "auto",
+            "default",
+            "int8",
+            "int8_float32",
+            "int8_float16",
+            "int8_bfloat16",
+            "int16",
+            "float16",
+            "bfloat16",
+            "float32",
+        ),
+        flag=Flag("--compute-type", metavar="TYPE"),
+    )
+    cpu_threads: int = setting(
+        0,
+        help="CPU threads per decode; 0 = all cores, up to 4",
+        range=Range(1, zero="all cores, up to 4"),
+        flag=Flag("--threads", metavar="N"),
+    )
+    workers: int = setting(
+        1,
+        help="decodes at once, each with cpu_threads threads (many calls: 2 x 1 thread)",
+        range=Range(1, 8),
+    )
+    language: str = setting("en", help="language spoken")
+    final_beam_size: int = setting(
+        5,
+        help="beam size of final transcripts",
+        range=Range(1, 10),
+        flag=Flag("--beam-size", metavar="N"),
+    )
+    partial_beam_size: int = setting(1, help="beam size of partial transcripts", range=Range(1, 10))
+    allow_download: bool = setting(
+        False,
+        help="let model be a hub name such as small.en (needs internet)",
+        flag=Flag("--allow-download"),
+    )
+
+    def __post_init__(self) -> None:
+        check(self)
 
 
 def resolve_device(device: str) -> str:

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from edge.audio.frames import ChannelMap, Framer, Resampler
+from edge.audio.options import CaptureOptions
 from edge.contracts import Frame, Samples
 from edge.errors import AudioError, ConfigError
 from edge.types import SAMPLE_RATE, Role
@@ -433,12 +434,18 @@ class LegFramer:
 
 
 @dataclass(frozen=True, kw_only=True)
-class CaptureOptions:
-    """How devices are opened, buffered and watched."""
+class DeviceOptions:
+    """How devices are opened, buffered and watched.
 
-    rate: int | None = None  # open devices at this rate; None: each device's default rate
+    Named apart from :class:`edge.audio.options.CaptureOptions` (the
+    ``[capture]`` settings: which devices, where the audio goes) because this
+    is the device machinery's tuning; the two settings both know, ``rate``
+    and ``buffer_seconds``, take their defaults from that declaration.
+    """
+
+    rate: int | None = CaptureOptions.rate  # None: each device's default rate
     block_seconds: float = 0.02  # audio per PortAudio callback
-    buffer_seconds: float = 2.0  # held for the reader before the oldest is dropped
+    buffer_seconds: float = CaptureOptions.buffer_seconds  # for the reader; then drop oldest
     stall_timeout: float = 3.0  # an open device that sends nothing this long has failed
     reopen_interval: float = 1.0  # between attempts to reopen a lost device
     rescan_interval: float = 10.0  # between PortAudio rescans while another device works
@@ -457,7 +464,7 @@ class DeviceCapture:
         *,
         channels: int,
         rate: int,
-        options: CaptureOptions,
+        options: DeviceOptions,
         ready: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -578,10 +585,10 @@ class LiveSource:
         portaudio: PortAudio,
         legs: Sequence[tuple[DeviceInfo, ChannelMap]],
         *,
-        options: CaptureOptions | None = None,
+        options: DeviceOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.options = options or CaptureOptions()
+        self.options = options or DeviceOptions()
         self._portaudio = portaudio
         self._clock = clock
         self._ready = threading.Event()
@@ -622,7 +629,7 @@ class LiveSource:
         agent: DeviceSpec | None = None,
         stereo: DeviceSpec | None = None,
         channel_map: ChannelMap = (Role.CALLER, Role.AGENT),
-        options: CaptureOptions | None = None,
+        options: DeviceOptions | None = None,
         quiet: bool = True,
     ) -> LiveSource:
         """Find the named devices (a :class:`PortAudio` session starts here) and plan the legs."""

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from edge import logcontext
-from edge.audio.capture import CaptureOptions, DeviceSpec, LiveSource, capture_frames
+from edge.audio.capture import DeviceOptions, DeviceSpec, LiveSource, capture_frames
 from edge.audio.frames import parse_channel_map
 from edge.cli.format import add_output, show
 from edge.cli.options import add_common, add_pipeline, pipeline_options, positive_float
@@ -108,7 +108,7 @@ def open_source(args: argparse.Namespace, config: Config) -> LiveSource:
         agent=DeviceSpec.parse(agent) if agent else None,
         stereo=DeviceSpec.parse(stereo) if stereo else None,
         channel_map=parse_channel_map(args.channels),
-        options=CaptureOptions(
+        options=DeviceOptions(
             rate=args.rate or capture.rate, buffer_seconds=capture.buffer_seconds
         ),
         quiet=not args.debug,

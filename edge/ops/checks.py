@@ -33,17 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from edge.adapters.model_files import MANIFEST, manifest, models_dir, sha256
-from edge.config import (
-    CaptureOptions,
-    Config,
-    PrivacyOptions,
-    ServerOptions,
-    check_serve,
-    config_path,
-    load_config,
-)
+from edge.audio.options import CaptureOptions
+from edge.config import Config, check_serve, config_path, load_config
 from edge.errors import EdgeError
-from edge.pipeline.engine import PipelineOptions
+from edge.pipeline.options import PipelineOptions
+from edge.server.options import PrivacyOptions, ServerOptions
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE
 
 PROBE_TIMEOUT = 1.0  # seconds: asking a busy port whether it is edge serve

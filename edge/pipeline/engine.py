@@ -6,10 +6,9 @@ import contextvars
 import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TypeVar
 
-from edge.adapters.asr import AsrOptions, WhisperTranscriber
+from edge.adapters.asr import WhisperTranscriber
 from edge.adapters.emotion import OnnxEmotionScorer
 from edge.adapters.text import MiniLmTextScorer
 from edge.adapters.vad import SileroVad
@@ -24,33 +23,12 @@ from edge.contracts import (
     Transcriber,
     VadStream,
 )
+from edge.pipeline.options import PipelineOptions
 from edge.pipeline.workers import LATER, URGENT, PriorityWorkers
-from edge.stages.channel import AsrJob, StreamOptions
-from edge.stages.conversation import ConversationOptions
-from edge.stages.cues import CueOptions
-from edge.stages.emotion import EmotionJob, EmotionOptions
-from edge.stages.guards import GuardOptions
-from edge.stages.prosody import ProsodyOptions
-from edge.stages.segmenter import VadOptions
+from edge.stages.channel import AsrJob
+from edge.stages.emotion import EmotionJob
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True, kw_only=True)
-class PipelineOptions:
-    """Everything that shapes a call's processing, one options object per stage."""
-
-    vad: VadOptions = field(default_factory=VadOptions)
-    stream: StreamOptions = field(default_factory=StreamOptions)
-    guards: GuardOptions = field(default_factory=GuardOptions)
-    asr: AsrOptions = field(default_factory=AsrOptions)
-    emotion: EmotionOptions = field(default_factory=EmotionOptions)
-    prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
-    conversation: ConversationOptions = field(default_factory=ConversationOptions)
-    cues: CueOptions = field(default_factory=CueOptions)
-    text: bool = True  # score the caller's finals with the text model
-    vad_model: str | None = None  # path; None = bundled Silero VAD
-    emotion_model: str | None = None  # path; None = bundled models/emotion.onnx
 
 
 class Engine:

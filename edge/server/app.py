@@ -34,7 +34,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from edge import logcontext
-from edge.config import Config, TokenRole
+from edge.config import Config
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
 from edge.server import pages
@@ -51,6 +51,7 @@ from edge.server.ingest import (
     Stopped,
 )
 from edge.server.metrics import Metrics
+from edge.server.options import TokenRole
 from edge.server.outbox import Outbox
 from edge.server.summary import CallMeta
 

@@ -12,8 +12,8 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from edge.config import TokenRole, TokenSpec
 from edge.server.ingest import Close
+from edge.server.options import TokenRole, TokenSpec
 from edge.server.summary import CallMeta
 
 

@@ -24,7 +24,6 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from edge.config import PrivacyOptions, Share
 from edge.events import (
     CallEnded,
     CueRaised,
@@ -38,6 +37,7 @@ from edge.events import (
 )
 from edge.server.auth import Principal, Refused
 from edge.server.ingest import Close
+from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
 from edge.server.redact import Redactor
 from edge.server.summary import CallMeta, CallSummary

@@ -23,10 +23,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 from edge.contracts import Frame, Hypothesis, RawWord
-from edge.errors import ConfigError
 from edge.events import Event, TranscriptFinal, TranscriptPartial, Word
+from edge.settings import Flag, Range, check, setting
 from edge.stages.guards import GuardOptions, mean_confidence, normalise, screen
 from edge.stages.segmenter import Closed, Segmenter, Utterance, VadOptions
 from edge.types import Role
@@ -34,18 +35,24 @@ from edge.types import Role
 
 @dataclass(frozen=True, kw_only=True)
 class StreamOptions:
-    partial_interval: float = 0.7  # seconds of new audio between partials; 0 = no partials
-    first_partial: float = 0.6  # seconds of audio before the first partial
-    speculative: bool = True  # start the final during the pause (live use)
+    """When partial and final transcripts are asked for."""
+
+    SECTION: ClassVar[str] = "pipeline.stream"
+
+    partial_interval: float = setting(
+        0.7,
+        help="seconds of new audio between partials; 0 = no partials",
+        range=Range(0.2, 10, zero="no partials"),
+        unit="s",
+        flag=Flag("--partial-interval", metavar="S"),
+    )
+    first_partial: float = setting(
+        0.6, help="seconds of audio before the first partial", range=Range(0, 10)
+    )
+    speculative: bool = setting(True, help="start the final during the pause (live use)")
 
     def __post_init__(self) -> None:
-        if not (self.partial_interval == 0 or 0.2 <= self.partial_interval <= 10):
-            raise ConfigError(
-                f"stream.partial_interval = {self.partial_interval!r} is out of range: "
-                "use 0 (no partials) or 0.2 to 10 seconds"
-            )
-        if not 0 <= self.first_partial <= 10:
-            raise ConfigError(f"stream.first_partial = {self.first_partial!r} is out of range")
+        check(self)
 
 
 class JobKind(enum.Enum):

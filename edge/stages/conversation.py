@@ -17,30 +17,39 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass
+from typing import ClassVar
 
-from edge.errors import ConfigError
 from edge.events import Event, SpeechEnded, SpeechStarted, TranscriptFinal, Word
+from edge.settings import POSITIVE, Order, Range, check, setting
 from edge.stages.prosody import speaking_rate
 from edge.types import Role
 
 
 @dataclass(frozen=True, kw_only=True)
 class ConversationOptions:
-    talk_window: float = 60.0  # seconds the agent's share of talk time covers
-    min_talk: float = 10.0  # seconds of talk (both sides) before a share is given
-    rate_window: float = 15.0  # seconds the agent's speaking rate covers
-    rate_min_speech: float = 8.0  # seconds of agent speech in it before a rate is given
+    """Talk time, silences and speaking rate across both sides."""
+
+    SECTION: ClassVar[str] = "pipeline.conversation"
+    RULES: ClassVar[tuple[Order, ...]] = (
+        Order("min_talk", "talk_window"),
+        Order("rate_min_speech", "rate_window"),
+    )
+
+    talk_window: float = setting(
+        60.0, help="seconds the agent's share of talk time covers", range=Range(5, 3600)
+    )
+    min_talk: float = setting(
+        10.0, help="seconds of talk (both sides) before a share is given", range=POSITIVE
+    )
+    rate_window: float = setting(
+        15.0, help="seconds the agent's speaking rate covers", range=Range(2, 600)
+    )
+    rate_min_speech: float = setting(
+        8.0, help="seconds of agent speech in it before a rate is given", range=POSITIVE
+    )
 
     def __post_init__(self) -> None:
-        checks = {
-            "talk_window": 5 <= self.talk_window <= 3600,
-            "min_talk": 0 < self.min_talk <= self.talk_window,
-            "rate_window": 2 <= self.rate_window <= 600,
-            "rate_min_speech": 0 < self.rate_min_speech <= self.rate_window,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"conversation.{name} = {getattr(self, name)!r} is out of range")
+        check(self)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,11 +41,11 @@ from __future__ import annotations
 import collections
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-from edge.errors import ConfigError
 from edge.events import (
     CueCleared,
     CueKind,
@@ -56,6 +56,7 @@ from edge.events import (
     TextEmotion,
     VoiceEmotion,
 )
+from edge.settings import NONNEGATIVE, POSITIVE, UNIT, Order, Range, check, setting
 from edge.stages.conversation import ConversationObservation
 from edge.types import Role
 
@@ -69,99 +70,175 @@ _PROSODY_SHARES = (("loudness_z", 0.45), ("pitch_z", 0.35), ("rate_z", 0.2))
 
 @dataclass(frozen=True, kw_only=True)
 class CueOptions:
+    """How the signals fuse into a distress score and when cues raise and clear."""
+
+    SECTION: ClassVar[str] = "pipeline.cues"
+    RULES: ClassVar[tuple[Order, ...]] = (
+        Order("clear_at", "raise_at", strict=True),
+        Order("raise_at", "high_at"),
+        Order("raise_at", "warmup_raise_at"),
+        Order("z_onset", "z_full", strict=True),
+        Order("smoothing", "idle_fade"),
+        Order("escalate_clear_slope", "escalate_slope", strict=True),
+        Order("escalate_half_slope", "escalate_slope"),
+        Order("agent_fast_clear_wps", "agent_fast_wps", strict=True),
+    )
+
     # fusion
-    text_weight: float = 0.35  # share of the headroom the text model can fill
-    prosody_weight: float = 0.3  # share the prosody z-scores can fill
-    z_onset: float = 1.0  # a z-score starts to count here...
-    z_full: float = 3.0  # ...and counts fully here
-    smoothing: float = 1.5  # seconds: EMA time constant while the caller is heard
-    hold: float = 3.0  # seconds after the caller's last input that the score follows inputs
-    idle_fade: float = 30.0  # seconds: time constant of the fade while the caller is silent
-    stale: float = 5.0  # seconds after which a voice or prosody reading no longer counts
-    text_fade: float = 15.0  # seconds: time constant of a text reading's fade
-    resolution: float = 0.1  # seconds between evaluations of the rules
+    text_weight: float = setting(
+        0.35, help="share of the headroom the text model can fill", range=Range(0, 1, below=True)
+    )
+    prosody_weight: float = setting(
+        0.3, help="share the prosody z-scores can fill", range=Range(0, 1, below=True)
+    )
+    z_onset: float = setting(1.0, help="a z-score starts to count here...", range=NONNEGATIVE)
+    z_full: float = setting(3.0, help="...and counts fully here", range=Range(0, 10, above=True))
+    smoothing: float = setting(
+        1.5, help="seconds: EMA time constant while the caller is heard", range=Range(0.05, 60)
+    )
+    hold: float = setting(
+        3.0,
+        help="seconds after the caller's last input that the score follows inputs",
+        range=Range(0, 60),
+    )
+    idle_fade: float = setting(
+        30.0, help="seconds: time constant of the fade while the caller is silent", range=POSITIVE
+    )
+    stale: float = setting(
+        5.0,
+        help="seconds after which a voice or prosody reading no longer counts",
+        range=Range(0.5, 60),
+    )
+    text_fade: float = setting(
+        15.0, help="seconds: time constant of a text reading's fade", range=Range(0.5, 600)
+    )
+    resolution: float = setting(
+        0.1, help="seconds between evaluations of the rules", range=Range(0.01, 1)
+    )
     # caller_distressed
-    raise_at: float = 0.65  # chosen by 5-fold leave-speakers-out calls: see models/emotion.md
-    clear_at: float = 0.4  # lower than raise_at: hysteresis
-    high_at: float = 0.8
-    min_duration: float = 1.5  # seconds above a threshold before raising (or rising to high)
-    clear_after: float = 3.0  # seconds below clear_at before clearing
-    cooldown: float = 30.0  # seconds after clearing before the same cue may raise again
-    # Until the caller's voice baseline has settled, their voice is judged against the
-    # population's: for the first `warmup` seconds after their first reading, the cue
-    # needs `warmup_raise_at` (a caller distressed from the first word still gets one).
-    warmup: float = 20.0
-    warmup_raise_at: float = 0.9  # distress that raises the cue during the warm-up
+    raise_at: float = setting(
+        0.65,
+        help="chosen by 5-fold leave-speakers-out calls: see models/emotion.md",
+        range=Range(0, 1, above=True),
+    )
+    clear_at: float = setting(
+        0.4, help="lower than raise_at: hysteresis", range=Range(0, 1, above=True)
+    )
+    high_at: float = setting(
+        0.8, help="distress score at which the cue turns high", range=Range(0, 1, above=True)
+    )
+    min_duration: float = setting(
+        1.5,
+        help="seconds above a threshold before raising (or rising to high)",
+        range=Range(0, 60),
+    )
+    clear_after: float = setting(
+        3.0, help="seconds below clear_at before clearing", range=Range(0, 600)
+    )
+    cooldown: float = setting(
+        30.0,
+        help="seconds after clearing before the same cue may raise again",
+        range=Range(0, 3600),
+    )
+    warmup: float = setting(
+        20.0,
+        help="Until the caller's voice baseline has settled, their voice is judged against the "
+        "population's: for the first `warmup` seconds after their first reading, the cue needs "
+        "`warmup_raise_at` (a caller distressed from the first word still gets one).",
+        range=Range(0, 600),
+    )
+    warmup_raise_at: float = setting(
+        0.9, help="distress that raises the cue during the warm-up", range=UNIT
+    )
     # fast onset path: the current utterance alone, against this caller's own utterances
-    onset_readings: int = 4  # readings in a row of one utterance that raise at once (0: off)
-    onset_at: float = 0.6  # utterance distress each of those readings must reach
-    onset_z: float = 1.75  # spreads above the caller's typical utterance reading they must be
-    onset_prior: float = -2.0  # a calm voice's typical reading (log-odds) for a new caller
-    onset_prior_spread: float = 1.5  # spread of calm readings (log-odds) for a new caller
-    onset_prior_weight: float = 5.0  # readings' worth of trust in that prior
-    onset_history: int = 200  # the caller's latest readings that define "typical"
+    onset_readings: int = setting(
+        4,
+        help="readings in a row of one utterance that raise at once (0: off)",
+        range=Range(1, 20, zero="no fast onset path"),
+    )
+    onset_at: float = setting(
+        0.6,
+        help="utterance distress each of those readings must reach",
+        range=Range(0, 1, above=True),
+    )
+    onset_z: float = setting(
+        1.75,
+        help="spreads above the caller's typical utterance reading they must be",
+        range=Range(0, 20),
+    )
+    onset_prior: float = setting(
+        -2.0,
+        help="a calm voice's typical reading (log-odds) for a new caller",
+        range=Range(-10, 10),
+    )
+    onset_prior_spread: float = setting(
+        1.5, help="spread of calm readings (log-odds) for a new caller", range=Range(0.05, 10)
+    )
+    onset_prior_weight: float = setting(
+        5.0, help="readings' worth of trust in that prior", range=NONNEGATIVE
+    )
+    onset_history: int = setting(
+        200,
+        help='the caller\'s latest readings that define "typical"',
+        range=Range(1, 100_000),
+    )
     # evidence
-    evidence_voice: float = 0.4  # voice distress that counts as evidence
-    evidence_text: float = 0.3  # (faded) text distress that counts as evidence
-    evidence_z: float = 1.5  # a prosody z-score that counts as evidence on its own
-    arousal_high: float = 0.6  # with loudness z >= raised_z: "raised voice"
-    raised_z: float = 0.75
-    shaky_share: float = 0.4  # sad + fearful probability for "shaky voice"
+    evidence_voice: float = setting(0.4, help="voice distress that counts as evidence", range=UNIT)
+    evidence_text: float = setting(
+        0.3, help="(faded) text distress that counts as evidence", range=UNIT
+    )
+    evidence_z: float = setting(
+        1.5, help="a prosody z-score that counts as evidence on its own", range=NONNEGATIVE
+    )
+    arousal_high: float = setting(
+        0.6, help='with loudness z >= raised_z: "raised voice"', range=UNIT
+    )
+    raised_z: float = setting(
+        0.75, help="loudness z-score that, with arousal_high, is a raised voice"
+    )
+    shaky_share: float = setting(
+        0.4, help='sad + fearful probability for "shaky voice"', range=UNIT
+    )
     # escalating
-    escalate_window: float = 60.0  # seconds of score history the trend covers
-    escalate_slope: float = 0.005  # score per second (0.3 a minute) that counts as rising
-    escalate_clear_slope: float = 0.0015  # below this the rise is over
-    escalate_half_slope: float = 0.002  # each half-window must rise this fast: a climb, not a jump
-    escalate_floor: float = 0.35  # score the caller must be at for a rise to count
+    escalate_window: float = setting(
+        60.0, help="seconds of score history the trend covers", range=Range(10, 3600)
+    )
+    escalate_slope: float = setting(
+        0.005, help="score per second (0.3 a minute) that counts as rising", range=POSITIVE
+    )
+    escalate_clear_slope: float = setting(
+        0.0015, help="below this the rise is over", range=NONNEGATIVE
+    )
+    escalate_half_slope: float = setting(
+        0.002,
+        help="each half-window must rise this fast: a climb, not a jump",
+        range=NONNEGATIVE,
+    )
+    escalate_floor: float = setting(
+        0.35, help="score the caller must be at for a rise to count", range=UNIT
+    )
     # conversation
-    long_silence: float = 10.0  # seconds no one speaks
-    overtalk: float = 2.0  # seconds both speak at once
-    agent_fast_wps: float = 3.5  # agent words per second (over the conversation's rate window)
-    agent_fast_clear_wps: float = 3.0
-    notice_clear_after: float = 1.0  # seconds overtalk or fast speech must be over to clear
-    notice_cooldown: float = 15.0
+    long_silence: float = setting(10.0, help="seconds no one speaks", range=Range(1, 600))
+    overtalk: float = setting(2.0, help="seconds both speak at once", range=Range(0.2, 60))
+    agent_fast_wps: float = setting(
+        3.5,
+        help="agent words per second (over the conversation's rate window)",
+        range=POSITIVE,
+    )
+    agent_fast_clear_wps: float = setting(
+        3.0, help="agent words per second below which fast speech clears", range=POSITIVE
+    )
+    notice_clear_after: float = setting(
+        1.0, help="seconds overtalk or fast speech must be over to clear", range=Range(0, 60)
+    )
+    notice_cooldown: float = setting(
+        15.0,
+        help="seconds after a notice clears before it may raise again",
+        range=Range(0, 3600),
+    )
 
     def __post_init__(self) -> None:
-        checks = {
-            "text_weight": 0 <= self.text_weight < 1,
-            "prosody_weight": 0 <= self.prosody_weight < 1,
-            "z_onset": 0 <= self.z_onset < self.z_full,
-            "z_full": self.z_onset < self.z_full <= 10,
-            "smoothing": 0.05 <= self.smoothing <= 60,
-            "hold": 0 <= self.hold <= 60,
-            "idle_fade": self.idle_fade >= self.smoothing,
-            "stale": 0.5 <= self.stale <= 60,
-            "text_fade": 0.5 <= self.text_fade <= 600,
-            "resolution": 0.01 <= self.resolution <= 1,
-            "raise_at": 0 < self.raise_at <= self.high_at,
-            "clear_at": 0 < self.clear_at < self.raise_at,
-            "high_at": self.raise_at <= self.high_at <= 1,
-            "min_duration": 0 <= self.min_duration <= 60,
-            "clear_after": 0 <= self.clear_after <= 600,
-            "cooldown": 0 <= self.cooldown <= 3600,
-            "warmup": 0 <= self.warmup <= 600,
-            "warmup_raise_at": self.raise_at <= self.warmup_raise_at <= 1,
-            "onset_readings": 0 <= self.onset_readings <= 20,
-            "onset_at": 0 < self.onset_at <= 1,
-            "onset_z": 0 <= self.onset_z <= 20,
-            "onset_prior": -10 <= self.onset_prior <= 10,
-            "onset_prior_spread": 0.05 <= self.onset_prior_spread <= 10,
-            "onset_prior_weight": self.onset_prior_weight >= 0,
-            "onset_history": 1 <= self.onset_history <= 100_000,
-            "escalate_window": 10 <= self.escalate_window <= 3600,
-            "escalate_slope": self.escalate_slope > self.escalate_clear_slope,
-            "escalate_clear_slope": self.escalate_clear_slope >= 0,
-            "escalate_half_slope": 0 <= self.escalate_half_slope <= self.escalate_slope,
-            "escalate_floor": 0 <= self.escalate_floor <= 1,
-            "long_silence": 1 <= self.long_silence <= 600,
-            "overtalk": 0.2 <= self.overtalk <= 60,
-            "agent_fast_wps": self.agent_fast_wps > self.agent_fast_clear_wps > 0,
-            "notice_clear_after": 0 <= self.notice_clear_after <= 60,
-            "notice_cooldown": 0 <= self.notice_cooldown <= 3600,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"cues.{name} = {getattr(self, name)!r} is out of range")
+        check(self)
 
 
 @dataclass(frozen=True, kw_only=True)

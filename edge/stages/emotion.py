@@ -33,69 +33,77 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 
 from edge.contracts import EmotionScore, Frame, Samples, Stats
-from edge.errors import ConfigError
 from edge.events import VoiceEmotion
+from edge.settings import NONNEGATIVE, UNIT, Flag, Order, Range, check, setting
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE, Role
 
 
 @dataclass(frozen=True, kw_only=True)
 class EmotionOptions:
-    enabled: bool = True
-    roles: tuple[Role, ...] = (Role.CALLER,)  # channels whose voice is scored
-    window: float = 3.0  # seconds of recent speech per score
-    hop: float = 0.5  # seconds of new speech between scores
-    first: float = 1.0  # seconds of speech before the first score
-    threshold: float = 0.5  # VAD probability that counts a frame as speech
-    hangover: float = 0.2  # seconds kept after speech drops below the threshold
-    # A pause this long starts a fresh window (0: windows span pauses). Faster cues at
-    # a cost in accuracy: see models/emotion.md.
-    gap: float = 0.0
-    # Also score the current utterance alone (since a pause this long; 0 = off): at a
-    # distress onset the window is still mostly the calm speech before it, so the cue
-    # logic's fast onset path reads the utterance instead (see models/emotion.md).
-    onset_gap: float = 0.4
-    onset_first: float = 0.75  # seconds of a new utterance before its first reading
-    # Seconds of utterance speech between its readings; between window readings (every
-    # `hop`) the utterance is read alone. The fast onset path needs several hot readings
-    # in a row (cues.onset_readings), so a shorter step confirms sooner (models/emotion.md).
-    onset_hop: float = 0.25
-    prior_weight: float = 8.0  # windows' worth of trust in the population baseline
-    baseline_windows: int = 120  # windows averaged into a speaker's baseline, then it is fixed
-    baseline_label: str = "neutral"  # only windows judged most likely this join the baseline
+    """The acoustic emotion model on the caller's voice."""
+
+    SECTION: ClassVar[str] = "pipeline.emotion"
+    RULES: ClassVar[tuple[Order, ...]] = (
+        Order("first", "window"),
+        Order("onset_first", "window"),
+        Order("onset_hop", "hop"),
+    )
+
+    enabled: bool = setting(
+        True, help="score voices with the acoustic emotion model", flag=Flag("--no-emotion")
+    )
+    roles: tuple[Role, ...] = setting((Role.CALLER,), help="channels whose voice is scored")
+    window: float = setting(3.0, help="seconds of recent speech per score", range=Range(1, 30))
+    hop: float = setting(0.5, help="seconds of new speech between scores", range=Range(0.2, 10))
+    first: float = setting(
+        1.0, help="seconds of speech before the first score", range=Range(0.5, 30)
+    )
+    threshold: float = setting(
+        0.5, help="VAD probability that counts a frame as speech", range=UNIT
+    )
+    hangover: float = setting(
+        0.2, help="seconds kept after speech drops below the threshold", range=NONNEGATIVE
+    )
+    gap: float = setting(
+        0.0,
+        help="A pause this long starts a fresh window (0: windows span pauses). Faster cues at "
+        "a cost in accuracy: see models/emotion.md.",
+        range=Range(0, 10),
+    )
+    onset_gap: float = setting(
+        0.4,
+        help="Also score the current utterance alone (since a pause this long; 0 = off): at a "
+        "distress onset the window is still mostly the calm speech before it, so the cue "
+        "logic's fast onset path reads the utterance instead (see models/emotion.md).",
+        range=Range(0, 10),
+    )
+    onset_first: float = setting(
+        0.75, help="seconds of a new utterance before its first reading", range=Range(0.5, 30)
+    )
+    onset_hop: float = setting(
+        0.25,
+        help="Seconds of utterance speech between its readings; between window readings (every "
+        "`hop`) the utterance is read alone. The fast onset path needs several hot readings "
+        "in a row (cues.onset_readings), so a shorter step confirms sooner (models/emotion.md).",
+        range=Range(0.1, 10),
+    )
+    prior_weight: float = setting(
+        8.0, help="windows' worth of trust in the population baseline", range=NONNEGATIVE
+    )
+    baseline_windows: int = setting(
+        120, help="windows averaged into a speaker's baseline, then it is fixed", range=NONNEGATIVE
+    )
+    baseline_label: str = setting(
+        "neutral", help="only windows judged most likely this join the baseline"
+    )
 
     def __post_init__(self) -> None:
-        if not 0.2 <= self.hop <= 10:
-            raise ConfigError(f"emotion.hop = {self.hop!r} is out of range: use 0.2 to 10 seconds")
-        if not 1.0 <= self.window <= 30:
-            raise ConfigError(
-                f"emotion.window = {self.window!r} is out of range: use 1 to 30 seconds"
-            )
-        if not 0.5 <= self.onset_first <= self.window:
-            raise ConfigError(
-                f"emotion.onset_first = {self.onset_first!r} is out of range: use 0.5 s up to "
-                "emotion.window"
-            )
-        if not 0.1 <= self.onset_hop <= self.hop:
-            raise ConfigError(
-                f"emotion.onset_hop = {self.onset_hop!r} is out of range: use 0.1 s up to "
-                "emotion.hop"
-            )
-        if not 0 <= self.onset_gap <= 10:
-            raise ConfigError(
-                f"emotion.onset_gap = {self.onset_gap!r} is out of range: use 0 (off) to 10 s"
-            )
-        if not 0 <= self.gap <= 10:
-            raise ConfigError(f"emotion.gap = {self.gap!r} is out of range: use 0 (off) to 10 s")
-        if self.prior_weight < 0 or self.baseline_windows < 0:
-            raise ConfigError("emotion.prior_weight and emotion.baseline_windows must be >= 0")
-        if not 0.5 <= self.first <= self.window:
-            raise ConfigError(
-                f"emotion.first = {self.first!r} is out of range: use 0.5 s up to emotion.window"
-            )
+        check(self)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from edge.contracts import Hypothesis, RawWord
+from edge.settings import COUNT, UNIT, Range, check, setting
 
 # Phrases Whisper produces from silence and noise (subtitle credits and
 # sign-offs); kept only when the audio and the model both say it was speech.
@@ -48,11 +50,28 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class GuardOptions:
-    no_speech_prob: float = 0.6  # with a low log-probability: Whisper's own silence rule
-    min_logprob: float = -1.0
-    hallucination_min_confidence: float = 0.6
-    hallucination_min_speech_ratio: float = 0.5
-    max_repeats: int = 2  # an n-gram may occur this many times in a row
+    """Filters against Whisper's hallucinations on silence and noise."""
+
+    SECTION: ClassVar[str] = "pipeline.guards"
+
+    no_speech_prob: float = setting(
+        0.6, help="with a low log-probability: Whisper's own silence rule", range=UNIT
+    )
+    min_logprob: float = setting(
+        -1.0,
+        help="average log-probability below which a no-speech guess wins",
+        range=Range(hi=0),
+    )
+    hallucination_min_confidence: float = setting(
+        0.6, help="finals less confident than this are checked", range=UNIT
+    )
+    hallucination_min_speech_ratio: float = setting(
+        0.5, help="share of speech those finals need", range=UNIT
+    )
+    max_repeats: int = setting(2, help="an n-gram may occur this many times in a row", range=COUNT)
+
+    def __post_init__(self) -> None:
+        check(self)
 
 
 def drop_non_speech(words: tuple[RawWord, ...]) -> tuple[RawWord, ...]:

@@ -29,13 +29,14 @@ import collections
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.contracts import Frame
-from edge.errors import ConfigError
 from edge.events import Event, ProsodyUpdate, TranscriptFinal, Word
+from edge.settings import COUNT, POSITIVE, Order, Range, check, setting
 from edge.types import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, Role
 
 _HOPS = 2  # pitch estimates per frame
@@ -47,37 +48,55 @@ _OCTAVE_ERROR = 9.0  # semitones from the window's median beyond which a pitch i
 
 @dataclass(frozen=True, kw_only=True)
 class ProsodyOptions:
-    window: float = 3.0  # seconds of stream time each update describes
-    interval: float = 1.0  # seconds of new speech between updates
-    min_speech: float = 0.75  # seconds of speech a window needs for an update
-    fmin: float = 60.0  # Hz; lowest pitch searched (deep male voices)
-    fmax: float = 500.0  # Hz; highest (children, raised female voices)
-    voicing: float = 0.2  # YIN aperiodicity below which a window counts as voiced
-    min_voiced: int = 6  # voiced estimates a window needs for a pitch
-    quiet_db: float = -55.0  # speech frames quieter than this get no pitch estimate
-    rate_window: float = 20.0  # seconds of recent finals the speaking rate covers
-    min_rate_words: int = 6  # words those finals need for a rate
-    baseline_speech: float = 20.0  # seconds of speech before the baseline is ready
-    baseline_adapt: float = 120.0  # seconds of speech: time constant of later updates
+    """Pitch, loudness and speaking rate against the speaker's own baseline."""
+
+    SECTION: ClassVar[str] = "pipeline.prosody"
+    RULES: ClassVar[tuple[Order, ...]] = (
+        Order("interval", "window"),
+        Order("min_speech", "window"),
+        Order("fmin", "fmax", strict=True),
+        Order("interval", "baseline_adapt"),
+    )
+
+    window: float = setting(
+        3.0, help="seconds of stream time each update describes", range=Range(1, 30)
+    )
+    interval: float = setting(
+        1.0, help="seconds of new speech between updates", range=Range(0.2, 30)
+    )
+    min_speech: float = setting(
+        0.75, help="seconds of speech a window needs for an update", range=POSITIVE
+    )
+    fmin: float = setting(
+        60.0, help="Hz; lowest pitch searched (deep male voices)", range=Range(40, 1000)
+    )
+    fmax: float = setting(
+        500.0, help="Hz; highest (children, raised female voices)", range=Range(40, 1000)
+    )
+    voicing: float = setting(
+        0.2,
+        help="YIN aperiodicity below which a window counts as voiced",
+        range=Range(0.01, 0.6),
+    )
+    min_voiced: int = setting(6, help="voiced estimates a window needs for a pitch", range=COUNT)
+    quiet_db: float = setting(
+        -55.0,
+        help="speech frames quieter than this get no pitch estimate",
+        range=Range(-120, 0),
+    )
+    rate_window: float = setting(
+        20.0, help="seconds of recent finals the speaking rate covers", range=Range(2, 300)
+    )
+    min_rate_words: int = setting(6, help="words those finals need for a rate", range=COUNT)
+    baseline_speech: float = setting(
+        20.0, help="seconds of speech before the baseline is ready", range=Range(2, 600)
+    )
+    baseline_adapt: float = setting(
+        120.0, help="seconds of speech: time constant of later updates", range=POSITIVE
+    )
 
     def __post_init__(self) -> None:
-        checks = {
-            "window": 1.0 <= self.window <= 30,
-            "interval": 0.2 <= self.interval <= self.window,
-            "min_speech": 0 < self.min_speech <= self.window,
-            "fmin": 40 <= self.fmin < self.fmax,
-            "fmax": self.fmin < self.fmax <= 1000,
-            "voicing": 0.01 <= self.voicing <= 0.6,
-            "min_voiced": self.min_voiced >= 1,
-            "quiet_db": -120 <= self.quiet_db <= 0,
-            "rate_window": 2 <= self.rate_window <= 300,
-            "min_rate_words": self.min_rate_words >= 1,
-            "baseline_speech": 2 <= self.baseline_speech <= 600,
-            "baseline_adapt": self.baseline_adapt >= self.interval,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"prosody.{name} = {getattr(self, name)!r} is out of range")
+        check(self)
 
 
 # -- pitch -------------------------------------------------------------------

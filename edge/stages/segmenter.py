@@ -14,36 +14,53 @@ from __future__ import annotations
 import collections
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from edge.contracts import Frame, Samples
-from edge.errors import ConfigError
 from edge.events import Event, FinalReason, SpeechEnded, SpeechStarted
+from edge.settings import POSITIVE, Flag, Order, Range, check, setting
 from edge.types import FRAME_SECONDS, SAMPLE_RATE
 
 
 @dataclass(frozen=True, kw_only=True)
 class VadOptions:
-    threshold: float = 0.5
-    min_speech: float = 0.25  # seconds of speech before it counts
-    min_silence: float = 0.5  # seconds of pause that end an utterance
-    pad: float = 0.2  # seconds of audio kept before and after speech
-    max_utterance: float = 20.0  # seconds; Whisper's window is 30
-    split_search: float = 4.0  # seconds before max_utterance searched for a pause
+    """Speech detection (Silero VAD) and cutting speech into utterances."""
+
+    SECTION: ClassVar[str] = "pipeline.vad"
+    RULES: ClassVar[tuple[Order, ...]] = (Order("split_search", "max_utterance", strict=True),)
+
+    threshold: float = setting(
+        0.5,
+        help="speech probability that starts speech",
+        range=Range(0.05, 0.95),
+        flag=Flag("--vad-threshold", metavar="P"),
+    )
+    min_speech: float = setting(0.25, help="seconds of speech before it counts", range=Range(0, 5))
+    min_silence: float = setting(
+        0.5,
+        help="seconds of pause that end an utterance",
+        range=Range(0.1, 5),
+        unit="s",
+        flag=Flag("--min-silence", metavar="S"),
+    )
+    pad: float = setting(
+        0.2, help="seconds of audio kept before and after speech", range=Range(0, 1)
+    )
+    max_utterance: float = setting(
+        20.0,
+        help="seconds after which an utterance is cut; Whisper's window is 30",
+        range=Range(2, 29),
+        unit="s",
+        flag=Flag("--max-utterance", metavar="S"),
+    )
+    split_search: float = setting(
+        4.0, help="seconds before max_utterance searched for a pause", range=POSITIVE
+    )
 
     def __post_init__(self) -> None:
-        checks = {
-            "threshold": 0.05 <= self.threshold <= 0.95,
-            "min_speech": 0 <= self.min_speech <= 5,
-            "min_silence": 0.1 <= self.min_silence <= 5,
-            "pad": 0 <= self.pad <= 1,
-            "max_utterance": 2 <= self.max_utterance <= 29,
-            "split_search": 0 < self.split_search < self.max_utterance,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"vad.{name} = {getattr(self, name)!r} is out of range")
+        check(self)
 
     @property
     def release(self) -> float:

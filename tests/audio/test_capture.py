@@ -9,9 +9,9 @@ import pytest
 
 from edge.audio.capture import (
     BlockBuffer,
-    CaptureOptions,
     DeviceCapture,
     DeviceInfo,
+    DeviceOptions,
     DeviceSpec,
     LegFramer,
     LiveSource,
@@ -118,7 +118,7 @@ def test_buffer_overflow_drops_the_oldest_and_counts_it():
 def test_device_callback_feeds_the_buffer_and_never_waits():
     """The PortAudio callback hands each block over and returns paContinue, full buffer or not."""
     capture = DeviceCapture(
-        DEVICES[2], channels=1, rate=48000, options=CaptureOptions(buffer_seconds=0.1)
+        DEVICES[2], channels=1, rate=48000, options=DeviceOptions(buffer_seconds=0.1)
     )
     block = tone(440, 0.02, 48000).tobytes()  # 960 frames
     started = time.perf_counter()
@@ -198,7 +198,7 @@ def test_a_48k_device_is_captured_as_16k_frames(monkeypatch, pipe_source):
     for name, value in pipe.env.items():
         monkeypatch.setenv(name, value)
     source = LiveSource.from_specs(
-        caller=DeviceSpec(name="pulse"), options=CaptureOptions(rate=48000)
+        caller=DeviceSpec(name="pulse"), options=DeviceOptions(rate=48000)
     )
     assert source.roles == (CALLER,)
     pipe.play(tone(1000, 3.0, 48000))
@@ -333,7 +333,7 @@ def test_a_lost_device_waits_for_a_spaced_rescan_while_the_other_works(caplog):
     source = LiveSource(
         portaudio,
         [(loopback, (CALLER,)), (headset, (AGENT,))],
-        options=CaptureOptions(),
+        options=DeviceOptions(),
         clock=clock,
     )
     source.open()
@@ -369,7 +369,7 @@ def test_buffer_overflow_is_logged_once_and_counted(caplog):
     mic = DeviceInfo(0, "Mic", 1, 16000, "ALSA")
     portaudio, clock = FakePortAudio([mic]), Clock()
     source = LiveSource(
-        portaudio, [(mic, (CALLER,))], options=CaptureOptions(buffer_seconds=1.0), clock=clock
+        portaudio, [(mic, (CALLER,))], options=DeviceOptions(buffer_seconds=1.0), clock=clock
     )
     source.open()
     for _ in range(3):

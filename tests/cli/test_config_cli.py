@@ -2,16 +2,19 @@
 
 import io
 import os
+import re
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from edge.cli.main import build_parser, main
-from edge.cli.options import pipeline_options
+from edge.cli.options import flags_markdown, pipeline_options
 from edge.config import Config, example_toml, load_config
-from edge.pipeline.engine import PipelineOptions
+from edge.errors import ConfigError
+from edge.pipeline.options import PipelineOptions
 
+ROOT = Path(__file__).parents[2]
 TOKEN = "s3cret-token-0123456789"
 
 
@@ -140,3 +143,34 @@ def test_flags_override_the_file_and_the_file_the_defaults(tmp_path):
 def test_no_config_no_flags_is_the_old_default():
     """Without a config file or flags, `edge replay` runs with PipelineOptions() as before."""
     assert replay_options() == PipelineOptions()
+
+
+def test_docs_flags_table_is_current():
+    """The flags table in docs/configuration.md is what the setting declarations give."""
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    table = re.search(r"<!-- flags: begin -->\n(.*)<!-- flags: end -->", text, re.S)
+    assert table is not None and table.group(1) == flags_markdown(), (
+        "the flags table of docs/configuration.md is stale: run `make docs`"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--beam-size", "11"], "--beam-size 11 is out of range: must be an integer from 1 to 10"),
+        (["--threads", "-1"], "--threads -1 is out of range: must be 0 (all cores, up to 4) or"),
+        (["--partial-interval", "0.1"], "--partial-interval 0.1 is out of range: must be 0 (no"),
+    ],
+)
+def test_flag_values_are_checked_by_their_setting_limits(argv, message):
+    """A flag outside its setting's range is one line naming the flag and what is allowed."""
+    with pytest.raises(ConfigError) as caught:
+        replay_options(*argv)
+    assert str(caught.value).startswith(message)
+
+
+def test_flags_default_to_none_so_only_given_ones_override():
+    """Every pipeline flag parses to None when absent, so the file's value stands."""
+    args = build_parser().parse_args(["replay", "x.wav"])
+    for dest in ("beam_size", "threads", "vad_threshold", "no_text", "no_emotion", "model"):
+        assert getattr(args, dest) is None

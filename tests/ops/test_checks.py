@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import Config, ServerOptions, load_config
+from edge.config import Config, load_config
 from edge.errors import ConfigError
 from edge.ops.checks import (
     Status,
@@ -21,7 +21,8 @@ from edge.ops.checks import (
     check_vad,
     run_checks,
 )
-from edge.pipeline.engine import PipelineOptions
+from edge.pipeline.options import PipelineOptions
+from edge.server.options import ServerOptions
 from tests.server.harness import ServiceThread
 
 pytest_plugins = ["tests.pulse"]  # the pulse fixture: a real PulseAudio server

@@ -16,7 +16,8 @@ from edge.events import (
     TranscriptPartial,
 )
 from edge.pipeline.call import Call
-from edge.pipeline.engine import Engine, PipelineOptions
+from edge.pipeline.engine import Engine
+from edge.pipeline.options import PipelineOptions
 from edge.stages.channel import StreamOptions
 from edge.types import CallId, Role
 from tests.helpers import DATA, finals, run_file

@@ -17,10 +17,11 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
-from edge.config import Config, ServerOptions
+from edge.config import Config
 from edge.pipeline.engine import Engine
 from edge.server.app import Service
 from edge.server.client import CallSpec, stream_call
+from edge.server.options import ServerOptions
 
 
 class ServiceThread:

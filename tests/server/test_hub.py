@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from edge.config import PrivacyOptions, Share
 from edge.events import (
     CallEnded,
     CallStarted,
@@ -19,6 +18,7 @@ from edge.events import (
 )
 from edge.server.auth import OPEN, Refused
 from edge.server.hub import Hub, Subscription, View
+from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
 from edge.server.summary import CallMeta
 from edge.types import CallId, Role

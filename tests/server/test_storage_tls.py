@@ -12,7 +12,8 @@ import pytest
 from faster_whisper.audio import decode_audio
 from websockets.sync.client import connect
 
-from edge.config import Config, PrivacyOptions, ServerOptions
+from edge.config import Config
+from edge.server.options import PrivacyOptions, ServerOptions
 from tests.helpers import DATA
 from tests.server.harness import ServiceThread, upload
 

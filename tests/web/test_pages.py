@@ -22,7 +22,7 @@ from faster_whisper.audio import decode_audio
 from playwright.sync_api import Page, expect
 
 from edge.adapters.model_files import models_dir
-from edge.config import Config, PrivacyOptions, ServerOptions, Share, TokenRole, TokenSpec
+from edge.config import Config
 from edge.events import (
     CallEnded,
     CallStarted,
@@ -38,6 +38,7 @@ from edge.events import (
 )
 from edge.server.client import CallSpec, stream_call
 from edge.server.hub import View
+from edge.server.options import PrivacyOptions, ServerOptions, Share, TokenRole, TokenSpec
 from edge.server.summary import CallMeta
 from edge.types import CallId, Role
 from tests.helpers import assembled_call

@@ -1,0 +1,60 @@
+"""The ``[pipeline]`` settings: one options object per stage, composed.
+
+Apart from the engine so that the configuration (and with it the hub and the
+CLI's argument parsing) can know every pipeline setting without loading a
+model runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from edge.adapters.asr import AsrOptions
+from edge.settings import Flag, check, setting
+from edge.stages.channel import StreamOptions
+from edge.stages.conversation import ConversationOptions
+from edge.stages.cues import CueOptions
+from edge.stages.emotion import EmotionOptions
+from edge.stages.guards import GuardOptions
+from edge.stages.prosody import ProsodyOptions
+from edge.stages.segmenter import VadOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineOptions:
+    """How each call is processed. Command-line flags override these.
+
+    Everything that shapes a call's processing, one options object per stage.
+    """
+
+    SECTION: ClassVar[str] = "pipeline"
+
+    vad: VadOptions = field(default_factory=VadOptions)
+    stream: StreamOptions = field(default_factory=StreamOptions)
+    guards: GuardOptions = field(default_factory=GuardOptions)
+    asr: AsrOptions = field(default_factory=AsrOptions)
+    emotion: EmotionOptions = field(default_factory=EmotionOptions)
+    prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
+    conversation: ConversationOptions = field(default_factory=ConversationOptions)
+    cues: CueOptions = field(default_factory=CueOptions)
+    text: bool = setting(
+        True, help="score the caller's finals with the text model", flag=Flag("--no-text")
+    )
+    vad_model: str | None = setting(
+        None,
+        help="Silero VAD ONNX file; not set = bundled Silero VAD",
+        example="models/silero_vad.onnx",
+        path=True,
+        flag=Flag("--vad-model", metavar="PATH"),
+    )
+    emotion_model: str | None = setting(
+        None,
+        help="acoustic emotion ONNX file; not set = bundled models/emotion.onnx",
+        example="models/emotion.onnx",
+        path=True,
+        flag=Flag("--emotion-model", metavar="PATH"),
+    )
+
+    def __post_init__(self) -> None:
+        check(self)
