@@ -66,9 +66,9 @@ def blocks(info: AudioInfo) -> Iterator[Samples]:
             to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=info.rate)
             for packet_frame in container.decode(stream):
                 for converted in to_float.resample(packet_frame):
-                    yield converted.to_ndarray().T
+                    yield converted.to_ndarray().T.astype(np.float32, copy=False)
             for converted in to_float.resample(None):
-                yield converted.to_ndarray().T
+                yield converted.to_ndarray().T.astype(np.float32, copy=False)
     except av.FFmpegError as e:
         raise AudioError(
             f"{info.path}: decoding failed part way ({_ffmpeg_reason(e)}); "
