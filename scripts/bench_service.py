@@ -70,7 +70,7 @@ import numpy.typing as npt
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
-from edge.cli.stream import read_audio
+from edge.audio.files import read_audio
 from edge.server.client import CallSpec, ServiceError, stream_call, watch
 
 ROOT = Path(__file__).resolve().parents[1]

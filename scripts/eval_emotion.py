@@ -20,10 +20,8 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,41 +37,18 @@ from edge.audio.frames import Framer
 from edge.audio.g711 import mulaw_round_trip
 from edge.contracts import Frame
 from edge.events import CueKind, CueRaised, Event, VoiceEmotion
-from edge.pipeline.engine import score_voice_job
+from edge.pipeline.feed import ChannelFeed, OfflineChannel
 from edge.pipeline.options import PipelineOptions
 from edge.stages.cues import CueOptions
 from edge.stages.emotion import EmotionOptions, EmotionWindows, VoiceBaseline
 from edge.stages.prosody import ProsodyTracker
 from edge.stages.signals import CallSignals
+from edge.training import DATA, ROOT
+from edge.training.clips import Clip, load, read_clips
 from edge.types import SAMPLE_RATE, Role
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("EDGE_DATA", ROOT.parent / "shared" / "data"))
 FOUR = ("neutral", "happy", "sad", "angry")
-CALM = ("neutral", "calm")
 DISTRESSED = ("angry", "fearful", "sad")
-
-
-@dataclass(frozen=True)
-class Clip:
-    file: str
-    actor: int
-    emotion: str
-
-    @property
-    def label(self) -> str:
-        return "neutral" if self.emotion == "calm" else self.emotion
-
-
-def read_clips(folder: Path) -> list[Clip]:
-    with (folder / "labels.csv").open() as f:
-        return [Clip(r["file"], int(r["actor"]), r["emotion"]) for r in csv.DictReader(f)]
-
-
-def load(path: Path) -> np.ndarray:
-    from faster_whisper.audio import decode_audio
-
-    return decode_audio(str(path), sampling_rate=SAMPLE_RATE).astype(np.float32)
 
 
 def telephone(audio: np.ndarray) -> np.ndarray:
@@ -114,6 +89,7 @@ def speaker_windows(
     result = Windows()
     rng = np.random.default_rng(seed)
     options = EmotionOptions()
+    threshold = PipelineOptions().vad.threshold
     for actor in sorted({c.actor for c in clips}):
         mine = [c for c in clips if c.actor == actor]
         baseline = VoiceBaseline(model.prior, options.prior_weight, options.baseline_windows)
@@ -121,18 +97,20 @@ def speaker_windows(
         groups = sorted({c.label for c in mine})
         for g in tqdm(rng.permutation(len(groups)), desc=f"actor {actor} ({channel})"):
             group = [c for c in mine if c.label == groups[g]]
-            stage = EmotionWindows(Role.CALLER, options, baseline=baseline)
+            windows = EmotionWindows(Role.CALLER, options, baseline=baseline)
+            feed = ChannelFeed(Role.CALLER, threshold=threshold, windows=windows)
+            # Only the windows are measured here: their utterance readings are skipped.
+            voice = OfflineChannel(feed, stream, emotion=model, utterances=False)
             for k in rng.permutation(len(group)):
                 pause = np.zeros(int(rng.uniform(0.3, 1.2) * SAMPLE_RATE), np.float32)
-                audio = np.concatenate([load(folder / group[k].file), pause])
+                audio = np.concatenate([load(folder, group[k]), pause])
                 if channel == "phone":
                     audio = telephone(audio)
                 for frame in frames_of(audio):
-                    stage.feed(frame, stream.probability(frame.samples))
-                    if (job := stage.next_job()) is not None and job.audio is not None:
-                        scored = stage.complete(job, model.score(job.audio, job.baseline))
+                    for event in voice.push(frame):
+                        assert isinstance(event, VoiceEmotion)
                         result.labels.append(groups[g])
-                        result.scores.append(scored)
+                        result.scores.append(event)
     return result
 
 
@@ -193,8 +171,8 @@ def build_calls(
     rng = np.random.default_rng(seed)
     calls = []
     for actor in sorted({c.actor for c in clips}):
-        audio = {c.file: load(folder / c.file) for c in clips if c.actor == actor}
-        calm = [audio[c.file] for c in clips if c.actor == actor and c.emotion in CALM]
+        audio = {c.file: load(folder, c) for c in clips if c.actor == actor}
+        calm = [audio[c.file] for c in clips if c.actor == actor and c.calm]
         for kind in DISTRESSED:
             upset = [audio[c.file] for c in clips if c.actor == actor and c.emotion == kind]
             for _ in range(shuffles):
@@ -219,16 +197,16 @@ def run_call(call: Call, vad: SileroVad, model: OnnxEmotionScorer, channel: str)
     """The caller channel of a call through VAD, windows, model, prosody and cue machine."""
     options = PipelineOptions()
     audio = telephone(call.audio) if channel == "phone" else call.audio
-    stage = EmotionWindows(Role.CALLER, options.emotion, model.prior)
-    prosody = ProsodyTracker(Role.CALLER, options.prosody)
-    stream = vad.stream()
+    feed = ChannelFeed(
+        Role.CALLER,
+        threshold=options.vad.threshold,
+        prosody=ProsodyTracker(Role.CALLER, options.prosody),
+        windows=EmotionWindows(Role.CALLER, options.emotion, model.prior),
+    )
+    caller = OfflineChannel(feed, vad.stream(), emotion=model)
     trace: list[Event | float] = []
     for frame in frames_of(audio):
-        prob = stream.probability(frame.samples)
-        stage.feed(frame, prob)
-        trace += prosody.feed(frame, prob >= options.vad.threshold)
-        if (job := stage.next_job()) is not None:
-            trace.append(stage.complete(job, *score_voice_job(model, job)))
+        trace += caller.push(frame)
         trace.append(frame.end)
     return replay_cues(Outcome(call, [], [], trace), options.cues)
 

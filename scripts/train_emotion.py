@@ -7,7 +7,7 @@ Data: a RAVDESS-style folder (``labels.csv`` with file, actor, emotion,
 intensity; 16 kHz audio), by default ``$EDGE_DATA/ravdess``.  Actors in
 ``--test-actors`` are held out completely (``scripts/eval_emotion.py`` scores
 them); everything else trains.  Each clip is used clean and through five
-channel variants (telephone, noise, room, gain, crops; ``emotion/augment.py``).
+channel variants (telephone, noise, room, gain, crops; ``edge/training/augment.py``).
 
 Model: the Whisper tiny.en encoder that transcription already ships, frozen,
 run on just the window being scored; mean and standard deviation of every
@@ -26,12 +26,8 @@ a given ``--seed`` on the same machine and library versions.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,17 +35,14 @@ import torch
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emotion.augment import VARIANTS, trim
-from emotion.head import EmotionModel, Head, pool
-from emotion.whisper_encoder import WhisperEncoder
-
 from edge.adapters.emotion import DISTRESS_LABELS, LABELS, log_mel
 from edge.adapters.model_files import sha256
+from edge.training import DATA, ROOT
+from edge.training.augment import VARIANTS, trim
+from edge.training.clips import Clip, load, read_clips
+from edge.training.head import EmotionModel, Head, pool
+from edge.training.whisper_encoder import WhisperEncoder
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("EDGE_DATA", ROOT.parent / "shared" / "data"))
-TO_LABEL = {"calm": "neutral"}
 # Arousal targets (Russell's circumplex, roughly), raised for strong intensity.
 AROUSAL = {
     "neutral": 0.1,
@@ -64,39 +57,10 @@ AROUSAL = {
 FOUR = {"neutral": 0, "happy": 1, "sad": 2, "angry": 3}  # the 4-class task of the issue
 
 
-@dataclass(frozen=True)
-class Clip:
-    file: str
-    actor: int
-    emotion: str
-    intensity: int
-
-    @property
-    def label(self) -> int:
-        return LABELS.index(TO_LABEL.get(self.emotion, self.emotion))
-
-    @property
-    def arousal(self) -> float:
-        bump = 0.1 if self.intensity == 2 and self.emotion not in ("neutral", "calm") else 0.0
-        return min(1.0, AROUSAL[self.emotion] + bump)
-
-    @property
-    def distressed(self) -> bool:
-        return TO_LABEL.get(self.emotion, self.emotion) in DISTRESS_LABELS
-
-
-def read_clips(folder: Path) -> list[Clip]:
-    with (folder / "labels.csv").open() as f:
-        return [
-            Clip(row["file"], int(row["actor"]), row["emotion"], int(row["intensity"]))
-            for row in csv.DictReader(f)
-        ]
-
-
-def load_audio(path: Path) -> np.ndarray:
-    from faster_whisper.audio import decode_audio
-
-    return decode_audio(str(path), sampling_rate=16000).astype(np.float32)
+def arousal_target(clip: Clip) -> float:
+    """The clip's arousal target, raised for strong intensity."""
+    bump = 0.1 if clip.intensity == 2 and not clip.calm else 0.0
+    return min(1.0, AROUSAL[clip.emotion] + bump)
 
 
 def whisper_bin() -> Path:
@@ -115,7 +79,7 @@ def extract(clips: list[Clip], folder: Path, cache: Path, seed: int) -> np.ndarr
     encoder = WhisperEncoder.from_ct2(whisper_bin())
     rows = []
     for i, clip in enumerate(tqdm(clips, desc="encoding clips", unit="clip")):
-        audio = trim(load_audio(folder / clip.file))
+        audio = trim(load(folder, clip))
         rng = np.random.default_rng([seed, i])
         per_variant = []
         for make in VARIANTS.values():
@@ -172,10 +136,10 @@ def scores(probs: np.ndarray, clips: list[Clip]) -> dict[str, float]:
     """Distress ROC AUC over all clips and 4-class balanced accuracy."""
     distress = probs[:, [LABELS.index(k) for k in DISTRESS_LABELS]].sum(axis=1)
     truth = np.array([c.distressed for c in clips])
-    four = [i for i, c in enumerate(clips) if TO_LABEL.get(c.emotion, c.emotion) in FOUR]
+    four = [i for i, c in enumerate(clips) if c.label in FOUR]
     columns = [LABELS.index(k) for k in FOUR]
     guess = probs[four][:, columns].argmax(axis=1)
-    actual = [FOUR[TO_LABEL.get(clips[i].emotion, clips[i].emotion)] for i in four]
+    actual = [FOUR[clips[i].label] for i in four]
     return {
         "distress_auc": float(roc_auc_score(truth, distress)),
         "balanced_accuracy_4": float(balanced_accuracy_score(actual, guess)),
@@ -193,7 +157,7 @@ def caught_at_rare_alarms(probs: np.ndarray, clips: list[Clip]) -> dict:
     baseline: an upper bound on what the live path can do with one utterance.
     """
     distress = probs[:, [LABELS.index(k) for k in DISTRESS_LABELS]].sum(axis=1)
-    calm = np.array([c.emotion in ("neutral", "calm") for c in clips])
+    calm = np.array([c.calm for c in clips])
     out: dict = {"calm_clips": int(calm.sum())}
     for name, threshold in (
         ("calm_p99", float(np.quantile(distress[calm], 0.99))),
@@ -219,7 +183,7 @@ def relative(features: np.ndarray, clips: list[Clip]) -> np.ndarray:
     estimates (it averages only the windows the model judged calm).
     """
     actors = np.array([c.actor for c in clips])
-    calm = np.array([c.emotion in ("neutral", "calm") for c in clips])
+    calm = np.array([c.calm for c in clips])
     out = np.empty_like(features)
     for actor in np.unique(actors):
         mine = actors == actor
@@ -232,9 +196,9 @@ def fit(
 ) -> Head:
     v = features.shape[1]
     x = features[train].reshape(len(train) * v, *features.shape[2:])
-    labels = np.repeat([clips[i].label for i in train], v)
-    arousal = np.repeat([clips[i].arousal for i in train], v).astype(np.float32)
-    return train_head(x, labels, arousal, seed=seed, epochs=epochs)
+    labels = np.repeat([LABELS.index(clips[i].label) for i in train], v)
+    targets = np.repeat([arousal_target(clips[i]) for i in train], v).astype(np.float32)
+    return train_head(x, labels, targets, seed=seed, epochs=epochs)
 
 
 def cross_validate(
@@ -271,7 +235,7 @@ def cross_validate(
 
 def calm_prior(raw: np.ndarray, clips: list[Clip], train: list[int]) -> np.ndarray:
     """The training speakers' mean calm-voice statistics: a new speaker's first baseline."""
-    calm = [i for i in train if clips[i].emotion in ("neutral", "calm")]
+    calm = [i for i in train if clips[i].calm]
     return raw[calm].mean(axis=(0, 1)).astype(np.float32)
 
 

@@ -38,11 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from edge.adapters.model_files import MANIFEST, sha256  # noqa: E402
-from edge.adapters.text import (  # noqa: E402
+from edge.adapters.model_files import MANIFEST, sha256
+from edge.adapters.text import (
     DEFAULT_HEAD,
     DEFAULT_TOKENIZER,
     EMBEDDING_DIM,
@@ -51,6 +48,7 @@ from edge.adapters.text import (  # noqa: E402
     MiniLmTextScorer,
     encoder_path,
 )
+from edge.training import DATA, ROOT
 
 MODELS = ROOT / "models"
 HEALTHCARE_CSV = ROOT / "scripts" / "data" / "healthcare_distress.csv"
@@ -103,13 +101,9 @@ class Data:
 # --- data ---------------------------------------------------------------------------
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("EDGE_DATA", ROOT.parent / "shared" / "data"))
-
-
 def read_hutto() -> tuple[Data, Data]:
     """(train, test) from the four GroundTruth files; every 5th sentence of a file is test."""
-    path = data_dir() / HUTTO_TAR
+    path = DATA / HUTTO_TAR
     if not path.is_file():
         sys.exit(f"{path} not found; set EDGE_DATA to the folder holding {HUTTO_TAR}")
     rows: dict[str, list[tuple[str, float]]] = {"train": [], "test": []}

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-import av
 import numpy as np
 
 from edge.audio import g711
+from edge.audio.files import blocks, probe
 from edge.audio.frames import ChannelMap, Splitter
 from edge.contracts import Frame
-from edge.errors import AudioError, ConfigError
+from edge.errors import ConfigError
 from edge.types import Role
 
 
@@ -69,52 +69,24 @@ class FileSource:
     """A recording in any format FFmpeg reads (WAV, FLAC, OGG/Opus, MP3, …).
 
     Opening checks that the file exists and has an audio stream, so problems
-    show up before the pipeline starts.
+    show up before the pipeline starts; :mod:`edge.audio.files` does the reading.
     """
 
     def __init__(self, path: str | Path, channel_map: ChannelMap) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise AudioError(f"{self.path}: no such file; check the path")
-        try:
-            container = av.open(str(self.path))
-        except av.FFmpegError as e:
-            raise AudioError(
-                f"{self.path}: not a readable audio file ({_ffmpeg_reason(e)}); "
-                "convert it to WAV, FLAC, OGG or MP3"
-            ) from e
-        with container:
-            if not container.streams.audio:
-                raise AudioError(f"{self.path}: the file has no audio stream")
-            stream = container.streams.audio[0]
-            self.rate = int(stream.rate or 0)
-            self.channels = int(stream.channels or 0)
-        if self.rate <= 0 or self.channels <= 0:
-            raise AudioError(f"{self.path}: the audio stream has no sample rate or channels")
+        self.info = probe(path)
         self._channel_map = channel_map
-        self._roles = Splitter(self.rate, self.channels, channel_map).roles
+        self._roles = Splitter(self.info.rate, self.info.channels, channel_map).roles
 
     @property
     def roles(self) -> tuple[Role, ...]:
         return self._roles
 
     def frames(self) -> Iterator[Frame]:
-        splitter = Splitter(self.rate, self.channels, self._channel_map)
-        try:
-            with av.open(str(self.path)) as container:
-                stream = container.streams.audio[0]
-                to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=self.rate)
-                for packet_frame in container.decode(stream):
-                    for converted in to_float.resample(packet_frame):
-                        yield from splitter.feed(converted.to_ndarray().T)
-                for converted in to_float.resample(None):
-                    yield from splitter.feed(converted.to_ndarray().T)
-        except av.FFmpegError as e:
-            raise AudioError(
-                f"{self.path}: decoding failed part way ({_ffmpeg_reason(e)}); "
-                "the file may be truncated or corrupt"
-            ) from e
-        yield from splitter.feed(np.zeros((0, self.channels), dtype=np.float32), last=True)
+        splitter = Splitter(self.info.rate, self.info.channels, self._channel_map)
+        for block in blocks(self.info):
+            yield from splitter.feed(block)
+        last = np.zeros((0, self.info.channels), dtype=np.float32)
+        yield from splitter.feed(last, last=True)
 
 
 class RawSource:
@@ -153,7 +125,3 @@ class RawSource:
             samples = decode_raw(data[:whole], self._encoding).reshape(-1, self._channels)
             yield from self._splitter.feed(samples)
         yield from self._splitter.feed(np.zeros((0, self._channels), dtype=np.float32), last=True)
-
-
-def _ffmpeg_reason(error: av.FFmpegError) -> str:
-    return (getattr(error, "strerror", None) or str(error)).rstrip(".").lower()

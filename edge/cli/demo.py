@@ -14,10 +14,10 @@ import dataclasses
 from importlib import resources
 from typing import Any
 
+from edge.audio.files import read_audio
 from edge.cli.format import show
 from edge.cli.options import add_common
 from edge.cli.serve import until_signalled
-from edge.cli.stream import read_audio
 from edge.config import check_serve, load_config
 from edge.events import from_dict
 from edge.pipeline.engine import Engine

@@ -6,12 +6,8 @@ import argparse
 import time
 from typing import Any
 
-import av
-import numpy as np
-from faster_whisper.audio import decode_audio
-
+from edge.audio.files import read_audio
 from edge.cli.options import add_common
-from edge.errors import AudioError
 from edge.server.client import CallSpec, stream_call
 
 
@@ -47,21 +43,8 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def read_audio(path: str) -> np.ndarray:
-    """The file as 16 kHz float samples by channels (at most two)."""
-    try:
-        with av.open(path) as container:
-            channels = container.streams.audio[0].codec_context.channels
-    except (av.FFmpegError, IndexError, OSError) as e:
-        raise AudioError(f"{path}: cannot read audio ({e}); check the file") from None
-    if channels >= 2:
-        left, right = decode_audio(path, split_stereo=True)
-        return np.stack([left, right], axis=1)
-    return decode_audio(path)[:, None]
-
-
 async def run(args: argparse.Namespace) -> int:
-    audio = read_audio(args.file)
+    audio = read_audio(args.file)[:, :2]  # the ingest protocol takes at most two channels
     roles = [None if r.strip() == "-" else r.strip() for r in args.channels.split(",")]
     call_id = args.call_id or f"{args.file.rsplit('/', 1)[-1].rsplit('.', 1)[0]}-{int(time.time())}"
     spec = CallSpec(

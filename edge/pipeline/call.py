@@ -25,9 +25,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TypeVar
 
 from edge.audio.sources import AudioSource
-from edge.contracts import EmotionScore, Frame
-from edge.events import CallEnded, CallStarted, Event, TextEmotion, TranscriptFinal
+from edge.contracts import Frame, Hypothesis
+from edge.events import CallEnded, CallStarted, Event
 from edge.pipeline.engine import Engine
+from edge.pipeline.feed import ChannelFeed, VoiceScores
 from edge.stages.channel import AsrJob, ChannelStage
 from edge.stages.emotion import EmotionJob, EmotionWindows
 from edge.stages.prosody import ProsodyTracker
@@ -60,26 +61,31 @@ class Sequencer:
 class ChannelRunner:
     """Feeds one role's frames through VAD and its stages, running their model jobs.
 
-    Stages: :class:`ChannelStage` (segmentation and ASR), :class:`ProsodyTracker`
-    and, for the roles the options name, :class:`EmotionWindows` (voice
-    emotion) and the text model on each final.
+    The stages and what feeds them are a :class:`~edge.pipeline.feed.ChannelFeed`:
+    :class:`ChannelStage` (segmentation and ASR), :class:`ProsodyTracker` and,
+    for the roles the options name, :class:`EmotionWindows` (voice emotion) and
+    the text model on each final. This runner only moves frames, jobs and
+    events between the feed, the engine's workers and the call.
     """
 
     def __init__(self, call: Call, role: Role, stage: ChannelStage, queue_size: int) -> None:
         self.call = call
         self.role = role
-        self.stage = stage
         engine, options = call.engine, call.engine.options
         self.vad = engine.vad.stream()
-        self.speech_threshold = options.vad.threshold
-        self.prosody = ProsodyTracker(role, options.prosody)
         scored = role in options.emotion.roles
-        self.windows = (
-            EmotionWindows(role, options.emotion, engine.emotion.prior)
-            if engine.emotion is not None and scored
-            else None
+        self.feed = ChannelFeed(
+            role,
+            threshold=options.vad.threshold,
+            stage=stage,
+            prosody=ProsodyTracker(role, options.prosody),
+            windows=(
+                EmotionWindows(role, options.emotion, engine.emotion.prior)
+                if engine.emotion is not None and scored
+                else None
+            ),
+            score_text=engine.text is not None and scored,
         )
-        self.score_text = engine.text is not None and scored
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = 0
 
@@ -97,14 +103,16 @@ class ChannelRunner:
         return batch
 
     async def run(self) -> None:
-        engine, stage = self.call.engine, self.stage
+        engine, feed = self.call.engine, self.feed
+        stage, windows = feed.stage, feed.windows
+        assert stage is not None
         reader: asyncio.Task[list[Frame | None]] | None = asyncio.create_task(self._batch())
         job: AsrJob | None = None
-        running: asyncio.Task[object] | None = None
+        running: asyncio.Task[Hypothesis] | None = None
         voice_job: EmotionJob | None = None
-        scoring: asyncio.Task[tuple[EmotionScore | None, EmotionScore | None]] | None = None
+        scoring: asyncio.Task[VoiceScores] | None = None
         try:
-            while reader or running or scoring or not stage.idle:
+            while reader or running or scoring or not feed.idle:
                 waiting = {t for t in (reader, running, scoring) if t is not None}
                 if waiting:
                     done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -112,19 +120,18 @@ class ChannelRunner:
                     done = set()
                 if running is not None and running in done:
                     assert job is not None
-                    await self._emit(stage.complete(job, running.result()))
+                    await self._emit(feed.complete(job, running.result()))
                     job, running = None, None
                 if scoring is not None and scoring in done:
-                    assert voice_job is not None and self.windows is not None
-                    window, onset = scoring.result()
-                    await self._emit([self.windows.complete(voice_job, window, onset)])
+                    assert voice_job is not None
+                    await self._emit(feed.complete(voice_job, scoring.result()))
                     voice_job, scoring = None, None
                 if reader is not None and reader in done:
                     batch = reader.result()
                     await self._feed([f for f in batch if f is not None])
                     if batch[-1] is _END:
                         reader = None
-                        await self._emit(stage.flush() + self.prosody.flush())
+                        await self._emit(feed.flush())
                         await self.call.tick(self.role, math.inf)
                     else:
                         reader = asyncio.create_task(self._batch())
@@ -133,7 +140,7 @@ class ChannelRunner:
                     and (job := stage.next_job(partials=not engine.asr_backlogged)) is not None
                 ):
                     running = asyncio.create_task(engine.transcribe(job))
-                if scoring is None and self.windows and (voice_job := self.windows.next_job()):
+                if scoring is None and windows and (voice_job := windows.next_job()):
                     scoring = asyncio.create_task(engine.score_voice(voice_job))
         finally:
             for task in (reader, running, scoring):
@@ -143,11 +150,7 @@ class ChannelRunner:
     async def _feed(self, frames: list[Frame]) -> None:
         probs = await self.call.engine.probabilities(self.vad, frames)
         for frame, prob in zip(frames, probs, strict=False):
-            events = self.stage.feed(frame, prob)
-            events += self.prosody.feed(frame, prob >= self.speech_threshold)
-            if self.windows is not None:
-                self.windows.feed(frame, prob)
-            await self._emit(events)
+            await self._emit(self.feed.feed(frame, prob))
             if not self.call.live:
                 await self._run_jobs_now()
         if frames:
@@ -156,28 +159,18 @@ class ChannelRunner:
     async def _emit(self, events: list[Event]) -> None:
         """Emit a stage's events; a final also feeds prosody and, if scored, the text model."""
         await self.call.emit(events)
-        for event in events:
-            if isinstance(event, TranscriptFinal):
-                self.prosody.feed_final(event)
-                if self.score_text and event.text.strip():
-                    score = await self.call.engine.score_text(event.text)
-                    text = TextEmotion(
-                        stream_time=event.stream_time,
-                        role=self.role,
-                        utterance=event.utterance,
-                        distress=score.distress,
-                        sentiment=score.sentiment,
-                        evidence=score.evidence,
-                    )
-                    await self.call.emit([text])
+        for final in self.feed.emitted(events):
+            score = await self.call.engine.score_text(final.text)
+            await self.call.emit([self.feed.text_emotion(final, score)])
 
     async def _run_jobs_now(self) -> None:
         engine = self.call.engine
-        while (job := self.stage.next_job()) is not None:
-            await self._emit(self.stage.complete(job, await engine.transcribe(job)))
-        if self.windows is not None and (voice := self.windows.next_job()) is not None:
-            window, onset = await engine.score_voice(voice)
-            await self._emit([self.windows.complete(voice, window, onset)])
+        while (job := self.feed.job_now()) is not None:
+            if isinstance(job, AsrJob):
+                result: Hypothesis | VoiceScores = await engine.transcribe(job)
+            else:
+                result = await engine.score_voice(job)
+            await self._emit(self.feed.complete(job, result))
 
 
 class Call:

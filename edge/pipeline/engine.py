@@ -23,6 +23,7 @@ from edge.contracts import (
     Transcriber,
     VadStream,
 )
+from edge.pipeline.feed import score_voice
 from edge.pipeline.options import PipelineOptions
 from edge.pipeline.workers import LATER, URGENT, PriorityWorkers
 from edge.stages.channel import AsrJob
@@ -108,7 +109,7 @@ class Engine:
         """The window's score and the current utterance's, for those the job carries."""
         assert self.emotion is not None
         return await self._run(
-            "emotion", self._affect_pool, functools.partial(score_voice_job, self.emotion, job)
+            "emotion", self._affect_pool, functools.partial(score_voice, self.emotion, job)
         )
 
     async def score_text(self, text: str) -> TextScore:
@@ -120,16 +121,3 @@ class Engine:
     def close(self) -> None:
         for pool in (self._asr_workers, self._vad_pool, self._affect_pool):
             pool.shutdown()
-
-
-def score_voice_job(
-    scorer: EmotionScorer, job: EmotionJob
-) -> tuple[EmotionScore | None, EmotionScore | None]:
-    """The window's score and the current utterance's, for those the job carries.
-
-    Model work only, for the model's worker (and offline scripts that score in
-    line): the stage's logic runs when the scores reach ``EmotionWindows.complete``.
-    """
-    window = None if job.audio is None else scorer.score(job.audio, job.baseline)
-    onset = None if job.onset is None else scorer.score(job.onset, job.baseline)
-    return window, onset

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from edge.audio import g711
-from edge.cli.stream import read_audio
+from edge.audio.files import read_audio
 from edge.config import Config
 from edge.server.client import CallSpec, ServiceError, stream_call
 from edge.server.options import PrivacyOptions, ServerOptions, Share

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from emotion.whisper_encoder import WhisperEncoder
+from edge.training.whisper_encoder import WhisperEncoder
 
 
 def pool(states: torch.Tensor) -> torch.Tensor:

@@ -1,1 +1,0 @@
-"""Training-time code for the acoustic emotion model (torch; never imported by `edge`)."""
