@@ -4,7 +4,7 @@
 
 1. Held-out clips through the streaming path: each clip, with silence around
    it, goes frame by frame through Silero VAD and the live windowing stage
-   (``edge.stages.emotion``); every window the service would score is scored.
+   (``edge.stages.voice``); every window the service would score is scored.
    Distress ROC AUC and 4-class balanced accuracy over those windows, clean
    and after the telephone channel (8 kHz G.711 mu-law and back).
 2. Assembled calls: for each held-out actor, a minute of calm and neutral
@@ -40,9 +40,9 @@ from edge.events import CueKind, CueRaised, Event, VoiceEmotion
 from edge.pipeline.feed import ChannelFeed, OfflineChannel
 from edge.pipeline.options import PipelineOptions
 from edge.stages.cues import CueOptions
-from edge.stages.emotion import EmotionOptions, EmotionWindows, VoiceBaseline
 from edge.stages.prosody import ProsodyTracker
 from edge.stages.signals import CallSignals
+from edge.stages.voice import EmotionOptions, EmotionWindows, VoiceBaseline
 from edge.training import DATA, ROOT
 from edge.training.clips import Clip, load, read_clips
 from edge.types import SAMPLE_RATE, Role

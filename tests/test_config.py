@@ -19,7 +19,7 @@ from edge.config import (
 from edge.errors import ConfigError
 from edge.server.options import PrivacyOptions, ServerOptions, Share, TokenRole, TokenSpec
 from edge.settings import declared
-from edge.stages.emotion import EmotionOptions
+from edge.stages.voice import EmotionOptions
 from edge.types import Role
 
 ROOT = Path(__file__).parents[1]

@@ -9,7 +9,7 @@ extractor so training and run time see identical features.
 
 The model judges a voice against the same speaker's baseline: the mean of
 the window statistics (``stats``) of their earlier speech, which the caller
-keeps (:class:`edge.stages.emotion.VoiceBaseline`).  Before a speaker has a
+keeps (:class:`edge.stages.voice.VoiceBaseline`).  Before a speaker has a
 baseline, the model's ``prior`` (the mean over its training speakers) stands in.
 
 Outputs per window: a probability for each of ``LABELS``, ``distress`` (the

@@ -27,12 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edge {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    from edge.cli import config, demo, devices, doctor, replay, run, serve, stream
+    from edge.cli import config_command, demo, devices, doctor, replay, run, serve, stream
 
     replay.add_parser(commands)
     run.add_parser(commands)
     devices.add_parser(commands)
-    config.add_parser(commands)
+    config_command.add_parser(commands)
     serve.add_parser(commands)
     stream.add_parser(commands)
     demo.add_parser(commands)

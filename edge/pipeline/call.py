@@ -30,9 +30,9 @@ from edge.events import CallEnded, CallStarted, Event
 from edge.pipeline.engine import Engine
 from edge.pipeline.feed import ChannelFeed, VoiceScores
 from edge.stages.channel import AsrJob, ChannelStage
-from edge.stages.emotion import EmotionJob, EmotionWindows
 from edge.stages.prosody import ProsodyTracker
 from edge.stages.signals import CallSignals
+from edge.stages.voice import EmotionJob, EmotionWindows
 from edge.types import CallId, Role
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from edge.pipeline.feed import score_voice
 from edge.pipeline.options import PipelineOptions
 from edge.pipeline.workers import LATER, URGENT, PriorityWorkers
 from edge.stages.channel import AsrJob
-from edge.stages.emotion import EmotionJob
+from edge.stages.voice import EmotionJob
 
 _T = TypeVar("_T")
 

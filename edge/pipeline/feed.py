@@ -30,8 +30,8 @@ from edge.contracts import (
 )
 from edge.events import Event, TextEmotion, TranscriptFinal
 from edge.stages.channel import AsrJob, ChannelStage
-from edge.stages.emotion import EmotionJob, EmotionWindows
 from edge.stages.prosody import ProsodyTracker
+from edge.stages.voice import EmotionJob, EmotionWindows
 from edge.types import Role
 
 VoiceScores = tuple[EmotionScore | None, EmotionScore | None]  # the window's, the utterance's

@@ -15,10 +15,10 @@ from edge.settings import Flag, check, setting
 from edge.stages.channel import StreamOptions
 from edge.stages.conversation import ConversationOptions
 from edge.stages.cues import CueOptions
-from edge.stages.emotion import EmotionOptions
 from edge.stages.guards import GuardOptions
 from edge.stages.prosody import ProsodyOptions
 from edge.stages.segmenter import VadOptions
+from edge.stages.voice import EmotionOptions
 
 
 @dataclass(frozen=True, kw_only=True)

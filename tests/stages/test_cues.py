@@ -19,7 +19,7 @@ from edge.events import (
 )
 from edge.stages.conversation import ConversationOptions, ConversationTracker
 from edge.stages.cues import CueMachine, CueOptions
-from edge.stages.emotion import EmotionOptions
+from edge.stages.voice import EmotionOptions
 from edge.types import Role
 
 TICK = 0.1  # seconds between ticks, as the glue might tick every few frames

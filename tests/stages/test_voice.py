@@ -7,7 +7,7 @@ import pytest
 
 from edge.contracts import EmotionScore, Frame
 from edge.errors import ConfigError
-from edge.stages.emotion import EmotionOptions, EmotionWindows, VoiceBaseline
+from edge.stages.voice import EmotionOptions, EmotionWindows, VoiceBaseline
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE, Role
 
 FRAME = FRAME_SAMPLES / SAMPLE_RATE
