@@ -1,4 +1,4 @@
-"""Voice emotion windows: which audio the acoustic emotion model scores, and when (a pure state machine).
+"""Voice emotion windows: which audio the emotion model scores, and when (a pure state machine).
 
 The glue feeds every frame of a channel with its VAD probability; the stage
 keeps the most recent ``window`` seconds of *speech* (silence would dilute the
