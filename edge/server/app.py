@@ -4,7 +4,8 @@ One process, one ``websockets`` server:
 
 * ``/ingest`` (also ``/twilio``): call audio in, one call per connection
   (:mod:`edge.server.ingest` speaks the protocols);
-* ``/subscribe``: agents, wallboards and call detail out (:mod:`edge.server.hub`);
+* ``/subscribe``: agents, wallboards and call detail out
+  (:mod:`edge.server.subscribe` speaks the protocol, :mod:`edge.server.hub` fans out);
 * plain HTTP on the same port: the pages (``/agent``, ``/wallboard``),
   ``/healthz``, ``/readyz`` and ``/metrics``.
 
@@ -25,7 +26,6 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -38,32 +38,34 @@ from edge.config import Config, TokenRole
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
 from edge.server import pages
-from edge.server.auth import Principal, Refused, Tokens, require
+from edge.server.auth import Tokens, require
 from edge.server.eventlog import EventLog
-from edge.server.hub import Hub, Subscription, View
-from edge.server.ingest import (
-    PROTOCOL,
-    Audio,
-    Close,
-    IngestError,
-    IngestSession,
-    Started,
-    Stopped,
-)
+from edge.server.hub import Hub, Subscription
+from edge.server.ingest import Audio, IngestSession, Started, Stopped
 from edge.server.metrics import Metrics
 from edge.server.outbox import Outbox
+from edge.server.protocol import PROTOCOL, Close, Refused, error_message
+from edge.server.subscribe import (
+    HELLO_TIMEOUT,
+    Feedback,
+    Reply,
+    Subscribe,
+    SubscribeSession,
+    feedback_recorded,
+    subscribed,
+)
 from edge.server.summary import CallMeta
 
 log = logging.getLogger(__name__)
 
 INGEST_PATHS = ("/ingest", "/twilio")
 SUBSCRIBE_PATH = "/subscribe"
-HELLO_TIMEOUT = 10.0  # seconds a subscriber has to say what it wants
 PRUNE_EVERY = 5.0
 
 
-def _bearer(headers: Headers) -> str | None:
-    value = headers.get("Authorization", "")
+def _bearer(ws: ServerConnection) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if the handshake had one."""
+    value = ws.request.headers.get("Authorization", "") if ws.request else ""
     return value[7:].strip() or None if value.lower().startswith("bearer ") else None
 
 
@@ -236,7 +238,7 @@ class Service:
             elif path == SUBSCRIBE_PATH:
                 await self._subscribe(ws)
             else:
-                await _refuse(ws, Close.NOT_FOUND, f"no websocket endpoint at {path}")
+                await _refuse(ws, Refused(Close.NOT_FOUND, f"no websocket endpoint at {path}"))
         finally:
             self.connections -= 1
 
@@ -274,10 +276,10 @@ class Service:
                     )
                     await ws.close(Close.NORMAL, "call ended")
                     return
-        except (IngestError, Refused) as e:
+        except Refused as e:
             self.metrics.ingest_errors.labels(code=str(int(e.code))).inc()
             log.warning("ingest from %s refused: %s", peer, e)
-            await _refuse(ws, e.code, str(e))
+            await _refuse(ws, e)
         except ConnectionClosed:
             pass
         finally:
@@ -288,7 +290,7 @@ class Service:
         self, ws: ServerConnection, started: Started, peer: str
     ) -> tuple[_LiveCall, asyncio.Task[None]]:
         info = started.info
-        principal = self.tokens.authenticate(info.token or _bearer(ws.request.headers))
+        principal = self.tokens.authenticate(info.token or _bearer(ws))
         require(principal, TokenRole.INGEST)
         if self.engine is None or self._closing:
             raise Refused(Close.TRY_LATER, "the service is not ready: retry in a few seconds")
@@ -357,35 +359,33 @@ class Service:
 
     async def _subscribe(self, ws: ServerConnection) -> None:
         peer = _peer(ws)
+        session = SubscribeSession(self.tokens, self.hub.calls, bearer=_bearer(ws))
         try:
             first = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
-            sub, resume = self._subscription(ws, first)
+            request = session.receive(first)
         except TimeoutError:
-            await _refuse(ws, Close.BAD_MESSAGE, "send a subscribe message first")
+            await _refuse(ws, session.timed_out())
             return
-        except (IngestError, Refused) as e:
+        except Refused as e:
             log.warning("subscriber %s refused: %s", peer, e)
-            await _refuse(ws, e.code, str(e))
+            await _refuse(ws, e)
             return
         except ConnectionClosed:
             return
-        hello = {
-            "type": "subscribed",
-            "protocol": PROTOCOL,
-            "view": sub.view.value,
-            "agent_id": sub.agent_id,
-            "teams": list(sub.teams),
-            "call_id": sub.call_id,
-            "share": self.config.privacy.share.value,
-        }
-        await ws.send(json.dumps(hello))
-        self.hub.attach(sub, resume)
+        assert isinstance(request, Subscribe)
+        sub = request.subscription(Outbox(self.config.server.client_queue), peer)
+        await ws.send(subscribed(sub, self.config.privacy.share))
+        self.hub.attach(sub, request.resume)
         sender = asyncio.create_task(self._send_loop(ws, sub), name=f"send/{peer}")
         try:
             async for message in ws:
-                await self._from_subscriber(ws, sub, message)
-        except (IngestError, Refused) as e:
-            await _refuse(ws, e.code, str(e))
+                result = session.receive(message)
+                if isinstance(result, Feedback):
+                    await self._feedback(ws, sub, result)
+                elif isinstance(result, Reply):
+                    await ws.send(result.message)
+        except Refused as e:
+            await _refuse(ws, e)
         except ConnectionClosed:
             pass
         finally:
@@ -393,118 +393,30 @@ class Service:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
 
-    def _subscription(
-        self, ws: ServerConnection, message: str | bytes
-    ) -> tuple[Subscription, dict[str, int]]:
-        data = _object(message)
-        if data.get("type") != "subscribe":
-            raise IngestError(Close.BAD_MESSAGE, "the first message must be type 'subscribe'")
-        principal = self.tokens.authenticate(data.get("token") or _bearer(ws.request.headers))
+    async def _feedback(self, ws: ServerConnection, sub: Subscription, feedback: Feedback) -> None:
         try:
-            view = View(data.get("view"))
-        except ValueError:
-            raise IngestError(
-                Close.BAD_MESSAGE, "view must be 'agent', 'wallboard' or 'call'"
-            ) from None
-        resume = data.get("resume") or {}
-        if not isinstance(resume, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) for k, v in resume.items()
-        ):
-            raise IngestError(Close.BAD_MESSAGE, "resume must map call ids to sequence numbers")
-        sub = Subscription(
-            principal=principal,
-            view=view,
-            outbox=Outbox(self.config.server.client_queue),
-            peer=_peer(ws),
-        )
-        if view is View.AGENT:
-            sub.agent_id = self._agent_id(principal, data.get("agent_id"))
-        elif view is View.WALLBOARD:
-            sub.teams = self._teams(principal, data.get("teams"))
-        else:
-            require(principal, TokenRole.SUPERVISOR, TokenRole.AGENT)
-            call_id = data.get("call_id")
-            record = self.hub.calls.get(call_id) if isinstance(call_id, str) else None
-            if record is None:
-                raise Refused(Close.NOT_FOUND, f"no live call {call_id!r}")
-            if not principal.can_see(record.meta):
-                raise Refused(Close.FORBIDDEN, f"call {call_id!r} is not yours to watch")
-            sub.call_id = call_id
-        return sub, resume
-
-    @staticmethod
-    def _agent_id(principal: Principal, asked: object) -> str:
-        require(principal, TokenRole.AGENT)
-        if principal.role is None:
-            if not isinstance(asked, str) or not asked:
-                raise IngestError(Close.BAD_MESSAGE, "view 'agent' needs an agent_id")
-            return asked
-        if asked not in (None, "", principal.agent):
-            raise Refused(Close.FORBIDDEN, "this token may only watch its own agent's calls")
-        assert principal.agent is not None
-        return principal.agent
-
-    @staticmethod
-    def _teams(principal: Principal, asked: object) -> tuple[str, ...]:
-        require(principal, TokenRole.SUPERVISOR)
-        if asked is not None and (
-            not isinstance(asked, list) or not all(isinstance(t, str) for t in asked)
-        ):
-            raise IngestError(Close.BAD_MESSAGE, "teams must be a list of team names")
-        wanted = tuple(asked or ())
-        if principal.role is None:
-            return wanted
-        if not set(wanted) <= set(principal.teams):
-            raise Refused(Close.FORBIDDEN, "this token may only watch its own teams")
-        return wanted or principal.teams
-
-    async def _from_subscriber(
-        self, ws: ServerConnection, sub: Subscription, message: str | bytes
-    ) -> None:
-        data = _object(message)
-        kind = data.get("type")
-        if kind == "feedback":
-            try:
-                report = self.hub.record_feedback(sub.principal, data)
-            except Refused as e:  # a bad report is answered, the subscription goes on
-                await ws.send(json.dumps({"type": "error", "code": int(e.code), "message": str(e)}))
-                return
-            self.metrics.feedback.labels(cue=report["cue"], verdict=report["verdict"]).inc()
-            ack = {"type": "feedback.recorded", "call_id": report["call_id"]}
-            await ws.send(json.dumps({**ack, "cue_id": report["cue_id"]}))
-        elif kind == "ping":
-            await ws.send(json.dumps({"type": "pong", "server_time": time.time()}))
-        else:
-            raise IngestError(Close.BAD_MESSAGE, f"unknown message type {kind!r}: send feedback")
+            report = self.hub.record_feedback(sub.principal, feedback.report)
+        except Refused as e:  # a bad report is answered, the subscription goes on
+            await ws.send(error_message(e))
+            return
+        self.metrics.feedback.labels(cue=report["cue"], verdict=report["verdict"]).inc()
+        await ws.send(feedback_recorded(report))
 
     async def _send_loop(self, ws: ServerConnection, sub: Subscription) -> None:
         while (message := await sub.outbox.get()) is not None:
             await ws.send(message)
         self.hub.detach(sub)
-        self.hub.disconnected_slow += 1
         self.metrics.slow_disconnects.inc()
         log.warning("subscriber %s too slow: disconnected (it may resume)", sub.peer)
         await ws.close(Close.TRY_LATER, "too slow: reconnect and resume")
 
 
-def _object(message: str | bytes) -> dict[str, Any]:
-    if not isinstance(message, str):
-        raise IngestError(Close.BAD_MESSAGE, "send JSON text messages, not binary")
-    try:
-        data = json.loads(message)
-    except json.JSONDecodeError:
-        raise IngestError(Close.BAD_MESSAGE, "message is not JSON") from None
-    if not isinstance(data, dict):
-        raise IngestError(Close.BAD_MESSAGE, "message must be a JSON object")
-    return data
-
-
-async def _refuse(ws: ServerConnection, code: Close, message: str) -> None:
-    """Tell the client why in a JSON message, then close with ``code``."""
+async def _refuse(ws: ServerConnection, refused: Refused) -> None:
+    """Tell the client why in an ``error`` message, then close with its code."""
     with contextlib.suppress(ConnectionClosed):
-        await ws.send(json.dumps({"type": "error", "code": int(code), "message": message}))
-        reason = message.encode()[:120].decode(errors="ignore")
-        await ws.close(code, reason)
+        await ws.send(error_message(refused))
+        reason = str(refused).encode()[:120].decode(errors="ignore")
+        await ws.close(refused.code, reason)
 
 
 def _text(status: http.HTTPStatus, text: str) -> Response:

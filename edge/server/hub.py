@@ -36,9 +36,9 @@ from edge.events import (
     VoiceEmotion,
     to_dict,
 )
-from edge.server.auth import Principal, Refused
-from edge.server.ingest import Close
+from edge.server.auth import Principal
 from edge.server.outbox import Outbox
+from edge.server.protocol import Close, Refused
 from edge.server.redact import Redactor
 from edge.server.summary import CallMeta, CallSummary
 
@@ -144,7 +144,6 @@ class Hub:
         self.alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS)
         self.feedback: deque[dict[str, Any]] = deque(maxlen=FEEDBACK)
         self.dropped = 0  # readings dropped across subscribers
-        self.disconnected_slow = 0
         self._clock = clock
         self._record = record  # the opt-in event log's writer
 
