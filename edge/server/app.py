@@ -40,7 +40,7 @@ from edge.pipeline.engine import Engine
 from edge.server import pages
 from edge.server.auth import Tokens, require
 from edge.server.eventlog import EventLog
-from edge.server.hub import Hub, Subscription
+from edge.server.hub import Hub, Subscription, View
 from edge.server.ingest import Audio, IngestSession, Started, Stopped
 from edge.server.metrics import Metrics
 from edge.server.outbox import Outbox
@@ -191,6 +191,28 @@ class Service:
             self.hub.prune()
             if self.event_log is not None:
                 await self.event_log.prune()
+
+    # -- gauges: what /metrics reads (edge.server.metrics.Gauges) -----------
+
+    def live_calls(self) -> int:
+        return len(self.live)
+
+    def queued_frames(self) -> int:
+        return sum(
+            r.queue.qsize() for live in self.live.values() for r in live.call.runners.values()
+        )
+
+    def open_connections(self) -> int:
+        return self.connections
+
+    def subscribers(self, view: View) -> int:
+        return sum(s.view is view for s in self.hub.subscriptions)
+
+    def dropped_readings(self) -> int:
+        return self.hub.dropped
+
+    def ready(self) -> bool:
+        return self.engine is not None
 
     # -- plain HTTP ---------------------------------------------------------
 
