@@ -11,8 +11,8 @@ import numpy as np
 from faster_whisper.audio import decode_audio
 
 from edge.cli.options import add_common
+from edge.client import CallSpec, stream_call
 from edge.errors import AudioError
-from edge.server.client import CallSpec, stream_call
 
 
 def add_parser(commands: Any) -> None:

@@ -12,8 +12,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from edge.client import CallSpec, ServiceError, stream_call
 from edge.config import Config, ServerOptions, TokenRole, TokenSpec
-from edge.server.client import CallSpec, ServiceError, stream_call
 from tests.server.harness import ServiceThread, messages, subscriber
 
 INGEST = "ingest-token-0123456789"
