@@ -3,7 +3,7 @@
 Every event a call emits goes through :meth:`Hub.publish`:
 
 1. **privacy** (:class:`Privacy`): with ``share = "cues"`` transcripts never
-   leave; otherwise they are redacted (``edge.server.redact``) first;
+   leave; otherwise they are redacted (``edge.stages.redact``) first;
 2. **resume buffer**: the last ``resume_events`` messages of each call, so a
    client that reconnects with its last sequence number gets what it missed;
 3. **summary**: the call's wallboard tile (:class:`CallSummary`);
@@ -39,8 +39,8 @@ from edge.events import (
 from edge.server.auth import Principal
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused
-from edge.server.redact import Redactor
 from edge.server.summary import CallMeta, CallSummary
+from edge.stages.redact import Redactor
 
 log = logging.getLogger(__name__)
 
