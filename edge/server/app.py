@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
-import json
 import logging
 import ssl
 import time
@@ -41,18 +40,25 @@ from edge.server import pages
 from edge.server.auth import Tokens, require
 from edge.server.eventlog import EventLog
 from edge.server.hub import Hub, Subscription, View
-from edge.server.ingest import Audio, IngestSession, Started, Stopped
+from edge.server.ingest import (
+    Audio,
+    IngestSession,
+    Started,
+    Stopped,
+    started_message,
+    stopped_message,
+)
 from edge.server.metrics import Metrics
 from edge.server.outbox import Outbox
-from edge.server.protocol import PROTOCOL, Close, Refused, error_message
+from edge.server.protocol import Close, Refused, error_message
 from edge.server.subscribe import (
     HELLO_TIMEOUT,
     Feedback,
     Reply,
     Subscribe,
     SubscribeSession,
-    feedback_recorded,
-    subscribed,
+    feedback_recorded_message,
+    subscribed_message,
 )
 from edge.server.summary import CallMeta
 
@@ -287,15 +293,7 @@ class Service:
                         await live.call.push(frame)
                     await live.call.finish()
                     await consumer
-                    await ws.send(
-                        json.dumps(
-                            {
-                                "type": "stopped",
-                                "call_id": live.call.call_id,
-                                "dropped_frames": live.call.dropped_frames,
-                            }
-                        )
-                    )
+                    await ws.send(stopped_message(live.call.call_id, live.call.dropped_frames))
                     await ws.close(Close.NORMAL, "call ended")
                     return
         except Refused as e:
@@ -351,8 +349,7 @@ class Service:
             info.agent_id,
             info.team,
         )
-        reply = {"type": "started", "protocol": PROTOCOL, "call_id": info.call_id}
-        await ws.send(json.dumps(reply))
+        await ws.send(started_message(info))
         return live, consumer
 
     async def _consume(self, call: Call) -> None:
@@ -396,7 +393,7 @@ class Service:
             return
         assert isinstance(request, Subscribe)
         sub = request.subscription(Outbox(self.config.server.client_queue), peer)
-        await ws.send(subscribed(sub, self.config.privacy.share))
+        await ws.send(subscribed_message(sub, self.config.privacy.share))
         self.hub.attach(sub, request.resume)
         sender = asyncio.create_task(self._send_loop(ws, sub), name=f"send/{peer}")
         try:
@@ -422,7 +419,7 @@ class Service:
             await ws.send(error_message(e))
             return
         self.metrics.feedback.labels(cue=report["cue"], verdict=report["verdict"]).inc()
-        await ws.send(feedback_recorded(report))
+        await ws.send(feedback_recorded_message(report))
 
     async def _send_loop(self, ws: ServerConnection, sub: Subscription) -> None:
         while (message := await sub.outbox.get()) is not None:

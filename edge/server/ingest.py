@@ -309,6 +309,16 @@ class IngestSession:
         return Stopped(frames)
 
 
+def started_message(info: CallInfo) -> str:
+    """The reply to an accepted start message."""
+    return json.dumps({"type": "started", "protocol": PROTOCOL, "call_id": info.call_id})
+
+
+def stopped_message(call_id: str, dropped_frames: int) -> str:
+    """The reply once a stopped call is flushed, before the close: what was dropped."""
+    return json.dumps({"type": "stopped", "call_id": call_id, "dropped_frames": dropped_frames})
+
+
 class _Track:
     """One Twilio track: 8 kHz mu-law, gaps (by timestamp) filled with silence.
 

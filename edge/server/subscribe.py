@@ -160,7 +160,7 @@ class SubscribeSession:
         return Subscribe(principal, view, call_id=call_id, resume=resume)
 
 
-def subscribed(sub: Subscription, share: Share) -> str:
+def subscribed_message(sub: Subscription, share: Share) -> str:
     """The reply to an accepted subscribe message: what the subscriber will get."""
     hello = {
         "type": "subscribed",
@@ -174,7 +174,7 @@ def subscribed(sub: Subscription, share: Share) -> str:
     return json.dumps(hello)
 
 
-def feedback_recorded(report: Mapping[str, Any]) -> str:
+def feedback_recorded_message(report: Mapping[str, Any]) -> str:
     """The reply to a feedback report the hub recorded."""
     ack = {"type": "feedback.recorded", "call_id": report["call_id"]}
     return json.dumps({**ack, "cue_id": report["cue_id"]})

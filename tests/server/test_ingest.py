@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from edge.audio import g711
-from edge.server.ingest import Audio, Dialect, Ignored, IngestSession, Started, Stopped
+from edge.server.ingest import (
+    Audio,
+    Dialect,
+    Ignored,
+    IngestSession,
+    Started,
+    Stopped,
+    started_message,
+    stopped_message,
+)
 from edge.server.protocol import Close, Refused
 from edge.types import Role
 
@@ -192,3 +201,20 @@ def test_binary_audio_on_a_twilio_stream_is_refused() -> None:
     session.text(twilio_start())
     with pytest.raises(Refused, match="not binary"):
         session.binary(b"\x00\x00")
+
+
+def test_the_replies_say_protocol_call_and_drops() -> None:
+    """`started` names the protocol and call; `stopped` the frames dropped."""
+    session = IngestSession()
+    result = session.text(start())
+    assert isinstance(result, Started)
+    assert json.loads(started_message(result.info)) == {
+        "type": "started",
+        "protocol": 1,
+        "call_id": "c1",
+    }
+    assert json.loads(stopped_message("c1", 3)) == {
+        "type": "stopped",
+        "call_id": "c1",
+        "dropped_frames": 3,
+    }

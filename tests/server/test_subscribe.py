@@ -16,8 +16,8 @@ from edge.server.subscribe import (
     Reply,
     Subscribe,
     SubscribeSession,
-    feedback_recorded,
-    subscribed,
+    feedback_recorded_message,
+    subscribed_message,
 )
 from edge.server.summary import CallMeta
 
@@ -48,7 +48,7 @@ def test_an_open_service_subscribes_the_agent_asked_for_with_its_resume_points()
     assert isinstance(request, Subscribe)
     assert (request.view, request.agent_id, request.resume) == (View.AGENT, "a1", {"c-1": 7})
     sub = request.subscription(Outbox(8), "peer")
-    reply = json.loads(subscribed(sub, Share.CUES))
+    reply = json.loads(subscribed_message(sub, Share.CUES))
     assert reply == {
         "type": "subscribed",
         "protocol": 1,
@@ -122,7 +122,7 @@ def test_after_subscribing_feedback_and_ping_are_understood_and_nothing_else() -
     assert session.receive('{"type": "ping"}') == Reply('{"type": "pong", "server_time": 12.5}')
     with pytest.raises(Refused, match="unknown message type 'subscribe'"):
         session.receive(hello(view="wallboard"))
-    ack = json.loads(feedback_recorded({"call_id": "c-1", "cue_id": 2, "cue": "x"}))
+    ack = json.loads(feedback_recorded_message({"call_id": "c-1", "cue_id": 2, "cue": "x"}))
     assert ack == {"type": "feedback.recorded", "call_id": "c-1", "cue_id": 2}
 
 
