@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml scripts/install_system.sh
 demo: $(STAMP)
 	$(BIN)/edge demo
 
-## test: lint, then the whole test suite (slow model tests included)
+## test: lint (ruff, mypy), then the whole test suite (slow model tests included)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
@@ -35,6 +35,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

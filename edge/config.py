@@ -67,7 +67,7 @@ from edge.settings import (
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 DEFAULT_FILE = "edge.toml"
 ENV_PREFIX = "EDGE_"

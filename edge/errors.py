@@ -7,7 +7,12 @@ shows the traceback only with ``--debug``.
     EdgeError
     ├── ConfigError      a bad option or setting
     ├── AudioError       input audio that cannot be read or decoded
-    └── ModelError       a model that is missing or fails to load or run
+    ├── ModelError       a model that is missing or fails to load or run
+    ├── Refused          the service refuses a client's message or request, with
+    │                    its websocket close code (edge.server.protocol)
+    └── ServiceError     a client told by the service that it refused (edge.client)
+
+``Refused`` and ``ServiceError`` live beside the close codes they carry.
 """
 
 from __future__ import annotations

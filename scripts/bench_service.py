@@ -71,7 +71,7 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from edge.audio.files import read_audio
-from edge.server.client import CallSpec, ServiceError, stream_call, watch
+from edge.client import CallSpec, ServiceError, stream_call, watch
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "edge/assets/sample_call.flac"

@@ -14,7 +14,16 @@ import edge
 EDGE = Path(edge.__file__).resolve().parent
 
 # Modules (packages: every module inside) that must import without a model runtime.
-LIGHT = ("edge.stages", "edge.events", "edge.contracts")
+LIGHT = (
+    "edge.stages",
+    "edge.events",
+    "edge.contracts",
+    "edge.settings",
+    "edge.config",
+    "edge.server.hub",
+    "edge.server.subscribe",
+    "edge.server.protocol",
+)
 # Top-level packages of the model runtimes (and their tokenizer and audio decoder).
 RUNTIMES = ("onnxruntime", "ctranslate2", "faster_whisper", "av", "tokenizers")
 # What a stage may import from the project: its own floor and the floors below it.
@@ -34,7 +43,8 @@ print(json.dumps({"imported": imported, "loaded": sorted(sys.modules)}))
 
 
 def test_light_modules_load_no_model_runtime() -> None:
-    """Importing every stage, the events and the contracts loads no ONNX, Whisper or PyAV."""
+    """Importing every stage, the events, the contracts, the config loader and the hub loads
+    no ONNX, Whisper or PyAV."""
     env = dict(os.environ)
     # The child imports the same tree as this test, whatever else PYTHONPATH holds.
     env["PYTHONPATH"] = os.pathsep.join(

@@ -18,10 +18,10 @@ from edge.audio.files import read_audio
 from edge.cli.format import show
 from edge.cli.options import add_common
 from edge.cli.serve import until_signalled
+from edge.client import CallSpec, stream_call, watch
 from edge.config import check_serve, load_config
 from edge.events import from_dict
 from edge.pipeline.engine import Engine
-from edge.server.client import CallSpec, stream_call, watch
 
 AGENT = "demo-agent"
 TEAM = "demo"

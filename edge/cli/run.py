@@ -24,12 +24,12 @@ from edge.audio.frames import parse_channel_map
 from edge.cli.format import add_output, show
 from edge.cli.options import add_common, add_pipeline, pipeline_options, positive_float
 from edge.cli.stopping import on_stop_signals
+from edge.client import CallSpec, Forwarder
 from edge.config import Config, load_config
 from edge.errors import ConfigError
 from edge.ops.metrics_http import RunMetrics
 from edge.pipeline.call import run_call
 from edge.pipeline.engine import Engine
-from edge.server.client import CallSpec, Forwarder
 from edge.types import CallId, Role
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from edge.audio.files import read_audio
 from edge.cli.options import add_common
-from edge.server.client import CallSpec, stream_call
+from edge.client import CallSpec, stream_call
 
 
 def add_parser(commands: Any) -> None:

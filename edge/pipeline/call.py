@@ -217,6 +217,11 @@ class Call:
     def dropped_frames(self) -> int:
         return sum(r.dropped for r in self.runners.values())
 
+    @property
+    def queued_frames(self) -> int:
+        """Frames received and not yet processed, over the call's channels."""
+        return sum(r.queue.qsize() for r in self.runners.values())
+
     async def __aenter__(self) -> Call:
         await self.emit([CallStarted(stream_time=0.0, channels=self.roles)])
         self._tasks = [

@@ -4,7 +4,8 @@ One process, one ``websockets`` server:
 
 * ``/ingest`` (also ``/twilio``): call audio in, one call per connection
   (:mod:`edge.server.ingest` speaks the protocols);
-* ``/subscribe``: agents, wallboards and call detail out (:mod:`edge.server.hub`);
+* ``/subscribe``: agents, wallboards and call detail out
+  (:mod:`edge.server.subscribe` speaks the protocol, :mod:`edge.server.hub` fans out);
 * plain HTTP on the same port: the pages (``/agent``, ``/wallboard``),
   ``/healthz``, ``/readyz`` and ``/metrics``.
 
@@ -19,13 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
-import json
 import logging
 import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -38,33 +37,42 @@ from edge.config import Config
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
 from edge.server import pages
-from edge.server.auth import Principal, Refused, Tokens, require
+from edge.server.auth import Tokens, require
 from edge.server.eventlog import EventLog
 from edge.server.hub import Hub, Subscription, View
 from edge.server.ingest import (
-    PROTOCOL,
     Audio,
-    Close,
-    IngestError,
     IngestSession,
     Started,
     Stopped,
+    started_message,
+    stopped_message,
 )
 from edge.server.metrics import Metrics
 from edge.server.options import TokenRole
 from edge.server.outbox import Outbox
+from edge.server.protocol import Close, Refused, error_message
+from edge.server.subscribe import (
+    HELLO_TIMEOUT,
+    Feedback,
+    Reply,
+    Subscribe,
+    SubscribeSession,
+    feedback_recorded_message,
+    subscribed_message,
+)
 from edge.server.summary import CallMeta
 
 log = logging.getLogger(__name__)
 
 INGEST_PATHS = ("/ingest", "/twilio")
 SUBSCRIBE_PATH = "/subscribe"
-HELLO_TIMEOUT = 10.0  # seconds a subscriber has to say what it wants
 PRUNE_EVERY = 5.0
 
 
-def _bearer(headers: Headers) -> str | None:
-    value = headers.get("Authorization", "")
+def _bearer(ws: ServerConnection) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if the handshake had one."""
+    value = ws.request.headers.get("Authorization", "") if ws.request else ""
     return value[7:].strip() or None if value.lower().startswith("bearer ") else None
 
 
@@ -156,19 +164,9 @@ class Service:
         deadline = self.config.server.drain_seconds
         log.info("shutting down: %d live call(s), %.0f s to finish", len(self.live), deadline)
         self.server.close(close_connections=False)  # no new connections
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(deadline):
-                # End intake: each ingest handler then flushes its call.
-                closing = [
-                    live.ws.close(Close.GOING_AWAY, "server shutting down")
-                    for live in self.live.values()
-                ]
-                await asyncio.gather(*closing, return_exceptions=True)
-                while self.live:
-                    await asyncio.sleep(0.05)
-                for sub in list(self.hub.subscriptions):  # let subscribers receive the ends
-                    while len(sub.outbox) and sub in self.hub.subscriptions:
-                        await asyncio.sleep(0.05)
+        # wait_for, not asyncio.timeout: the service runs on Python 3.10 too.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._drain(), deadline)
         for live in list(self.live.values()):
             await live.call.cancel()
         if self._housekeeping is not None:
@@ -184,12 +182,44 @@ class Service:
         if self.event_log is not None:
             await self.event_log.close()
 
+    async def _drain(self) -> None:
+        """End intake (each ingest handler then flushes its call), then deliver what is queued."""
+        closing = [
+            live.ws.close(Close.GOING_AWAY, "server shutting down") for live in self.live.values()
+        ]
+        await asyncio.gather(*closing, return_exceptions=True)
+        while self.live:
+            await asyncio.sleep(0.05)
+        for sub in list(self.hub.subscriptions):  # let subscribers receive the ends
+            while len(sub.outbox) and sub in self.hub.subscriptions:
+                await asyncio.sleep(0.05)
+
     async def _keep_house(self) -> None:
         while True:
             await asyncio.sleep(PRUNE_EVERY)
             self.hub.prune()
             if self.event_log is not None:
                 await self.event_log.prune()
+
+    # -- gauges: what /metrics reads (edge.server.metrics.Gauges) -----------
+
+    def live_calls(self) -> int:
+        return len(self.live)
+
+    def queued_frames(self) -> int:
+        return sum(live.call.queued_frames for live in self.live.values())
+
+    def open_connections(self) -> int:
+        return self.connections
+
+    def subscribers(self, view: View) -> int:
+        return sum(s.view is view for s in self.hub.subscriptions)
+
+    def dropped_readings(self) -> int:
+        return self.hub.dropped
+
+    def ready(self) -> bool:
+        return self.engine is not None
 
     # -- plain HTTP ---------------------------------------------------------
 
@@ -237,7 +267,7 @@ class Service:
             elif path == SUBSCRIBE_PATH:
                 await self._subscribe(ws)
             else:
-                await _refuse(ws, Close.NOT_FOUND, f"no websocket endpoint at {path}")
+                await _refuse(ws, Refused(Close.NOT_FOUND, f"no websocket endpoint at {path}"))
         finally:
             self.connections -= 1
 
@@ -264,21 +294,13 @@ class Service:
                         await live.call.push(frame)
                     await live.call.finish()
                     await consumer
-                    await ws.send(
-                        json.dumps(
-                            {
-                                "type": "stopped",
-                                "call_id": live.call.call_id,
-                                "dropped_frames": live.call.dropped_frames,
-                            }
-                        )
-                    )
+                    await ws.send(stopped_message(live.call.call_id, live.call.dropped_frames))
                     await ws.close(Close.NORMAL, "call ended")
                     return
-        except (IngestError, Refused) as e:
+        except Refused as e:
             self.metrics.ingest_errors.labels(code=str(int(e.code))).inc()
             log.warning("ingest from %s refused: %s", peer, e)
-            await _refuse(ws, e.code, str(e))
+            await _refuse(ws, e)
         except ConnectionClosed:
             pass
         finally:
@@ -289,7 +311,7 @@ class Service:
         self, ws: ServerConnection, started: Started, peer: str
     ) -> tuple[_LiveCall, asyncio.Task[None]]:
         info = started.info
-        principal = self.tokens.authenticate(info.token or _bearer(ws.request.headers))
+        principal = self.tokens.authenticate(info.token or _bearer(ws))
         require(principal, TokenRole.INGEST)
         if self.engine is None or self._closing:
             raise Refused(Close.TRY_LATER, "the service is not ready: retry in a few seconds")
@@ -328,8 +350,7 @@ class Service:
             info.agent_id,
             info.team,
         )
-        reply = {"type": "started", "protocol": PROTOCOL, "call_id": info.call_id}
-        await ws.send(json.dumps(reply))
+        await ws.send(started_message(info))
         return live, consumer
 
     async def _consume(self, call: Call) -> None:
@@ -358,35 +379,33 @@ class Service:
 
     async def _subscribe(self, ws: ServerConnection) -> None:
         peer = _peer(ws)
+        session = SubscribeSession(self.tokens, self.hub.calls, bearer=_bearer(ws))
         try:
             first = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
-            sub, resume = self._subscription(ws, first)
+            request = session.receive(first)
         except TimeoutError:
-            await _refuse(ws, Close.BAD_MESSAGE, "send a subscribe message first")
+            await _refuse(ws, session.timed_out())
             return
-        except (IngestError, Refused) as e:
+        except Refused as e:
             log.warning("subscriber %s refused: %s", peer, e)
-            await _refuse(ws, e.code, str(e))
+            await _refuse(ws, e)
             return
         except ConnectionClosed:
             return
-        hello = {
-            "type": "subscribed",
-            "protocol": PROTOCOL,
-            "view": sub.view.value,
-            "agent_id": sub.agent_id,
-            "teams": list(sub.teams),
-            "call_id": sub.call_id,
-            "share": self.config.privacy.share.value,
-        }
-        await ws.send(json.dumps(hello))
-        self.hub.attach(sub, resume)
+        assert isinstance(request, Subscribe)
+        sub = request.subscription(Outbox(self.config.server.client_queue), peer)
+        await ws.send(subscribed_message(sub, self.config.privacy.share))
+        self.hub.attach(sub, request.resume)
         sender = asyncio.create_task(self._send_loop(ws, sub), name=f"send/{peer}")
         try:
             async for message in ws:
-                await self._from_subscriber(ws, sub, message)
-        except (IngestError, Refused) as e:
-            await _refuse(ws, e.code, str(e))
+                result = session.receive(message)
+                if isinstance(result, Feedback):
+                    await self._feedback(ws, sub, result)
+                elif isinstance(result, Reply):
+                    await ws.send(result.message)
+        except Refused as e:
+            await _refuse(ws, e)
         except ConnectionClosed:
             pass
         finally:
@@ -394,118 +413,30 @@ class Service:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
 
-    def _subscription(
-        self, ws: ServerConnection, message: str | bytes
-    ) -> tuple[Subscription, dict[str, int]]:
-        data = _object(message)
-        if data.get("type") != "subscribe":
-            raise IngestError(Close.BAD_MESSAGE, "the first message must be type 'subscribe'")
-        principal = self.tokens.authenticate(data.get("token") or _bearer(ws.request.headers))
+    async def _feedback(self, ws: ServerConnection, sub: Subscription, feedback: Feedback) -> None:
         try:
-            view = View(data.get("view"))
-        except ValueError:
-            raise IngestError(
-                Close.BAD_MESSAGE, "view must be 'agent', 'wallboard' or 'call'"
-            ) from None
-        resume = data.get("resume") or {}
-        if not isinstance(resume, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) for k, v in resume.items()
-        ):
-            raise IngestError(Close.BAD_MESSAGE, "resume must map call ids to sequence numbers")
-        sub = Subscription(
-            principal=principal,
-            view=view,
-            outbox=Outbox(self.config.server.client_queue),
-            peer=_peer(ws),
-        )
-        if view is View.AGENT:
-            sub.agent_id = self._agent_id(principal, data.get("agent_id"))
-        elif view is View.WALLBOARD:
-            sub.teams = self._teams(principal, data.get("teams"))
-        else:
-            require(principal, TokenRole.SUPERVISOR, TokenRole.AGENT)
-            call_id = data.get("call_id")
-            record = self.hub.calls.get(call_id) if isinstance(call_id, str) else None
-            if record is None:
-                raise Refused(Close.NOT_FOUND, f"no live call {call_id!r}")
-            if not principal.can_see(record.meta):
-                raise Refused(Close.FORBIDDEN, f"call {call_id!r} is not yours to watch")
-            sub.call_id = call_id
-        return sub, resume
-
-    @staticmethod
-    def _agent_id(principal: Principal, asked: object) -> str:
-        require(principal, TokenRole.AGENT)
-        if principal.role is None:
-            if not isinstance(asked, str) or not asked:
-                raise IngestError(Close.BAD_MESSAGE, "view 'agent' needs an agent_id")
-            return asked
-        if asked not in (None, "", principal.agent):
-            raise Refused(Close.FORBIDDEN, "this token may only watch its own agent's calls")
-        assert principal.agent is not None
-        return principal.agent
-
-    @staticmethod
-    def _teams(principal: Principal, asked: object) -> tuple[str, ...]:
-        require(principal, TokenRole.SUPERVISOR)
-        if asked is not None and (
-            not isinstance(asked, list) or not all(isinstance(t, str) for t in asked)
-        ):
-            raise IngestError(Close.BAD_MESSAGE, "teams must be a list of team names")
-        wanted = tuple(asked or ())
-        if principal.role is None:
-            return wanted
-        if not set(wanted) <= set(principal.teams):
-            raise Refused(Close.FORBIDDEN, "this token may only watch its own teams")
-        return wanted or principal.teams
-
-    async def _from_subscriber(
-        self, ws: ServerConnection, sub: Subscription, message: str | bytes
-    ) -> None:
-        data = _object(message)
-        kind = data.get("type")
-        if kind == "feedback":
-            try:
-                report = self.hub.record_feedback(sub.principal, data)
-            except Refused as e:  # a bad report is answered, the subscription goes on
-                await ws.send(json.dumps({"type": "error", "code": int(e.code), "message": str(e)}))
-                return
-            self.metrics.feedback.labels(cue=report["cue"], verdict=report["verdict"]).inc()
-            ack = {"type": "feedback.recorded", "call_id": report["call_id"]}
-            await ws.send(json.dumps({**ack, "cue_id": report["cue_id"]}))
-        elif kind == "ping":
-            await ws.send(json.dumps({"type": "pong", "server_time": time.time()}))
-        else:
-            raise IngestError(Close.BAD_MESSAGE, f"unknown message type {kind!r}: send feedback")
+            report = self.hub.record_feedback(sub.principal, feedback.report)
+        except Refused as e:  # a bad report is answered, the subscription goes on
+            await ws.send(error_message(e))
+            return
+        self.metrics.feedback.labels(cue=report["cue"], verdict=report["verdict"]).inc()
+        await ws.send(feedback_recorded_message(report))
 
     async def _send_loop(self, ws: ServerConnection, sub: Subscription) -> None:
         while (message := await sub.outbox.get()) is not None:
             await ws.send(message)
         self.hub.detach(sub)
-        self.hub.disconnected_slow += 1
         self.metrics.slow_disconnects.inc()
         log.warning("subscriber %s too slow: disconnected (it may resume)", sub.peer)
         await ws.close(Close.TRY_LATER, "too slow: reconnect and resume")
 
 
-def _object(message: str | bytes) -> dict[str, Any]:
-    if not isinstance(message, str):
-        raise IngestError(Close.BAD_MESSAGE, "send JSON text messages, not binary")
-    try:
-        data = json.loads(message)
-    except json.JSONDecodeError:
-        raise IngestError(Close.BAD_MESSAGE, "message is not JSON") from None
-    if not isinstance(data, dict):
-        raise IngestError(Close.BAD_MESSAGE, "message must be a JSON object")
-    return data
-
-
-async def _refuse(ws: ServerConnection, code: Close, message: str) -> None:
-    """Tell the client why in a JSON message, then close with ``code``."""
+async def _refuse(ws: ServerConnection, refused: Refused) -> None:
+    """Tell the client why in an ``error`` message, then close with its code."""
     with contextlib.suppress(ConnectionClosed):
-        await ws.send(json.dumps({"type": "error", "code": int(code), "message": message}))
-        reason = message.encode()[:120].decode(errors="ignore")
-        await ws.close(code, reason)
+        await ws.send(error_message(refused))
+        reason = str(refused).encode()[:120].decode(errors="ignore")
+        await ws.close(refused.code, reason)
 
 
 def _text(status: http.HTTPStatus, text: str) -> Response:

@@ -12,17 +12,9 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from edge.server.ingest import Close
 from edge.server.options import TokenRole, TokenSpec
+from edge.server.protocol import Close, Refused
 from edge.server.summary import CallMeta
-
-
-class Refused(Exception):
-    """Access refused: close the connection with ``code``."""
-
-    def __init__(self, code: Close, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Every event a call emits goes through :meth:`Hub.publish`:
 
 1. **privacy** (:class:`Privacy`): with ``share = "cues"`` transcripts never
-   leave; otherwise they are redacted (``edge.server.redact``) first;
+   leave; otherwise they are redacted (``edge.stages.redact``) first;
 2. **resume buffer**: the last ``resume_events`` messages of each call, so a
    client that reconnects with its last sequence number gets what it missed;
 3. **summary**: the call's wallboard tile (:class:`CallSummary`);
@@ -35,12 +35,12 @@ from edge.events import (
     VoiceEmotion,
     to_dict,
 )
-from edge.server.auth import Principal, Refused
-from edge.server.ingest import Close
+from edge.server.auth import Principal
 from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
-from edge.server.redact import Redactor
+from edge.server.protocol import Close, Refused
 from edge.server.summary import CallMeta, CallSummary
+from edge.stages.redact import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,6 @@ class Hub:
         self.alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS)
         self.feedback: deque[dict[str, Any]] = deque(maxlen=FEEDBACK)
         self.dropped = 0  # readings dropped across subscribers
-        self.disconnected_slow = 0
         self._clock = clock
         self._record = record  # the opt-in event log's writer
 

@@ -10,8 +10,9 @@ Two dialects arrive on the same websocket path; the first message decides:
 
 :class:`IngestSession` is a state machine: :meth:`~IngestSession.text` and
 :meth:`~IngestSession.binary` take one websocket message each and return what
-it means; anything wrong raises :class:`IngestError`, whose ``code`` is the
-websocket close code to answer with and whose message says what to do.
+it means; anything wrong raises :class:`~edge.server.protocol.Refused`, whose
+``code`` is the websocket close code to answer with and whose message says what
+to do.
 """
 
 from __future__ import annotations
@@ -29,35 +30,11 @@ import numpy as np
 from edge.audio.frames import Splitter
 from edge.audio.sources import Encoding, decode_raw
 from edge.contracts import Frame
+from edge.server.protocol import PROTOCOL, Close, Refused
 from edge.types import CallId, Role
 
-PROTOCOL = 1
 RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
 _CALL_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
-
-
-class Close(enum.IntEnum):
-    """Websocket close codes the service answers with (4000-4999: application codes)."""
-
-    NORMAL = 1000
-    GOING_AWAY = 1001
-    BAD_MESSAGE = 1008  # policy violation: malformed or unexpected message
-    UNSUPPORTED = 1003  # audio format we cannot take
-    TOO_BIG = 1009
-    TRY_LATER = 1013  # overloaded: too many connections, a hopeless slow subscriber
-    UNAUTHORIZED = 4001  # no token or an unknown token
-    FORBIDDEN = 4003  # a valid token without the right to this
-    NOT_FOUND = 4004  # no such call
-    CONFLICT = 4009  # call id already in use
-    TOO_MANY = 4029  # limit on calls per source
-
-
-class IngestError(Exception):
-    """A message the session cannot take: close the connection with ``code``."""
-
-    def __init__(self, code: Close, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class Dialect(str, enum.Enum):
@@ -109,8 +86,8 @@ class _State(enum.Enum):
     STOPPED = "stopped"
 
 
-def _bad(message: str) -> IngestError:
-    return IngestError(Close.BAD_MESSAGE, message)
+def _bad(message: str) -> Refused:
+    return Refused(Close.BAD_MESSAGE, message)
 
 
 class IngestSession:
@@ -157,7 +134,7 @@ class IngestSession:
                 f"{width}-byte sample frames ({self._encoding.value}, {self._channels} channel(s))"
             )
         if len(message) / width / self._rate > self._max_seconds:
-            raise IngestError(
+            raise Refused(
                 Close.TOO_BIG,
                 f"audio message holds over {self._max_seconds:g} s of audio: "
                 "send 20-200 ms per message",
@@ -184,25 +161,25 @@ class IngestSession:
     def _native_start(self, data: dict[str, Any]) -> Result:
         protocol = data.get("protocol", PROTOCOL)
         if protocol != PROTOCOL:
-            raise IngestError(
+            raise Refused(
                 Close.UNSUPPORTED, f"protocol {protocol!r} is not supported: this server speaks 1"
             )
         call_id = _call_id(data.get("call_id"))
         rate = data.get("sample_rate", 16000)
         if not isinstance(rate, int) or isinstance(rate, bool) or rate not in RATES:
             allowed = ", ".join(map(str, RATES))
-            raise IngestError(
+            raise Refused(
                 Close.UNSUPPORTED, f"sample_rate {rate!r} is not supported: use one of {allowed}"
             )
         try:
             encoding = Encoding.parse(str(data.get("encoding", "pcm16")))
         except Exception:
-            raise IngestError(
+            raise Refused(
                 Close.UNSUPPORTED,
                 f"encoding {data.get('encoding')!r} is not supported: use pcm16, mulaw or alaw",
             ) from None
         if encoding is Encoding.F32:
-            raise IngestError(
+            raise Refused(
                 Close.UNSUPPORTED, "encoding 'f32' is not supported: use pcm16, mulaw or alaw"
             )
         channels = data.get("channels", ["caller"])
@@ -274,7 +251,7 @@ class IngestSession:
         media = start.get("mediaFormat") or {}
         encoding, rate = media.get("encoding", "audio/x-mulaw"), media.get("sampleRate", 8000)
         if encoding != "audio/x-mulaw" or rate != 8000 or media.get("channels", 1) != 1:
-            raise IngestError(
+            raise Refused(
                 Close.UNSUPPORTED,
                 f"Twilio media format {encoding} {rate} Hz is not supported: "
                 "Media Streams send audio/x-mulaw at 8000 Hz, mono",
@@ -312,7 +289,7 @@ class IngestSession:
         except (binascii.Error, ValueError):
             raise _bad("Twilio media.payload is not valid base64") from None
         if len(payload) / 8000 > self._max_seconds:
-            raise IngestError(Close.TOO_BIG, "Twilio media payload too long")
+            raise Refused(Close.TOO_BIG, "Twilio media payload too long")
         at = media.get("timestamp")
         try:
             at_ms = float(at) if at is not None else None
@@ -331,6 +308,16 @@ class IngestSession:
                 (f for t in self._tracks.values() for f in t.flush()), key=lambda f: f.start
             )
         return Stopped(frames)
+
+
+def started_message(info: CallInfo) -> str:
+    """The reply to an accepted start message."""
+    return json.dumps({"type": "started", "protocol": PROTOCOL, "call_id": info.call_id})
+
+
+def stopped_message(call_id: str, dropped_frames: int) -> str:
+    """The reply once a stopped call is flushed, before the close: what was dropped."""
+    return json.dumps({"type": "stopped", "call_id": call_id, "dropped_frames": dropped_frames})
 
 
 class _Track:

@@ -1,8 +1,12 @@
-"""Prometheus metrics of the service (``/metrics``), one registry per service."""
+"""Prometheus metrics of the service (``/metrics``), one registry per service.
+
+Counters move as things happen; gauges are read when scraped, through the
+small :class:`Gauges` view the service gives, never from its insides.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,11 +20,36 @@ from prometheus_client import (
 from edge.events import CueRaised, Event
 from edge.server.hub import View
 
-if TYPE_CHECKING:
-    from edge.server.app import Service
-
 # Seconds: from a VAD batch (milliseconds) to a long final on a busy CPU.
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+class Gauges(Protocol):
+    """What the service reports of its state when ``/metrics`` is scraped."""
+
+    def live_calls(self) -> int:
+        """Calls streaming now."""
+        ...
+
+    def queued_frames(self) -> int:
+        """Audio frames waiting, summed over every live call's channels."""
+        ...
+
+    def open_connections(self) -> int:
+        """Open websocket connections, ingest and subscribers."""
+        ...
+
+    def subscribers(self, view: View) -> int:
+        """Subscribers watching ``view``."""
+        ...
+
+    def dropped_readings(self) -> int:
+        """Readings dropped for slow subscribers so far."""
+        ...
+
+    def ready(self) -> bool:
+        """True once the models are loaded."""
+        ...
 
 
 class Metrics:
@@ -76,19 +105,12 @@ class Metrics:
     def stage(self, stage: str, seconds: float) -> None:
         self.stage_seconds.labels(stage=stage).observe(seconds)
 
-    def render(self, service: Service) -> tuple[bytes, str]:
-        self.active_calls.set(len(service.live))
-        self.queue_depth.set(
-            sum(
-                r.queue.qsize()
-                for live in service.live.values()
-                for r in live.call.runners.values()
-            )
-        )
-        self.subscriber_dropped.set(service.hub.dropped)
-        self.connections.set(service.connections)
+    def render(self, gauges: Gauges) -> tuple[bytes, str]:
+        self.active_calls.set(gauges.live_calls())
+        self.queue_depth.set(gauges.queued_frames())
+        self.subscriber_dropped.set(gauges.dropped_readings())
+        self.connections.set(gauges.open_connections())
         for view in View:
-            subs = service.hub.subscriptions
-            self.subscribers.labels(view=view.value).set(sum(s.view is view for s in subs))
-        self.ready.set(1 if service.engine is not None else 0)
+            self.subscribers.labels(view=view.value).set(gauges.subscribers(view))
+        self.ready.set(1 if gauges.ready() else 0)
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -153,9 +153,11 @@ class VoiceBaseline:
         if self._sum is None:
             return self.prior
         if self.prior is None:
-            return self._sum / self.windows
+            return (self._sum / self.windows).astype(np.float32, copy=False)
         weight = self.prior_weight
-        return (self._sum + weight * self.prior) / (self.windows + weight)
+        return ((self._sum + weight * self.prior) / (self.windows + weight)).astype(
+            np.float32, copy=False
+        )
 
 
 class EmotionWindows:

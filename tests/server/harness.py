@@ -17,10 +17,10 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+from edge.client import CallSpec, stream_call
 from edge.config import Config
 from edge.pipeline.engine import Engine
 from edge.server.app import Service
-from edge.server.client import CallSpec, stream_call
 from edge.server.options import ServerOptions
 
 

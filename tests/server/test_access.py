@@ -12,8 +12,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from edge.client import CallSpec, ServiceError, stream_call
 from edge.config import Config
-from edge.server.client import CallSpec, ServiceError, stream_call
 from edge.server.options import ServerOptions, TokenRole, TokenSpec
 from tests.server.harness import ServiceThread, messages, subscriber
 

@@ -16,10 +16,11 @@ from edge.events import (
     TranscriptFinal,
     VoiceEmotion,
 )
-from edge.server.auth import OPEN, Refused
+from edge.server.auth import OPEN
 from edge.server.hub import Hub, Subscription, View
 from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
+from edge.server.protocol import Refused
 from edge.server.summary import CallMeta
 from edge.types import CallId, Role
 

@@ -11,14 +11,15 @@ import pytest
 from edge.audio import g711
 from edge.server.ingest import (
     Audio,
-    Close,
     Dialect,
     Ignored,
-    IngestError,
     IngestSession,
     Started,
     Stopped,
+    started_message,
+    stopped_message,
 )
+from edge.server.protocol import Close, Refused
 from edge.types import Role
 
 
@@ -93,7 +94,7 @@ def test_8khz_mulaw_is_resampled_to_16khz() -> None:
 def test_bad_native_input_is_refused_with_a_reason(messages, code, words) -> None:
     """Each malformed or unexpected message raises one error with a close code and a reason."""
     session = IngestSession()
-    with pytest.raises(IngestError) as raised:
+    with pytest.raises(Refused) as raised:
         for message in messages:
             if isinstance(message, bytes):
                 session.binary(message)
@@ -187,7 +188,7 @@ def test_twilio_stream_maps_tracks_to_roles_and_fills_gaps() -> None:
 def test_bad_twilio_input_is_refused_with_a_reason(messages, code, words) -> None:
     """Malformed Twilio messages get a close code and a one-line reason."""
     session = IngestSession()
-    with pytest.raises(IngestError) as raised:
+    with pytest.raises(Refused) as raised:
         for message in messages:
             session.text(message)
     assert raised.value.code == code
@@ -198,5 +199,22 @@ def test_binary_audio_on_a_twilio_stream_is_refused() -> None:
     """Twilio sends JSON media only: a binary message is a protocol error."""
     session = IngestSession()
     session.text(twilio_start())
-    with pytest.raises(IngestError, match="not binary"):
+    with pytest.raises(Refused, match="not binary"):
         session.binary(b"\x00\x00")
+
+
+def test_the_replies_say_protocol_call_and_drops() -> None:
+    """`started` names the protocol and call; `stopped` the frames dropped."""
+    session = IngestSession()
+    result = session.text(start())
+    assert isinstance(result, Started)
+    assert json.loads(started_message(result.info)) == {
+        "type": "started",
+        "protocol": 1,
+        "call_id": "c1",
+    }
+    assert json.loads(stopped_message("c1", 3)) == {
+        "type": "stopped",
+        "call_id": "c1",
+        "dropped_frames": 3,
+    }

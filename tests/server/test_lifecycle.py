@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from edge.client import CallSpec, stream_call
 from edge.config import Config
-from edge.server.client import CallSpec, stream_call
 from edge.server.options import ServerOptions
 from tests.helpers import DATA, TIME_FACTOR, EdgeProcess, wer_text
 from tests.server.harness import ServiceThread, upload

@@ -17,8 +17,8 @@ from websockets.sync.client import connect
 
 from edge.audio import g711
 from edge.audio.files import read_audio
+from edge.client import CallSpec, ServiceError, stream_call
 from edge.config import Config
-from edge.server.client import CallSpec, ServiceError, stream_call
 from edge.server.options import PrivacyOptions, ServerOptions, Share
 from tests.helpers import DATA, wer_text
 from tests.server.harness import ServiceThread, messages, subscriber, upload

@@ -22,6 +22,7 @@ from faster_whisper.audio import decode_audio
 from playwright.sync_api import Page, expect
 
 from edge.adapters.model_files import models_dir
+from edge.client import CallSpec, stream_call
 from edge.config import Config
 from edge.events import (
     CallEnded,
@@ -36,7 +37,6 @@ from edge.events import (
     TranscriptPartial,
     VoiceEmotion,
 )
-from edge.server.client import CallSpec, stream_call
 from edge.server.hub import View
 from edge.server.options import PrivacyOptions, ServerOptions, Share, TokenRole, TokenSpec
 from edge.server.summary import CallMeta

@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed
 from edge.audio import g711
 from edge.contracts import Frame
 from edge.errors import EdgeError
+from edge.server.protocol import PROTOCOL, Close
 from edge.types import FRAME_SAMPLES, FRAME_SECONDS, Role
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def _encode(block: npt.NDArray[np.float32], encoding: str) -> bytes:
 def _start_message(spec: CallSpec, rate: int) -> str:
     start = {
         "type": "start",
-        "protocol": 1,
+        "protocol": PROTOCOL,
         "call_id": spec.call_id,
         "agent_id": spec.agent_id,
         "team": spec.team,
@@ -153,7 +154,7 @@ async def watch(
 
 
 # Refusals that retrying cannot fix: a bad token or role, a malformed or unsupported start.
-_FATAL = frozenset({1003, 1008, 4001, 4003})
+_FATAL = frozenset({Close.UNSUPPORTED, Close.BAD_MESSAGE, Close.UNAUTHORIZED, Close.FORBIDDEN})
 
 
 class Forwarder:

@@ -10,7 +10,7 @@ from edge.events import (
     TranscriptPartial,
     Word,
 )
-from edge.server.redact import PhiKind, Redaction, Redactor, find_phi, redact_text
+from edge.stages.redact import PhiKind, Redaction, Redactor, find_phi, redact_text
 from edge.types import Role
 
 PHONE, DOB, SSN, CARD, EMAIL, MEMBER = (

@@ -1,0 +1,222 @@
+"""The subscribe protocol, sans I/O: a subscriber's messages in, what they ask for out.
+
+A subscriber (the agent panel, the wallboard, a call-detail view) opens
+``/subscribe`` and says what it wants to watch in its first message, within
+:data:`HELLO_TIMEOUT` seconds (``docs/server.md``, "Subscribe")::
+
+    {"type": "subscribe", "view": "agent", "token": "...", "resume": {"c-1042": 311}}
+
+After that it may send ``feedback`` (a verdict on a cue) and ``ping``.
+
+:class:`SubscribeSession` is a state machine: :meth:`~SubscribeSession.receive`
+takes one websocket message and returns what it asks for (:class:`Subscribe`,
+:class:`Feedback`, :class:`Reply`); anything wrong raises
+:class:`~edge.server.protocol.Refused`, whose ``code`` is the close code:
+
+* 1008 ``BAD_MESSAGE``: not a JSON object, a first message that is not
+  ``subscribe``, an unknown view, a malformed ``resume`` or ``teams``, an open
+  service's agent view without ``agent_id``, an unknown message type;
+* 4001 ``UNAUTHORIZED``: no token, or an unknown one (:mod:`edge.server.auth`);
+* 4003 ``FORBIDDEN``: a token without the right to the view, agent, teams or call;
+* 4004 ``NOT_FOUND``: a call view of a call the hub does not hold.
+
+The session decides; :mod:`edge.server.app` moves the messages and attaches
+the subscription to the hub.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.server.auth import Principal, Tokens, require
+from edge.server.hub import CallRecord, Subscription, View
+from edge.server.options import Share, TokenRole
+from edge.server.outbox import Outbox
+from edge.server.protocol import PROTOCOL, Close, Refused
+
+HELLO_TIMEOUT = 10.0  # seconds a subscriber has to say what it wants
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """The first message, checked: who watches what, and where each call resumes."""
+
+    principal: Principal
+    view: View
+    agent_id: str | None = None
+    teams: tuple[str, ...] = ()
+    call_id: str | None = None
+    resume: dict[str, int] = field(default_factory=dict)
+
+    def subscription(self, outbox: Outbox, peer: str) -> Subscription:
+        """The hub's subscription for this request, queueing into ``outbox``."""
+        return Subscription(
+            principal=self.principal,
+            view=self.view,
+            outbox=outbox,
+            agent_id=self.agent_id,
+            teams=self.teams,
+            call_id=self.call_id,
+            peer=peer,
+        )
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A verdict on a cue, for :meth:`edge.server.hub.Hub.record_feedback` to check."""
+
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to send back; the subscription goes on."""
+
+    message: str
+
+
+Result = Subscribe | Feedback | Reply
+
+
+class _State(enum.Enum):
+    WAITING = "waiting"  # for the subscribe message
+    SUBSCRIBED = "subscribed"
+
+
+class SubscribeSession:
+    """One subscriber connection's protocol state.
+
+    ``bearer`` is the token of an ``Authorization`` header, used when the
+    subscribe message carries none; ``calls`` are the hub's calls, read when a
+    call view is asked for.
+    """
+
+    def __init__(
+        self,
+        tokens: Tokens,
+        calls: Mapping[str, CallRecord],
+        *,
+        bearer: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = _State.WAITING
+        self._tokens = tokens
+        self._calls = calls
+        self._bearer = bearer
+        self._clock = clock
+
+    def receive(self, message: str | bytes) -> Result:
+        data = _object(message)
+        if self.state is _State.WAITING:
+            subscribe = self._subscribe(data)
+            self.state = _State.SUBSCRIBED
+            return subscribe
+        kind = data.get("type")
+        if kind == "feedback":
+            return Feedback(data)
+        if kind == "ping":
+            return Reply(json.dumps({"type": "pong", "server_time": self._clock()}))
+        raise _bad(f"unknown message type {kind!r}: send feedback")
+
+    @staticmethod
+    def timed_out() -> Refused:
+        """The refusal for a subscriber silent for :data:`HELLO_TIMEOUT` seconds."""
+        return _bad("send a subscribe message first")
+
+    # -- the first message --------------------------------------------------
+
+    def _subscribe(self, data: dict[str, Any]) -> Subscribe:
+        if data.get("type") != "subscribe":
+            raise _bad("the first message must be type 'subscribe'")
+        principal = self._tokens.authenticate(data.get("token") or self._bearer)
+        try:
+            view = View(data.get("view"))
+        except ValueError:
+            raise _bad("view must be 'agent', 'wallboard' or 'call'") from None
+        resume = data.get("resume") or {}
+        if not isinstance(resume, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) for k, v in resume.items()
+        ):
+            raise _bad("resume must map call ids to sequence numbers")
+        if view is View.AGENT:
+            agent_id = _agent_id(principal, data.get("agent_id"))
+            return Subscribe(principal, view, agent_id=agent_id, resume=resume)
+        if view is View.WALLBOARD:
+            teams = _teams(principal, data.get("teams"))
+            return Subscribe(principal, view, teams=teams, resume=resume)
+        require(principal, TokenRole.SUPERVISOR, TokenRole.AGENT)
+        call_id = data.get("call_id")
+        record = self._calls.get(call_id) if isinstance(call_id, str) else None
+        if record is None:
+            raise Refused(Close.NOT_FOUND, f"no live call {call_id!r}")
+        if not principal.can_see(record.meta):
+            raise Refused(Close.FORBIDDEN, f"call {call_id!r} is not yours to watch")
+        assert isinstance(call_id, str)
+        return Subscribe(principal, view, call_id=call_id, resume=resume)
+
+
+def subscribed_message(sub: Subscription, share: Share) -> str:
+    """The reply to an accepted subscribe message: what the subscriber will get."""
+    hello = {
+        "type": "subscribed",
+        "protocol": PROTOCOL,
+        "view": sub.view.value,
+        "agent_id": sub.agent_id,
+        "teams": list(sub.teams),
+        "call_id": sub.call_id,
+        "share": share.value,
+    }
+    return json.dumps(hello)
+
+
+def feedback_recorded_message(report: Mapping[str, Any]) -> str:
+    """The reply to a feedback report the hub recorded."""
+    ack = {"type": "feedback.recorded", "call_id": report["call_id"]}
+    return json.dumps({**ack, "cue_id": report["cue_id"]})
+
+
+def _agent_id(principal: Principal, asked: object) -> str:
+    require(principal, TokenRole.AGENT)
+    if principal.role is None:
+        if not isinstance(asked, str) or not asked:
+            raise _bad("view 'agent' needs an agent_id")
+        return asked
+    if asked not in (None, "", principal.agent):
+        raise Refused(Close.FORBIDDEN, "this token may only watch its own agent's calls")
+    assert principal.agent is not None
+    return principal.agent
+
+
+def _teams(principal: Principal, asked: object) -> tuple[str, ...]:
+    require(principal, TokenRole.SUPERVISOR)
+    if asked is not None and (
+        not isinstance(asked, list) or not all(isinstance(t, str) for t in asked)
+    ):
+        raise _bad("teams must be a list of team names")
+    wanted = tuple(asked or ())
+    if principal.role is None:
+        return wanted
+    if not set(wanted) <= set(principal.teams):
+        raise Refused(Close.FORBIDDEN, "this token may only watch its own teams")
+    return wanted or principal.teams
+
+
+def _object(message: str | bytes) -> dict[str, Any]:
+    if not isinstance(message, str):
+        raise _bad("send JSON text messages, not binary")
+    try:
+        data = json.loads(message)
+    except json.JSONDecodeError:
+        raise _bad("message is not JSON") from None
+    if not isinstance(data, dict):
+        raise _bad("message must be a JSON object")
+    return data
+
+
+def _bad(message: str) -> Refused:
+    return Refused(Close.BAD_MESSAGE, message)
