@@ -1,7 +1,6 @@
 """edge.config: the TOML file, the EDGE_* overrides and the checks, without models."""
 
 import dataclasses
-import os
 import re
 import typing
 from pathlib import Path
@@ -26,13 +25,7 @@ ROOT = Path(__file__).parents[1]
 TOKEN = "s3cret-token-0123456789"
 
 
-@pytest.fixture(autouse=True)
-def clean(tmp_path, monkeypatch):
-    """No ./edge.toml and no EDGE_ settings of the machine running the tests leak in."""
-    monkeypatch.chdir(tmp_path)
-    for var in list(os.environ):
-        if var == "EDGE_CONFIG" or (var.startswith("EDGE_") and "__" in var):
-            monkeypatch.delenv(var)
+pytestmark = pytest.mark.usefixtures("clean_config")
 
 
 def write(tmp_path, text, name="edge.toml"):

@@ -1,7 +1,6 @@
 """`edge config`, and --config with the pipeline flags, run in-process through main()."""
 
 import io
-import os
 import re
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -18,13 +17,7 @@ ROOT = Path(__file__).parents[2]
 TOKEN = "s3cret-token-0123456789"
 
 
-@pytest.fixture(autouse=True)
-def clean(tmp_path, monkeypatch):
-    """No ./edge.toml and no EDGE_ settings of the machine running the tests leak in."""
-    monkeypatch.chdir(tmp_path)
-    for var in list(os.environ):
-        if var == "EDGE_CONFIG" or (var.startswith("EDGE_") and "__" in var):
-            monkeypatch.delenv(var)
+pytestmark = pytest.mark.usefixtures("clean_config")
 
 
 def edge(*argv):
