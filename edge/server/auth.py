@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from edge.server.options import TokenRole, TokenSpec
+from edge.server.options import MIN_TOKEN_LENGTH, TokenRole, TokenSpec
 from edge.server.protocol import Close, Refused
 from edge.server.summary import CallMeta
 
@@ -50,10 +50,16 @@ class Tokens:
     def open(self) -> bool:
         return not self._specs
 
-    def authenticate(self, token: str | None) -> Principal:
-        """The principal behind ``token``; raises :class:`Refused` (4001) if none."""
+    def authenticate(self, token: object) -> Principal:
+        """The principal behind ``token``; raises :class:`Refused` (4001) if none.
+
+        ``token`` is what a client sent, of any JSON type: anything but a
+        string is refused like an unknown token (and never quoted).
+        """
         if self.open:
             return OPEN
+        if token is not None and not isinstance(token, str):
+            raise Refused(Close.UNAUTHORIZED, "token must be a string: send your access token")
         if not token:
             raise Refused(Close.UNAUTHORIZED, "no token: send your access token")
         found = None
@@ -70,11 +76,24 @@ class Tokens:
             source=found.source,
         )
 
+    def scrub(self, text: str) -> str:
+        """``text`` with every configured token blanked out, for logs and error messages.
+
+        A client may put a token in the wrong field (as a call id, a view, a
+        type); a refusal that quotes the field must not write it to the log.
+        """
+        for spec in self._specs:
+            text = text.replace(spec.token, "[token]")
+            # edge.server.protocol.shown cuts long input: a token's head before the "…"
+            for n in range(len(spec.token) - 1, MIN_TOKEN_LENGTH - 1, -1):
+                text = text.replace(spec.token[:n] + "…", "[token]…")
+        return text
+
 
 def require(principal: Principal, *roles: TokenRole) -> None:
     """Raise :class:`Refused` (4003) unless the principal has one of ``roles``."""
     if principal.role is not None and principal.role not in roles:
         wanted = " or ".join(r.value for r in roles)
-        raise Refused(
-            Close.FORBIDDEN, f"a {principal.role.value} token cannot do this: it needs {wanted}"
-        )
+        role = principal.role.value
+        article = "an" if role[0] in "aeiou" else "a"
+        raise Refused(Close.FORBIDDEN, f"{article} {role} token cannot do this: it needs {wanted}")

@@ -38,8 +38,8 @@ from edge.events import (
 from edge.server.auth import Principal
 from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
-from edge.server.protocol import Close, Refused
-from edge.server.summary import CallMeta, CallSummary
+from edge.server.protocol import Close, Refused, shown
+from edge.server.summary import CAPTIONS, CallMeta, CallSummary
 from edge.stages.redact import Redactor
 
 log = logging.getLogger(__name__)
@@ -116,12 +116,20 @@ class CallRecord:
         self.buffer: deque[tuple[int, str, Hashable | None]] = deque(maxlen=resume_events)
         self.evicted_through = 0  # highest seq no longer in the buffer
         self.cues: dict[int, CueRaised] = {}  # every cue raised, for feedback
+        # Both roles' recent finals, for the snapshot (the summary keeps the caller's only).
+        self.captions: deque[dict[str, Any]] = deque(maxlen=2 * CAPTIONS)
         self.ended_at: float | None = None
 
     def remember(self, seq: int, message: str, key: Hashable | None) -> None:
         if len(self.buffer) == self.buffer.maxlen:
             self.evicted_through = self.buffer[0][0]
         self.buffer.append((seq, message, key))
+
+    def caption(self, event: Event) -> None:
+        """Keep a (shared, so already redacted) final for a later snapshot."""
+        if isinstance(event, TranscriptFinal) and event.text and event.role is not None:
+            line = {"seq": event.seq, "role": event.role.value, "text": event.text}
+            self.captions.append({**line, "end": event.end})
 
 
 class Hub:
@@ -169,6 +177,7 @@ class Hub:
         message = _json(body)
         key = coalesce_key(shared)
         record.remember(shared.seq, message, key)
+        record.caption(shared)
         if self._record is not None:
             self._record(_json({**body, "agent_id": record.meta.agent_id}))
         changed = record.summary.observe(shared)
@@ -227,7 +236,12 @@ class Hub:
         self.subscriptions.discard(sub)
 
     def _catch_up(self, sub: Subscription, record: CallRecord, last: int) -> None:
-        """Missed events from the buffer, or a snapshot when they are gone: no gap, no dup.
+        """Missed events from the buffer, or a snapshot when they are gone: no duplicate.
+
+        What is resent skips nothing that still matters: superseded partials and
+        readings (one key) reach the subscriber as the newest of their key only.
+        A snapshot stands for everything up to its ``seq``: the call's tile and
+        both roles' recent finals (``captions``); other events before it are gone.
 
         Also a snapshot when the missed events would not fit the subscriber's
         outbox: a client dropped as too slow would otherwise be dropped again.
@@ -239,7 +253,7 @@ class Hub:
             snapshot = {
                 "type": "call.snapshot",
                 "call": record.summary.to_dict(),
-                "captions": list(record.summary.captions),
+                "captions": list(record.captions),
             }
             self._send(sub, _json(snapshot))
             last = record.summary.last_seq
@@ -259,13 +273,12 @@ class Hub:
         """A "this cue was wrong" report: kept for calibration; raises :class:`Refused`."""
         call_id, cue_id = data.get("call_id"), data.get("cue_id")
         record = self.calls.get(call_id) if isinstance(call_id, str) else None
-        if record is None:
-            raise Refused(Close.NOT_FOUND, f"feedback for unknown call {call_id!r}")
-        if not principal.can_see(record.meta):
-            raise Refused(Close.FORBIDDEN, "feedback for a call that is not yours")
+        # Not yours and no such call answer alike: a token holder cannot probe call ids.
+        if record is None or not principal.can_see(record.meta):
+            raise Refused(Close.NOT_FOUND, f"feedback for no call {shown(call_id)} of yours")
         cue = record.cues.get(cue_id) if isinstance(cue_id, int) else None
         if cue is None:
-            raise Refused(Close.BAD_MESSAGE, f"feedback for unknown cue_id {cue_id!r}")
+            raise Refused(Close.BAD_MESSAGE, f"feedback for unknown cue_id {shown(cue_id)}")
         verdict = data.get("verdict", "wrong")
         if verdict not in ("wrong", "right"):
             raise Refused(Close.BAD_MESSAGE, "feedback verdict must be 'wrong' or 'right'")

@@ -30,11 +30,12 @@ import numpy as np
 from edge.audio.frames import Splitter
 from edge.audio.sources import Encoding, decode_raw
 from edge.contracts import Frame
-from edge.server.protocol import PROTOCOL, Close, Refused
+from edge.server.protocol import PROTOCOL, Close, Refused, checked, optional, parse_object, shown
 from edge.types import CallId, Role
 
 RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
 _CALL_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+MAX_TIMESTAMP_MS = 86_400_000  # a Twilio media.timestamp beyond a day is no call's
 
 
 class Dialect(str, enum.Enum):
@@ -107,12 +108,7 @@ class IngestSession:
     # -- messages -----------------------------------------------------------
 
     def text(self, message: str) -> Result:
-        try:
-            data = json.loads(message)
-        except json.JSONDecodeError as e:
-            raise _bad(f"message is not JSON ({e.msg} at char {e.pos}): send JSON text") from None
-        if not isinstance(data, dict):
-            raise _bad("message must be a JSON object with a 'type' (or Twilio 'event') field")
+        data = parse_object(message)
         if self.dialect is None:
             self.dialect = Dialect.TWILIO if "event" in data else Dialect.NATIVE
         if self.dialect is Dialect.TWILIO:
@@ -156,27 +152,30 @@ class IngestSession:
             return self._stop()
         if kind is None:
             raise _bad("message has no 'type': expected start, stop or binary audio")
-        raise _bad(f"unknown message type {kind!r}: expected start, stop or binary audio")
+        raise _bad(f"unknown message type {shown(kind)}: expected start, stop or binary audio")
 
     def _native_start(self, data: dict[str, Any]) -> Result:
         protocol = data.get("protocol", PROTOCOL)
         if protocol != PROTOCOL:
             raise Refused(
-                Close.UNSUPPORTED, f"protocol {protocol!r} is not supported: this server speaks 1"
+                Close.UNSUPPORTED,
+                f"protocol {shown(protocol)} is not supported: this server speaks 1",
             )
         call_id = _call_id(data.get("call_id"))
         rate = data.get("sample_rate", 16000)
         if not isinstance(rate, int) or isinstance(rate, bool) or rate not in RATES:
             allowed = ", ".join(map(str, RATES))
             raise Refused(
-                Close.UNSUPPORTED, f"sample_rate {rate!r} is not supported: use one of {allowed}"
+                Close.UNSUPPORTED,
+                f"sample_rate {shown(rate)} is not supported: use one of {allowed}",
             )
+        asked = data.get("encoding", "pcm16")
         try:
-            encoding = Encoding.parse(str(data.get("encoding", "pcm16")))
+            encoding = Encoding.parse(asked if isinstance(asked, str) else "?")
         except Exception:
             raise Refused(
                 Close.UNSUPPORTED,
-                f"encoding {data.get('encoding')!r} is not supported: use pcm16, mulaw or alaw",
+                f"encoding {shown(asked)} is not supported: use pcm16, mulaw or alaw",
             ) from None
         if encoding is Encoding.F32:
             raise Refused(
@@ -194,7 +193,7 @@ class IngestSession:
                 roles.append(Role(name))
             except ValueError:
                 raise _bad(
-                    f"channel role {name!r} is not known: use caller, agent or null (skip)"
+                    f"channel role {shown(name)} is not known: use caller, agent or null (skip)"
                 ) from None
         named = [r for r in roles if r is not None]
         if not named or len(set(named)) != len(named):
@@ -241,27 +240,26 @@ class IngestSession:
                 raise _bad("Twilio 'stop' before 'start'")
             return self._stop()
         raise _bad(
-            f"unknown Twilio event {event!r}: expected connected, start, media, mark, dtmf or stop"
+            f"unknown Twilio event {shown(event)}: "
+            "expected connected, start, media, mark, dtmf or stop"
         )
 
     def _twilio_start(self, data: dict[str, Any]) -> Result:
         start = data.get("start")
         if not isinstance(start, dict):
             raise _bad("Twilio 'start' has no 'start' object")
-        media = start.get("mediaFormat") or {}
+        media = checked(start, "mediaFormat", dict, {})
         encoding, rate = media.get("encoding", "audio/x-mulaw"), media.get("sampleRate", 8000)
         if encoding != "audio/x-mulaw" or rate != 8000 or media.get("channels", 1) != 1:
             raise Refused(
                 Close.UNSUPPORTED,
-                f"Twilio media format {encoding} {rate} Hz is not supported: "
+                f"Twilio media format {shown(encoding)} {shown(rate)} Hz is not supported: "
                 "Media Streams send audio/x-mulaw at 8000 Hz, mono",
             )
-        tracks = start.get("tracks") or ["inbound"]
-        if not isinstance(tracks, list) or not set(tracks) <= {"inbound", "outbound"}:
-            raise _bad(f"Twilio tracks {tracks!r}: expected inbound and/or outbound")
-        params = start.get("customParameters") or {}
-        if not isinstance(params, dict):
-            raise _bad("Twilio customParameters must be an object")
+        tracks = checked(start, "tracks", list, []) or ["inbound"]
+        if not all(track in ("inbound", "outbound") for track in tracks):
+            raise _bad(f"Twilio tracks {shown(tracks)}: expected inbound and/or outbound")
+        params = checked(start, "customParameters", dict, {})
         call_id = _call_id(start.get("callSid") or data.get("streamSid") or start.get("streamSid"))
         for track in tracks:
             role = Role.CALLER if track == "inbound" else Role.AGENT
@@ -281,21 +279,17 @@ class IngestSession:
         media = data.get("media")
         if not isinstance(media, dict) or not isinstance(media.get("payload"), str):
             raise _bad("Twilio 'media' has no media.payload string")
-        track = self._tracks.get(media.get("track", "inbound"))
+        name = checked(media, "track", str, "inbound")
+        track = self._tracks.get(name)
         if track is None:
-            raise _bad(f"Twilio media for track {media.get('track')!r} not named in 'start'")
+            raise _bad(f"Twilio media for track {shown(name)} not named in 'start'")
         try:
             payload = base64.b64decode(media["payload"], validate=True)
         except (binascii.Error, ValueError):
             raise _bad("Twilio media.payload is not valid base64") from None
         if len(payload) / 8000 > self._max_seconds:
             raise Refused(Close.TOO_BIG, "Twilio media payload too long")
-        at = media.get("timestamp")
-        try:
-            at_ms = float(at) if at is not None else None
-        except (TypeError, ValueError):
-            raise _bad(f"Twilio media.timestamp {at!r} is not a number") from None
-        return Audio(track.feed(payload, at_ms))
+        return Audio(track.feed(payload, _timestamp(media.get("timestamp"))))
 
     # -- both ---------------------------------------------------------------
 
@@ -352,19 +346,36 @@ class _Track:
 
 def _call_id(value: object) -> CallId:
     if not isinstance(value, str) or not _CALL_ID.match(value):
-        raise _bad(f"call_id {value!r} is not valid: use 1-128 letters, digits or ._:@- characters")
+        raise _bad(
+            f"call_id {shown(value)} is not valid: use 1-128 letters, digits or ._:@- characters"
+        )
     return CallId(value)
 
 
+def _timestamp(value: object) -> float | None:
+    """Twilio's media.timestamp (milliseconds, a JSON string or number): finite, within a day."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError
+        at_ms = float(value)
+    except (ValueError, OverflowError):
+        raise _bad(f"Twilio media.timestamp {shown(value)} is not a number") from None
+    if not 0 <= at_ms <= MAX_TIMESTAMP_MS:  # also NaN and infinities
+        raise _bad(
+            f"Twilio media.timestamp {shown(value)} is out of range: "
+            f"milliseconds since the stream began, 0 to {MAX_TIMESTAMP_MS}"
+        )
+    return at_ms
+
+
 def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key, "")
-    if not isinstance(value, str) or len(value) > 128:
+    value = checked(data, key, str, "")
+    if len(value) > 128:
         raise _bad(f"{key} must be a string of at most 128 characters")
     return value
 
 
 def _optional_text(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise _bad(f"{key} must be a string")
-    return value
+    return optional(data, key, str)

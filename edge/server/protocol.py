@@ -8,16 +8,27 @@ these words; ``docs/server.md`` lists the codes for integrators.
 A refusal is one exception, :class:`Refused`: its ``code`` is the websocket
 close code to answer with and its message one sentence saying what to do. The
 client reads it from an ``error`` message (:func:`error_message`) before the close.
+
+Messages are read with :func:`parse_object` and their fields with :func:`checked`
+(one type check for every field of every message, so a wrong type is a 1008
+refusal, never a crash); input echoed back in a refusal goes through
+:func:`shown`, which keeps it short.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import math
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from edge.errors import EdgeError
 
+T = TypeVar("T")
+
 PROTOCOL = 1  # the version the ``started`` and ``subscribed`` replies announce
+ECHO = 80  # characters of a client's input a refusal may quote
 
 
 class Close(enum.IntEnum):
@@ -51,3 +62,68 @@ class Refused(EdgeError):
 def error_message(refused: Refused) -> str:
     """The ``error`` message that tells the client why, sent before the close."""
     return json.dumps({"type": "error", "code": int(refused.code), "message": str(refused)})
+
+
+def shown(value: object, limit: int = ECHO) -> str:
+    """``value`` as a refusal quotes it: its ``repr``, cut to ``limit`` characters.
+
+    A client's input is echoed so it can see what was wrong, but never in full:
+    a 900 KB ``type`` must not make a 900 KB log line (issue 12). Never pass a
+    token here; the service also blanks configured tokens out of what it logs
+    and sends (:meth:`edge.server.auth.Tokens.scrub`).
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+def parse_object(message: str | bytes) -> dict[str, Any]:
+    """A text message as a JSON object; raises :class:`Refused` (1008) otherwise.
+
+    Nesting too deep for the parser (``"[" * 100000``) is a malformed message
+    like any other, not a ``RecursionError`` (issue 12).
+    """
+    if not isinstance(message, str):
+        raise Refused(Close.BAD_MESSAGE, "send JSON text messages, not binary")
+    try:
+        data = json.loads(message)
+    except json.JSONDecodeError as e:
+        raise Refused(
+            Close.BAD_MESSAGE, f"message is not JSON ({e.msg} at char {e.pos}): send JSON text"
+        ) from None
+    except RecursionError:
+        raise Refused(
+            Close.BAD_MESSAGE, "message nests too deeply: send a flat JSON object"
+        ) from None
+    if not isinstance(data, dict):
+        raise Refused(Close.BAD_MESSAGE, "message must be a JSON object")
+    return data
+
+
+_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+_NAMES |= {dict: "an object", list: "a list"}
+
+
+def checked(data: Mapping[str, Any], name: str, kind: type[T], default: T) -> T:
+    """``data[name]`` if it has type ``kind``, ``default`` if absent or null.
+
+    Raises :class:`Refused` (1008) naming the field when it has another type. A
+    JSON ``true`` is no integer here, and a number (``float``) must be finite:
+    JSON has no NaN, but Python's parser takes ``NaN`` and ``Infinity``.
+    """
+    value = optional(data, name, kind)
+    return default if value is None else value
+
+
+def optional(data: Mapping[str, Any], name: str, kind: type[T]) -> T | None:
+    """:func:`checked` with None when ``name`` is absent or null."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value) if abs(value) < 2**1023 else math.inf
+    wrong = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+    if wrong or (isinstance(value, float) and not math.isfinite(value)):
+        raise Refused(Close.BAD_MESSAGE, f"{name} must be {_NAMES.get(kind, kind.__name__)}")
+    return value  # type: ignore[return-value]  # checked above: an instance of kind

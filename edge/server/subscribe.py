@@ -17,8 +17,13 @@ takes one websocket message and returns what it asks for (:class:`Subscribe`,
   ``subscribe``, an unknown view, a malformed ``resume`` or ``teams``, an open
   service's agent view without ``agent_id``, an unknown message type;
 * 4001 ``UNAUTHORIZED``: no token, or an unknown one (:mod:`edge.server.auth`);
-* 4003 ``FORBIDDEN``: a token without the right to the view, agent, teams or call;
-* 4004 ``NOT_FOUND``: a call view of a call the hub does not hold.
+* 4003 ``FORBIDDEN``: a token without the right to the view, agent or teams;
+* 4004 ``NOT_FOUND``: a call view of a call the hub does not hold *or* the token
+  may not watch: the same answer for both, so a token holder cannot probe
+  which call ids are live (issue 12).
+
+Every field is type-checked (:func:`edge.server.protocol.checked`): a token, view
+or id of another JSON type is a 1008 refusal naming the field.
 
 The session decides; :mod:`edge.server.app` moves the messages and attaches
 the subscription to the hub.
@@ -37,7 +42,15 @@ from edge.server.auth import Principal, Tokens, require
 from edge.server.hub import CallRecord, Subscription, View
 from edge.server.options import Share, TokenRole
 from edge.server.outbox import Outbox
-from edge.server.protocol import PROTOCOL, Close, Refused
+from edge.server.protocol import (
+    PROTOCOL,
+    Close,
+    Refused,
+    checked,
+    optional,
+    parse_object,
+    shown,
+)
 
 HELLO_TIMEOUT = 10.0  # seconds a subscriber has to say what it wants
 
@@ -111,7 +124,7 @@ class SubscribeSession:
         self._clock = clock
 
     def receive(self, message: str | bytes) -> Result:
-        data = _object(message)
+        data = parse_object(message)
         if self.state is _State.WAITING:
             subscribe = self._subscribe(data)
             self.state = _State.SUBSCRIBED
@@ -121,7 +134,7 @@ class SubscribeSession:
             return Feedback(data)
         if kind == "ping":
             return Reply(json.dumps({"type": "pong", "server_time": self._clock()}))
-        raise _bad(f"unknown message type {kind!r}: send feedback")
+        raise _bad(f"unknown message type {shown(kind)}: send feedback")
 
     @staticmethod
     def timed_out() -> Refused:
@@ -133,30 +146,27 @@ class SubscribeSession:
     def _subscribe(self, data: dict[str, Any]) -> Subscribe:
         if data.get("type") != "subscribe":
             raise _bad("the first message must be type 'subscribe'")
-        principal = self._tokens.authenticate(data.get("token") or self._bearer)
+        principal = self._tokens.authenticate(checked(data, "token", str, "") or self._bearer)
         try:
-            view = View(data.get("view"))
+            view = View(checked(data, "view", str, ""))
         except ValueError:
             raise _bad("view must be 'agent', 'wallboard' or 'call'") from None
         resume = data.get("resume") or {}
         if not isinstance(resume, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) for k, v in resume.items()
+            isinstance(v, int) and not isinstance(v, bool) for v in resume.values()
         ):
             raise _bad("resume must map call ids to sequence numbers")
         if view is View.AGENT:
-            agent_id = _agent_id(principal, data.get("agent_id"))
+            agent_id = _agent_id(principal, optional(data, "agent_id", str))
             return Subscribe(principal, view, agent_id=agent_id, resume=resume)
         if view is View.WALLBOARD:
             teams = _teams(principal, data.get("teams"))
             return Subscribe(principal, view, teams=teams, resume=resume)
         require(principal, TokenRole.SUPERVISOR, TokenRole.AGENT)
-        call_id = data.get("call_id")
-        record = self._calls.get(call_id) if isinstance(call_id, str) else None
-        if record is None:
-            raise Refused(Close.NOT_FOUND, f"no live call {call_id!r}")
-        if not principal.can_see(record.meta):
-            raise Refused(Close.FORBIDDEN, f"call {call_id!r} is not yours to watch")
-        assert isinstance(call_id, str)
+        call_id = checked(data, "call_id", str, "")
+        record = self._calls.get(call_id)
+        if record is None or not principal.can_see(record.meta):
+            raise Refused(Close.NOT_FOUND, f"no live call {shown(call_id)} for you to watch")
         return Subscribe(principal, view, call_id=call_id, resume=resume)
 
 
@@ -204,18 +214,6 @@ def _teams(principal: Principal, asked: object) -> tuple[str, ...]:
     if not set(wanted) <= set(principal.teams):
         raise Refused(Close.FORBIDDEN, "this token may only watch its own teams")
     return wanted or principal.teams
-
-
-def _object(message: str | bytes) -> dict[str, Any]:
-    if not isinstance(message, str):
-        raise _bad("send JSON text messages, not binary")
-    try:
-        data = json.loads(message)
-    except json.JSONDecodeError:
-        raise _bad("message is not JSON") from None
-    if not isinstance(data, dict):
-        raise _bad("message must be a JSON object")
-    return data
 
 
 def _bad(message: str) -> Refused:

@@ -68,6 +68,10 @@ class ServiceThread:
         return self.service.url
 
     @property
+    def port(self) -> int:
+        return self.service.port
+
+    @property
     def ws(self) -> str:
         return self.service.url.replace("http", "ws", 1)
 
