@@ -7,7 +7,12 @@ One process, one ``websockets`` server:
 * ``/subscribe``: agents, wallboards and call detail out
   (:mod:`edge.server.subscribe` speaks the protocol, :mod:`edge.server.hub` fans out);
 * plain HTTP on the same port: the pages (``/agent``, ``/wallboard``),
-  ``/healthz``, ``/readyz`` and ``/metrics``.
+  ``/healthz``, ``/readyz`` and ``/metrics`` (GET and HEAD; other methods 405).
+
+Every request's ``Host`` must be a name the service answers to
+(:func:`host_allowed`, ``[server] allowed_hosts``), so a page on another site
+cannot reach it through DNS rebinding; a browser's ``Origin`` must be one of
+those hosts on the same port, or one of ``[server] allowed_origins``.
 
 Every call runs in its own :class:`~edge.pipeline.call.Call` on the shared
 :class:`~edge.pipeline.engine.Engine`. Tasks are owned by the connection
@@ -19,18 +24,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import http
+import ipaddress
 import logging
+import re
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidMessage
 from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
 
 from edge import logcontext
 from edge.config import Config
@@ -49,9 +59,9 @@ from edge.server.ingest import (
     stopped_message,
 )
 from edge.server.metrics import Metrics
-from edge.server.options import TokenRole
+from edge.server.options import ServerOptions, TokenRole
 from edge.server.outbox import Outbox
-from edge.server.protocol import Close, Refused, error_message
+from edge.server.protocol import Close, Refused, error_message, shown
 from edge.server.subscribe import (
     HELLO_TIMEOUT,
     Feedback,
@@ -67,7 +77,71 @@ log = logging.getLogger(__name__)
 
 INGEST_PATHS = ("/ingest", "/twilio")
 SUBSCRIBE_PATH = "/subscribe"
+PROBES = ("/healthz", "/readyz")  # answered whatever the Host: probes name hosts their own way
 PRUNE_EVERY = 5.0
+ALLOW = "GET, HEAD"
+SINGLE_HEADERS = ("Host", "Origin", "Authorization")  # twice in one request: 400
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class HideSecrets(logging.Filter):
+    """Blanks the credentials websockets' debug log would print (``--debug``).
+
+    The library logs every handshake header and request line at debug level:
+    the ``Authorization: Bearer ...`` header and a ``?token=...`` query would
+    land in the log as they are (issue 12).
+    """
+
+    _SECRETS = (
+        re.compile(r"(authorization:\s*)\S.*", re.IGNORECASE),
+        re.compile(r"([?&;]token=)[^&;#\s]*", re.IGNORECASE),
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = message
+        for secret in self._SECRETS:
+            hidden = secret.sub(r"\1[hidden]", hidden)
+        if hidden != message:
+            record.msg, record.args = hidden, ()
+        return True
+
+
+HIDE_SECRETS = HideSecrets()
+for _name in ("websockets.server", "websockets.client"):  # the loggers websockets logs to
+    logging.getLogger(_name).addFilter(HIDE_SECRETS)
+
+
+def host_allowed(host: str, options: ServerOptions) -> bool:
+    """Whether ``host`` (a Host header: name or IP, optional port) names this service.
+
+    Accepted: the names in ``allowed_hosts``; ``localhost``; the bound host;
+    any IP literal. A rebinding page always arrives with its own site's *name*
+    (its Origin is that name), never with an IP literal or ``localhost``,
+    which browsers resolve themselves; so bound to every interface
+    (``0.0.0.0``), clients that use a DNS name need it in ``allowed_hosts``.
+    """
+    try:
+        name = urlsplit("//" + host).hostname
+    except ValueError:
+        return False
+    if not name:
+        return False
+    names = {n.lower().rstrip(".") for n in (*options.allowed_hosts, options.host, "localhost")}
+    if name.rstrip(".") in names:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _port(netloc: str) -> int | None:
+    try:
+        return urlsplit("//" + netloc).port
+    except ValueError:
+        return -1  # matches no other
 
 
 def _bearer(ws: ServerConnection) -> str | None:
@@ -146,6 +220,7 @@ class Service:
             options.host,
             options.port,
             process_request=self._http,
+            create_connection=_Connection,
             max_size=options.max_message_bytes,
             ping_interval=options.ping_interval,
             ping_timeout=options.ping_timeout,
@@ -160,19 +235,19 @@ class Service:
         """Stop intake, flush live calls within the deadline, close every socket."""
         if self._closing or self.server is None:
             return
-        self._closing = True
+        self._closing = True  # new websockets get 503, /readyz says so: still listening
         deadline = self.config.server.drain_seconds
         log.info("shutting down: %d live call(s), %.0f s to finish", len(self.live), deadline)
-        self.server.close(close_connections=False)  # no new connections
         # wait_for, not asyncio.timeout: the service runs on Python 3.10 too.
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._drain(), deadline)
+        self.server.close(close_connections=False)  # stop listening
         for live in list(self.live.values()):
             await live.call.cancel()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             await asyncio.gather(self._housekeeping, return_exceptions=True)
-        # The first close() above decided the server's own closing (it acts only
+        # The close() above decided the server's own closing (it acts only
         # once), so the connections still open, subscribers, are closed here.
         goodbyes = [
             ws.close(Close.GOING_AWAY, "server shutting down") for ws in self.server.connections
@@ -224,24 +299,53 @@ class Service:
     # -- plain HTTP ---------------------------------------------------------
 
     def _http(self, ws: ServerConnection, request: Request) -> Response | None:
+        """Answer plain HTTP, or check a websocket handshake and let it go on (None)."""
+        response = self._answer(ws, request)
+        if request.method == "HEAD" and response is not None:
+            return dataclasses.replace(response, body=b"")  # Content-Length says the GET's
+        return response
+
+    def _answer(self, ws: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
-        if path in INGEST_PATHS or path == SUBSCRIBE_PATH:
+        websocket = path in INGEST_PATHS or path == SUBSCRIBE_PATH
+        if request.method not in ("GET", "HEAD") or (websocket and request.method != "GET"):
+            return _not_allowed("GET" if websocket else ALLOW)
+        for name in SINGLE_HEADERS:
+            if len(request.headers.get_all(name)) > 1:
+                log.info("refused %s from %s: %s header twice", path, _peer(ws), name)
+                return _text(http.HTTPStatus.BAD_REQUEST, f"one {name} header, please\n")
+        if path == "/healthz":
+            return _text(http.HTTPStatus.OK, "ok\n")
+        if path == "/readyz":
+            if self._closing:
+                return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
+            if self.engine is None:
+                return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "models loading\n")
+            return _text(http.HTTPStatus.OK, "ready\n")
+        host = request.headers.get("Host", "")
+        if not host_allowed(host, self.config.server):
+            log.warning(
+                "refused %s from %s: host %s not allowed (server.allowed_hosts)",
+                path,
+                _peer(ws),
+                shown(host),
+            )
+            return _text(
+                http.HTTPStatus.FORBIDDEN, "host not allowed: add it to server.allowed_hosts\n"
+            )
+        if websocket:
             origin = request.headers.get("Origin")
-            if origin is not None and not self._origin_ok(origin, request.headers):
-                log.warning("refused %s from %s: origin %s not allowed", path, _peer(ws), origin)
+            if origin is not None and not self._origin_ok(origin, host):
+                log.warning(
+                    "refused %s from %s: origin %s not allowed", path, _peer(ws), shown(origin)
+                )
                 return _text(http.HTTPStatus.FORBIDDEN, "origin not allowed\n")
+            if self._closing:
+                return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
             if self.connections >= self.config.server.max_connections:
                 log.warning("refused %s from %s: connection limit reached", path, _peer(ws))
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "too many connections\n")
             return None  # the websocket handshake goes on
-        if path == "/healthz":
-            return _text(http.HTTPStatus.OK, "ok\n")
-        if path == "/readyz":
-            if self.engine is None:
-                return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "models loading\n")
-            if self._closing:
-                return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
-            return _text(http.HTTPStatus.OK, "ready\n")
         if path == "/metrics":
             body, content_type = self.metrics.render(self)
             return _response(http.HTTPStatus.OK, body, content_type)
@@ -251,10 +355,16 @@ class Service:
         body, content_type = page
         return _response(http.HTTPStatus.OK, body, content_type, pages.HEADERS)
 
-    def _origin_ok(self, origin: str, headers: Headers) -> bool:
+    def _origin_ok(self, origin: str, host: str) -> bool:
+        """A configured origin, or one of this service's hosts on the port the client used."""
         if origin in self.config.server.allowed_origins:
             return True
-        return urlsplit(origin).netloc == headers.get("Host")
+        parts = urlsplit(origin)
+        return (
+            parts.scheme in ("http", "https")
+            and host_allowed(parts.netloc, self.config.server)
+            and _port(parts.netloc) == _port(host)
+        )
 
     # -- websockets ---------------------------------------------------------
 
@@ -299,6 +409,7 @@ class Service:
                     return
         except Refused as e:
             self.metrics.ingest_errors.labels(code=str(int(e.code))).inc()
+            e = self._scrubbed(e)
             log.warning("ingest from %s refused: %s", peer, e)
             await _refuse(ws, e)
         except ConnectionClosed:
@@ -387,6 +498,7 @@ class Service:
             await _refuse(ws, session.timed_out())
             return
         except Refused as e:
+            e = self._scrubbed(e)
             log.warning("subscriber %s refused: %s", peer, e)
             await _refuse(ws, e)
             return
@@ -394,7 +506,11 @@ class Service:
             return
         assert isinstance(request, Subscribe)
         sub = request.subscription(Outbox(self.config.server.client_queue), peer)
-        await ws.send(subscribed_message(sub, self.config.privacy.share))
+        try:
+            await ws.send(subscribed_message(sub, self.config.privacy.share))
+        except ConnectionClosed:
+            log.info("subscriber %s gone before it was subscribed", peer)
+            return
         self.hub.attach(sub, request.resume)
         sender = asyncio.create_task(self._send_loop(ws, sub), name=f"send/{peer}")
         try:
@@ -405,9 +521,10 @@ class Service:
                 elif isinstance(result, Reply):
                     await ws.send(result.message)
         except Refused as e:
-            await _refuse(ws, e)
-        except ConnectionClosed:
-            pass
+            await _refuse(ws, self._scrubbed(e))
+        except ConnectionClosed as e:
+            if e.rcvd is None:  # no close frame: reset or dropped, not a goodbye
+                log.info("subscriber %s disconnected without closing", peer)
         finally:
             self.hub.detach(sub)
             sender.cancel()
@@ -417,14 +534,27 @@ class Service:
         try:
             report = self.hub.record_feedback(sub.principal, feedback.report)
         except Refused as e:  # a bad report is answered, the subscription goes on
-            await ws.send(error_message(e))
+            await ws.send(error_message(self._scrubbed(e)))
             return
         self.metrics.feedback.labels(cue=report["cue"], verdict=report["verdict"]).inc()
         await ws.send(feedback_recorded_message(report))
 
+    def _scrubbed(self, refused: Refused) -> Refused:
+        """The refusal with any configured token blanked out of what it quotes."""
+        message = self.tokens.scrub(str(refused))
+        return refused if message == str(refused) else Refused(refused.code, message)
+
     async def _send_loop(self, ws: ServerConnection, sub: Subscription) -> None:
-        while (message := await sub.outbox.get()) is not None:
-            await ws.send(message)
+        """Move the outbox to the socket; a gone subscriber ends it quietly.
+
+        A connection reset surfaces here as :class:`ConnectionClosed`: the
+        receiving side (:meth:`_subscribe`) logs it once and detaches.
+        """
+        try:
+            while (message := await sub.outbox.get()) is not None:
+                await ws.send(message)
+        except ConnectionClosed:
+            return
         self.hub.detach(sub)
         self.metrics.slow_disconnects.inc()
         log.warning("subscriber %s too slow: disconnected (it may resume)", sub.peer)
@@ -437,6 +567,39 @@ async def _refuse(ws: ServerConnection, refused: Refused) -> None:
         await ws.send(error_message(refused))
         reason = str(refused).encode()[:120].decode(errors="ignore")
         await ws.close(refused.code, reason)
+
+
+def _not_allowed(allow: str) -> Response:
+    response = _text(http.HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
+    response.headers["Allow"] = allow
+    return response
+
+
+class _Connection(ServerConnection):
+    """A websockets connection that answers a method other than GET or HEAD with 405.
+
+    websockets' HTTP parser drops a request with a body (POST, PUT, PATCH)
+    without a word, before ``process_request`` sees it (issue 12). This reads
+    the request line first and answers 405; any other request goes on to
+    websockets' own parser unchanged.
+    """
+
+    def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
+        protocol.parser = _methods_first(protocol)
+        next(protocol.parser)
+        super().__init__(protocol, *args, **kwargs)
+
+
+def _methods_first(protocol: ServerProtocol) -> Generator[None, None, None]:
+    reader = protocol.reader
+    while b"\n" not in reader.buffer and len(reader.buffer) < 8192 and not reader.eof:
+        yield
+    method = bytes(reader.buffer[:32]).split(b" ", 1)[0]
+    if b"\n" in reader.buffer and method.isalpha() and method not in (b"GET", b"HEAD"):
+        protocol.handshake_exc = InvalidMessage(f"HTTP method {method!r} not allowed")
+        protocol.send_response(_not_allowed(ALLOW))  # then websockets discards the rest
+        yield
+    yield from protocol.parse()
 
 
 def _text(status: http.HTTPStatus, text: str) -> Response:

@@ -58,12 +58,22 @@ class ServerOptions:
     )
     allowed_origins: tuple[str, ...] = setting(
         (),
-        help="browser Origins allowed besides same-origin",
+        help="browser Origins allowed besides the allowed hosts on this port",
         format=Format(
             r"https?://[^/\s]+",
             "an origin such as https://desk.example.org (scheme and host, no path)",
         ),
         example="https://desk.example.org",
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
+        help="Host names clients use besides localhost, the bound host and IP addresses "
+        "(DNS rebinding guard)",
+        format=Format(
+            r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*",
+            "a host name such as desk.example.org (no scheme, no port)",
+        ),
+        example="desk.example.org",
     )
     max_connections: int = setting(256, help="websocket connections at once", range=COUNT)
     max_message_bytes: int = setting(

@@ -27,9 +27,33 @@ HEADERS = {
 
 
 @functools.cache
-def _read(name: str) -> bytes | None:
-    path = resources.files("edge") / "web" / name
-    return path.read_bytes() if path.is_file() else None
+def known() -> frozenset[str]:
+    """The files under ``edge/web/`` that may be served: read once, never from a request.
+
+    Only these are ever read and cached, so the cache is bounded by the
+    package; any other path, however long or odd, is a 404 without a look at
+    the disk (issue 12: a cache keyed by request paths grew without bound).
+    """
+    folder = resources.files("edge") / "web"
+    return frozenset(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.is_file() and not entry.name.startswith(".") and _suffix(entry.name) in _TYPES
+    )
+
+
+@functools.cache
+def _read(name: str) -> bytes:
+    return (resources.files("edge") / "web" / name).read_bytes()
+
+
+def cached() -> int:
+    """How many files the page cache holds (at most ``len(known())``)."""
+    return _read.cache_info().currsize
+
+
+def _suffix(name: str) -> str:
+    return "." + name.rsplit(".", 1)[-1] if "." in name else ""
 
 
 def find(path: str) -> tuple[bytes, str] | None:
@@ -37,10 +61,6 @@ def find(path: str) -> tuple[bytes, str] | None:
     name = _ROUTES.get(path)
     if name is None and path.startswith("/static/"):
         name = path.removeprefix("/static/")
-        if "/" in name or name.startswith("."):
-            return None
-    suffix = "." + name.rsplit(".", 1)[-1] if name and "." in name else ""
-    if name is None or suffix not in _TYPES:
+    if name is None or name not in known():
         return None
-    body = _read(name)
-    return None if body is None else (body, _TYPES[suffix])
+    return _read(name), _TYPES[_suffix(name)]

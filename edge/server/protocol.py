@@ -75,7 +75,8 @@ def shown(value: object, limit: int = ECHO) -> str:
     text = repr(value)
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… ({len(text)} characters)"
+    size = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:limit]}… ({size} characters)"
 
 
 def parse_object(message: str | bytes) -> dict[str, Any]:

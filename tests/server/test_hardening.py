@@ -16,6 +16,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -100,6 +101,12 @@ def raw_http(port: int, request: bytes) -> bytes:
         while chunk := sock.recv(65536):
             answer += chunk
     return answer
+
+
+def connect_as(service: ServiceThread, host: str, path: str, origin: str | None = None) -> Any:
+    """A websocket to the service that names ``host`` in its Host header (as a rebound page)."""
+    sock = socket.create_connection(("127.0.0.1", service.port), timeout=10)
+    return connect(f"ws://{host}{path}", sock=sock, origin=origin)  # type: ignore[arg-type]
 
 
 def http_request(
@@ -188,7 +195,9 @@ def test_a_token_that_is_not_a_string_is_refused(secured, logs, token) -> None:
 )
 def test_subscribe_fields_of_the_wrong_type_are_refused(open_service, logs, hello) -> None:
     """Every field of subscribe is type-checked: 1008 with the field's name."""
-    code, reply = refusal(open_service.ws + "/subscribe", json.dumps({"type": "subscribe", **hello}))
+    code, reply = refusal(
+        open_service.ws + "/subscribe", json.dumps({"type": "subscribe", **hello})
+    )
     assert code in (Close.BAD_MESSAGE, Close.NOT_FOUND), reply
     no_tracebacks(logs)
 
@@ -263,11 +272,7 @@ def test_a_rebound_host_is_refused(open_service, path) -> None:
     """Host evil.example:P with Origin http://evil.example:P: 403, the page gets nothing."""
     port = open_service.port
     with pytest.raises(InvalidStatus) as refused:
-        connect(
-            open_service.ws + path,
-            additional_headers={"Host": f"evil.example:{port}"},
-            origin=f"http://evil.example:{port}",  # type: ignore[arg-type]
-        )
+        connect_as(open_service, f"evil.example:{port}", path, f"http://evil.example:{port}")
     assert refused.value.response.status_code == 403
     assert b"host" in refused.value.response.body
 
@@ -276,11 +281,7 @@ def test_the_names_the_service_answers_to_are_accepted(open_service) -> None:
     """localhost and 127.0.0.1 (bound to loopback), same-origin pages: accepted."""
     port = open_service.port
     for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
-        with connect(
-            open_service.ws + "/subscribe",
-            additional_headers={"Host": host},
-            origin=f"http://{host}",  # type: ignore[arg-type]
-        ) as ws:
+        with connect_as(open_service, host, "/subscribe", f"http://{host}") as ws:
             ws.send(json.dumps({"type": "subscribe", "view": "agent", "agent_id": "a1"}))
             assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
     status, _, _ = http_request(port, "GET", "/agent", Host=f"evil.example:{port}")
@@ -297,12 +298,10 @@ def test_allowed_hosts_adds_names() -> None:
         host = f"desk.example.org:{port}"
         status, _, _ = http_request(port, "GET", "/agent", Host=host)
         assert status == 200
-        with connect(
-            thread.ws + "/subscribe",
-            additional_headers={"Host": host},
-            origin=f"http://{host}",  # type: ignore[arg-type]
-        ):
+        with connect_as(thread, host, "/subscribe", f"http://{host}"):
             pass
+        with pytest.raises(InvalidStatus):  # same name, another port: another site
+            connect_as(thread, host, "/subscribe", "http://desk.example.org:1")
         status, _, _ = http_request(port, "GET", "/agent", Host=f"evil.example:{port}")
         assert status == 403
 
@@ -341,9 +340,9 @@ def test_a_token_in_the_wrong_field_is_never_echoed(secured, logs) -> None:
         {"type": "subscribe", "view": AGENT},
         {"type": "subscribe", "view": "call", "token": SUPERVISOR, "call_id": AGENT},
     ):
-        code, reply = refusal(secured.ws + "/subscribe", json.dumps(message))
+        _, reply = refusal(secured.ws + "/subscribe", json.dumps(message))
         assert AGENT not in reply["message"]
-    code, reply = refusal(secured.ws + "/ingest", json.dumps({"type": INGEST}))
+    _, reply = refusal(secured.ws + "/ingest", json.dumps({"type": INGEST}))
     assert INGEST not in reply["message"]
     assert AGENT not in logs.text and INGEST not in logs.text
 
