@@ -8,6 +8,7 @@ the log, never a traceback; input echoed in messages is short; secrets stay out 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import logging
@@ -223,13 +224,14 @@ def test_a_subscriber_that_resets_its_connection_leaves_no_traceback(open_servic
     publisher.start()
     try:
         for k in range(20):
-            ws = connect(open_service.ws + "/subscribe")
-            ws.send(json.dumps({"type": "subscribe", "view": "agent", "agent_id": "a-rst"}))
-            if k % 2:  # else: reset while the server sends its reply
-                ws.recv(timeout=10)
-                ws.recv(timeout=10)  # events are flowing
-            ws.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            ws.socket.close()  # RST, no close frame
+            with contextlib.suppress(OSError), connect(open_service.ws + "/subscribe") as ws:
+                ws.send(json.dumps({"type": "subscribe", "view": "agent", "agent_id": "a-rst"}))
+                if k % 2:  # else: reset while the server sends its reply
+                    ws.recv(timeout=10)
+                    ws.recv(timeout=10)  # events are flowing
+                linger = struct.pack("ii", 1, 0)
+                ws.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                ws.socket.close()  # RST, no close frame
             time.sleep(0.05)
         deadline = time.monotonic() + 5
         while open_service.run(lambda: len(hub.subscriptions)) and time.monotonic() < deadline:
@@ -378,20 +380,21 @@ def test_readyz_answers_503_while_draining() -> None:
         async def cancel(self) -> None:
             service.live.pop("c-slow", None)
 
-    with connect(thread.ws + "/ingest") as ws:
-        server_ws = thread.run(lambda: next(iter(service.server.connections)))
-        thread.run(service.live.__setitem__, "c-slow", _LiveCall(Slow(), server_ws))  # type: ignore[arg-type]
-        port = thread.port
-        draining = asyncio.run_coroutine_threadsafe(service.shutdown(), thread.loop)
-        time.sleep(0.3)
-        status, _, body = http_request(port, "GET", "/readyz")
-        assert (status, body) == (503, b"shutting down\n")
-        with pytest.raises(InvalidStatus) as refused:
-            connect(thread.ws + "/subscribe")
-        assert refused.value.response.status_code == 503
-        draining.result(10)
-        del ws
-    thread.loop.call_soon_threadsafe(thread.loop.stop)
+    try:
+        with connect(thread.ws + "/ingest"):
+            server_ws = thread.run(lambda: next(iter(service.server.connections)))
+            slow = _LiveCall(Slow(), server_ws)  # type: ignore[arg-type]
+            thread.run(service.live.__setitem__, "c-slow", slow)
+            draining = asyncio.run_coroutine_threadsafe(service.shutdown(), thread.loop)
+            time.sleep(0.3)
+            status, _, body = http_request(thread.port, "GET", "/readyz")
+            assert (status, body) == (503, b"shutting down\n")
+            with pytest.raises(InvalidStatus) as refused:
+                connect(thread.ws + "/subscribe")
+            assert refused.value.response.status_code == 503
+            draining.result(10)
+    finally:
+        thread.__exit__(None, None, None)
 
 
 def test_head_answers_headers_only(open_service) -> None:
