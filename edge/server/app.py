@@ -77,11 +77,9 @@ log = logging.getLogger(__name__)
 
 INGEST_PATHS = ("/ingest", "/twilio")
 SUBSCRIBE_PATH = "/subscribe"
-PROBES = ("/healthz", "/readyz")  # answered whatever the Host: probes name hosts their own way
 PRUNE_EVERY = 5.0
 ALLOW = "GET, HEAD"
 SINGLE_HEADERS = ("Host", "Origin", "Authorization")  # twice in one request: 400
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class HideSecrets(logging.Filter):
