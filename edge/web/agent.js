@@ -97,7 +97,8 @@ function snapshot({ call: summary, captions }) {
   c.duration = summary.duration;
   for (const [id, cue] of c.cues) if (!summary.cues.some((s) => s.cue_id === id)) c.earlier.set(id, cue);
   c.cues = new Map(summary.cues.map((cue) => [cue.cue_id, { ...cue, wall_time: cue.since }]));
-  c.finals = (captions || []).map((line) => ({ utterance: null, text: line.text }));
+  const heard = (captions || []).filter((line) => (line.role || "caller") === "caller");
+  c.finals = heard.map((line) => ({ utterance: null, text: line.text }));
   c.partial = null;
 }
 

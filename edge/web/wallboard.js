@@ -400,7 +400,9 @@ function detailMessage(data) {
   const d = detail;
   if (data.type === "call.snapshot") {
     d.seqs.reset(d.callId, data.call.seq);
-    for (const line of data.captions || []) logLine("caption", `Caller: ${line.text}`, { at: line.end });
+    for (const line of data.captions || []) {
+      logLine("caption", `${WHO[line.role || "caller"] || "Speaker"}: ${line.text}`, { at: line.end });
+    }
     d.cues = new Map(data.call.cues.map((q) => [q.cue_id, q]));
     if (data.call.ended) logLine("call", "Call ended", { level: "ended" });
     drawDetail();
