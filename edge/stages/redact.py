@@ -105,6 +105,14 @@ def _at_end(toks: list[_Tok], i: int) -> bool:
     return not any(t.word for t in toks[i:])
 
 
+class _End(enum.Enum):
+    """How the text ends: whether its last words may be the start of PHI said on."""
+
+    CLOSED = "closed"  # a final on its own: the text is all there is
+    HELD = "held"  # a final whose speaker may go on in the next one (RedactionContext)
+    OPEN = "open"  # a partial: its last words may still grow
+
+
 # --- spoken and written numbers -----------------------------------------------------
 
 _UNITS = {
@@ -324,11 +332,15 @@ def _year(toks: list[_Tok], i: int, *, short: bool = False) -> int | None:
         item = _item(toks, i)
         return item.end if item is not None else None
     if short:
+        end = None
         if w in ("oh", "o") and _low(toks, i + 1) in _UNITS:
-            return i + 2
-        small = _small(toks, i)
-        if w in _TENS and small is not None and small[0] % 10:
-            return small[1]
+            end = i + 2
+        elif re.fullmatch(r"\d\d", w):
+            end = i + 1  # "the third of March, 90" (issue 12)
+        elif w in _TENS and (small := _small(toks, i)) is not None:
+            end = small[1]  # "fifty two", "ninety"
+        if end is not None and _low(toks, _skip(toks, end, (",",))) not in _QUANTITY_WORDS:
+            return end
     return None
 
 
@@ -373,7 +385,11 @@ def _date_day_first(toks: list[_Tok], i: int, *, need_year: bool) -> int | None:
 
 
 def _run_dates(run: _Run) -> list[tuple[int, int]]:
-    """Dates read as numbers: "oh three fourteen nineteen fifty two" (month, day, year)."""
+    """Dates read as numbers: "oh three fourteen nineteen fifty two" (month, day, year).
+
+    A two-digit year counts when the run is just a date that starts zero-padded:
+    "03, 03, 50" (issue 12).
+    """
     items = run.items
     found = []
     for s in range(len(items)):
@@ -385,7 +401,11 @@ def _run_dates(run: _Run) -> list[tuple[int, int]]:
                     first = "".join(x.digits for x in items[s : s + a])
                     second = "".join(x.digits for x in items[s + a : s + a + b])
                     year = "".join(x.digits for x in items[s + a + b : s + a + b + c])
-                    if len(first) > 2 or len(second) > 2 or not re.fullmatch(r"(19|20)\d\d", year):
+                    if len(first) > 2 or len(second) > 2:
+                        continue
+                    whole = s == 0 and s + a + b + c == len(items)
+                    padded = whole and len(first) == 2 and first[0] == "0"
+                    if not re.fullmatch(r"(19|20)\d\d", year) and not (padded and len(year) == 2):
                         continue
                     lo, hi = sorted((int(first), int(second)))
                     if 1 <= lo <= 12 and hi <= 31:
@@ -420,7 +440,7 @@ def _id_token(t: _Tok) -> bool:
     return t.raw.isupper() and len(t.raw) <= 5 and t.raw not in ("ID", "OK", "DOB", "SSN", "MRN")
 
 
-def _member_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
+def _member_payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
     """An identifier: "A B C one two three", "XK44-1290", "00123456"."""
     j, end, chars, digits = i, None, 0, 0
     while j < len(toks):
@@ -445,7 +465,7 @@ def _member_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
         chars -= 1
     if end is None or end == i:
         return None
-    if partial and _at_end(toks, end):
+    if ending is _End.OPEN and _at_end(toks, end):
         return end
     if chars >= 4 and digits >= 1 and _low(toks, end) not in _QUANTITY_WORDS:
         return end
@@ -454,14 +474,16 @@ def _member_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
 
 def _run_payload(
     min_digits: int, max_digits: int = 99
-) -> Callable[[list[_Tok], int, bool], int | None]:
-    def payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
+) -> Callable[[list[_Tok], int, _End], int | None]:
+    def payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
         start = i + 1 if _low(toks, i) in ("plus", "+") else i
         run = _run(toks, start)
         if run is None:
             return None
-        if partial and _at_end(toks, run.end):
-            return run.end
+        if _at_end(toks, run.end) and (
+            ending is _End.OPEN or (ending is _End.HELD and len(run.digits) >= 3)
+        ):
+            return run.end  # "my number is 808" may go on
         if min_digits <= len(run.digits) <= max_digits:
             return run.end
         return None
@@ -469,18 +491,18 @@ def _run_payload(
     return payload
 
 
-def _dob_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
+def _dob_payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
     """A full or partial date: "the 14th of March", "March 14", "March 1952", "3/14"."""
     ends = [
         _date_month_first(toks, i, need_year=False),
         _date_day_first(toks, i, need_year=False),
         _year(toks, i, short=True),
     ]
-    if partial and _month(toks, i) is not None and _at_end(toks, i + 1):
+    if ending is _End.OPEN and _month(toks, i) is not None and _at_end(toks, i + 1):
         ends.append(i + 1)  # "born on March" may go on to the day
     run = _run(toks, i)
     if run is not None and (
-        (partial and _at_end(toks, run.end))
+        (ending is _End.OPEN and _at_end(toks, run.end))
         or (len(run.digits) >= 2 and _low(toks, run.end) not in _QUANTITY_WORDS)
     ):
         ends.append(run.end)
@@ -493,7 +515,7 @@ class _Context:
 
     kind: PhiKind
     keyword: re.Pattern[str]
-    payload: Callable[[list[_Tok], int, bool], int | None]
+    payload: Callable[[list[_Tok], int, _End], int | None]
     fillers: frozenset[str] = frozenset()
 
 
@@ -678,10 +700,22 @@ def _spoken_emails(toks: list[_Tok]) -> list[tuple[int, int]]:
 # --- putting it together ------------------------------------------------------------
 
 
-def _spoken(toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
+def _counting(run: _Run) -> bool:
+    """ "one, two, three": counting, not the start of a number."""
+    return run.n_single == len(run.items) and run.digits == "123456789"[: len(run.digits)]
+
+
+def _open_run(run: _Run, ending: _End) -> bool:
+    """A last run of digits that may be the first pieces of a phone number: "808. 5, 5"."""
+    if ending is _End.CLOSED or (ending is _End.HELD and _counting(run)):
+        return False
+    return run.n_single >= 3 or (len(run.items) >= 2 and len(run.digits) >= 4 and run.n_single >= 1)
+
+
+def _spoken(toks: list[_Tok], runs: list[_Run], ending: _End) -> list[tuple[PhiKind, int, int]]:
     """Runs of spoken digits (phone, card) and spoken dates."""
     found = []
-    for run in _runs(toks):
+    for run in runs:
         digits = len(run.digits)
         plus = _low(toks, run.start - 1) in ("plus", "+")
         span = (toks[run.start - 1 if plus else run.start].start, toks[run.end - 1].end)
@@ -691,7 +725,7 @@ def _spoken(toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
             found.append((PhiKind.CARD, *span))
         elif digits >= 7 and (run.n_single >= 4 or (digits >= 10 and run.n_spoken >= 2)):
             found.append((PhiKind.PHONE, *span))
-        elif partial and run.n_single >= 3 and _at_end(toks, run.end):
+        elif _at_end(toks, run.end) and _open_run(run, ending):
             found.append((PhiKind.PHONE, *span))  # may still grow into a phone number
         for a, b in _run_dates(run):
             found.append((PhiKind.DATE_OF_BIRTH, toks[a].start, toks[b - 1].end))
@@ -703,19 +737,75 @@ def _spoken(toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
     return found
 
 
-def _in_context(text: str, toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
+# A keyword or a piece of PHI, and the character where it ends: numbers said soon after
+# it are read as more of the same ("call me ... or myself. 808. 5, 5", "03, 03, 50").
+_Anchor = tuple[PhiKind, int]
+
+
+def _in_context(
+    text: str, toks: list[_Tok], ending: _End
+) -> tuple[list[tuple[PhiKind, int, int]], list[_Anchor]]:
     """PHI announced by a keyword: "member ID is ...", "date of birth ...", "social ..."."""
     tags = [(m.start(), m.end()) for m in _TAG.finditer(text)]
     starts = [t.start for t in toks]
-    found = []
+    found, anchors = [], []
     for context in _CONTEXTS:
         for m in context.keyword.finditer(text):
             if any(s <= m.start() < e for s, e in tags):
                 continue  # a tag from an earlier redaction
+            anchors.append((context.kind, m.end()))
             i = _skip_fillers(toks, bisect.bisect_left(starts, m.end()), context.fillers)
-            end = context.payload(toks, i, partial) if i < len(toks) else None
+            end = context.payload(toks, i, ending) if i < len(toks) else None
             if end is not None and end > i:
                 found.append((context.kind, toks[i].start, toks[end - 1].end))
+    return found, anchors
+
+
+_NEAR = 6  # words between a keyword or a piece of PHI and the numbers that restate it
+_MIN_DIGITS = {PhiKind.PHONE: 7, PhiKind.CARD: 13}  # a keyword alone asks for more
+
+
+def _restated(
+    toks: list[_Tok],
+    runs: list[_Run],
+    spans: list[Redaction],
+    anchors: list[_Anchor],
+    ending: _End,
+) -> list[tuple[PhiKind, int, int]]:
+    """Numbers said shortly after PHI or its keyword, as people restate or go on (issue 12).
+
+    After a piece of PHI, two or more numbers of three or more digits in all are
+    more of it ("March 3rd 1950, so 3 3 50"); after a keyword alone they must also
+    be as long as that kind is. A last run of the text counts whatever its length
+    while the text may go on (a partial, or a final that the next one may continue).
+    """
+    marks = [(s.kind, s.end, True) for s in spans] + [(k, e, False) for k, e in anchors]
+    found = []
+    for whole in runs:
+        # "March 1950, 03, 03, 50" is one run; what follows the date is the restatement.
+        rest = [
+            x
+            for x in whole.items
+            if not any(s.start < toks[x.end - 1].end and toks[x.start].start < s.end for s in spans)
+        ]
+        if not rest or rest[-1] is not whole.items[-1]:
+            continue
+        run = _Run(tuple(rest))
+        first, last = toks[run.start], toks[run.end - 1]
+        before = [m for m in marks if m[1] <= first.start]
+        if not before:
+            continue
+        kind, end, is_phi = max(before, key=lambda m: m[1])
+        between = sum(t.word for t in toks if end <= t.start < first.start)
+        if between > _NEAR or _low(toks, run.end) in _QUANTITY_WORDS:
+            continue
+        digits = len(run.digits)
+        said_on = len(run.items) >= 2 and digits >= 3
+        if not is_phi and digits < _MIN_DIGITS.get(kind, 0):
+            said_on = False
+        trailing = ending is not _End.CLOSED and _at_end(toks, run.end)
+        if said_on or (trailing and (digits >= 3 or len(run.items) >= 2)):
+            found.append((kind, first.start, last.end))
     return found
 
 
@@ -738,11 +828,21 @@ def find_phi(text: str, *, partial: bool = False) -> list[Redaction]:
 
     ``partial`` is for interim transcripts, whose last words may still grow into
     PHI: a keyword's payload at the very end counts whatever its length ("my
-    number is five five"), and so does a trailing run of three or more digits.
+    number is five five"), and so does a last run of numbers that may be the
+    start of a phone number ("808. 5, 5").
     """
+    return _find(text, _End.OPEN if partial else _End.CLOSED)
+
+
+def _find(text: str, ending: _End) -> list[Redaction]:
     toks = _tokenize(text)
-    found = _written(text) + _spoken(toks, partial) + _in_context(text, toks, partial)
-    return _resolve(found)
+    runs = _runs(toks)
+    keyed, anchors = _in_context(text, toks, ending)
+    spans = _resolve(_written(text) + _spoken(toks, runs, ending) + keyed)
+    again = _restated(toks, runs, spans, anchors, ending)
+    if not again:
+        return spans
+    return _resolve([(s.kind, s.start, s.end) for s in spans] + again)
 
 
 def redact_text(text: str, *, partial: bool = False) -> str:

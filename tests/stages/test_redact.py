@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import pytest
 
@@ -359,3 +360,60 @@ def test_other_events_are_returned_unchanged():
     """Events without transcript text are the same object after redaction."""
     event = SpeechStarted(stream_time=1.0, role=Role.CALLER, utterance=0, start=0.9)
     assert Redactor().event(event) is event
+
+
+# Issue 12, finding 5: leaks heard on a synthetic call with default settings.
+# (text, redacted as a partial?, pieces that must be gone, words that must stay)
+LEAKS = [
+    (
+        "That's in the third of March 1950, 03, 03, 50.",
+        False,
+        ["1950", "03, 03, 50"],
+        ["That's in the", "."],
+    ),
+    ("That is the third of March, 90.", False, ["third", "90"], ["That is the", "."]),
+    ("That is the third of March, 90.", True, ["third", "90"], ["That is the", "."]),
+    ("My birthday is March third ninety.", False, ["third", "ninety"], ["My birthday is"]),
+    ("March third ninety is my birthday.", False, ["third", "ninety"], ["is my birthday."]),
+    ("Born on the third of March, fifty.", False, ["third", "fifty"], ["Born on the"]),
+    ("My date of birth is 03, 03, 50.", False, ["03, 03, 50"], ["My date of birth is"]),
+    ("It was 03, 03, 50.", False, ["03, 03, 50"], ["It was", "."]),
+    ("Date of birth March 3rd 1950, so 3 3 50.", False, ["1950", "3 3 50"], [", so"]),
+    ("or myself. 808. 5, 5,", True, ["808", "5, 5"], ["or myself."]),
+    ("or myself. 808. 5,", True, ["808", "5,"], ["or myself."]),
+    ("You can call me or myself. 808. 5, 5,", True, ["808", "5, 5"], ["You can call me"]),
+    ("You can call me or myself. 808.", True, ["808"], ["You can call me or myself."]),
+    (
+        "My phone is 808 555 1234, that's 8, 0, 8, 5, 5, 5, 1, 2, 3, 4.",
+        False,
+        ["808", "1234", "8, 0, 8"],
+        ["My phone is", "that's"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "partial", "gone", "kept"), LEAKS)
+def test_restated_and_short_year_dates_and_phone_pieces_are_redacted(text, partial, gone, kept):
+    """Digits restated after a date, dates with a two-digit year, a number's first pieces."""
+    out = redact_text(text, partial=partial)
+    for piece in gone:
+        assert piece not in out, out
+    for words in kept:
+        assert words in out, out
+
+
+CLINICAL_NEAR_DATES = [
+    "The pain started on March 3rd, 10 days ago.",
+    "I took 2 on March 3rd and 2 more on March 5th.",
+    "It started March third, about 90 minutes after lunch.",
+    "My birthday is March third and I'm 74.",
+    "My date of birth is March 3rd 1950 and my pain is 8 out of 10.",
+    "Call me back at 3, or 4.",
+]
+
+
+@pytest.mark.parametrize("text", CLINICAL_NEAR_DATES)
+def test_clinical_numbers_near_a_date_or_keyword_stay(text):
+    """Quantities, ages and scores said next to a date or a phone keyword are kept."""
+    for number in re.findall(r"\b(?:10|2|90|74|8|3|4)\b(?! ?(?:rd|th))", text):
+        assert number in redact_text(text)
