@@ -262,9 +262,25 @@ def _run(toks: list[_Tok], i: int) -> _Run | None:
     while (item := _item(toks, j)) is not None:
         items.append(item)
         j = item.end
+        if _thousands(toks, j):
+            break  # "1,500" is one amount, not the digits 1 and 500
         if _low(toks, j) in _RUN_SEPARATORS and _item(toks, j + 1) is not None:
             j += 1
     return _Run(tuple(items)) if items else None
+
+
+def _thousands(toks: list[_Tok], j: int) -> bool:
+    """Token ``j`` is the comma of a written amount: "1,500" (no spaces, three digits on)."""
+    if _low(toks, j) != "," or not 0 < j < len(toks) - 1:
+        return False
+    before, comma, after = toks[j - 1], toks[j], toks[j + 1]
+    return (
+        before.end == comma.start
+        and comma.end == after.start
+        and before.raw.isdigit()
+        and len(after.raw) == 3
+        and after.raw.isdigit()
+    )
 
 
 def _runs(toks: list[_Tok]) -> list[_Run]:
@@ -776,8 +792,9 @@ def _restated(
 
     After a piece of PHI, two or more numbers of three or more digits in all are
     more of it ("March 3rd 1950, so 3 3 50"); after a keyword alone they must also
-    be as long as that kind is. A last run of the text counts whatever its length
-    while the text may go on (a partial, or a final that the next one may continue).
+    be as long as that kind is. The last run of a partial counts whatever its
+    length (it may go on), and so does one of three or more digits at the end
+    of a final that the next one may continue.
     """
     marks = [(s.kind, s.end, True) for s in spans] + [(k, e, False) for k, e in anchors]
     found = []
@@ -803,8 +820,11 @@ def _restated(
         said_on = len(run.items) >= 2 and digits >= 3
         if not is_phi and digits < _MIN_DIGITS.get(kind, 0):
             said_on = False
-        trailing = ending is not _End.CLOSED and _at_end(toks, run.end)
-        if said_on or (trailing and (digits >= 3 or len(run.items) >= 2)):
+        if ending is _End.OPEN:
+            going_on = _at_end(toks, run.end)  # "... March third, nineteen" may be a year
+        else:
+            going_on = ending is _End.HELD and _at_end(toks, run.end) and digits >= 3
+        if said_on or going_on:
             found.append((kind, first.start, last.end))
     return found
 
@@ -847,7 +867,10 @@ def _find(text: str, ending: _End) -> list[Redaction]:
 
 def redact_text(text: str, *, partial: bool = False) -> str:
     """``text`` with each piece of PHI replaced by its tag, e.g. "call me on [phone]"."""
-    spans = find_phi(text, partial=partial)
+    return _apply(text, find_phi(text, partial=partial))
+
+
+def _apply(text: str, spans: list[Redaction]) -> str:
     if not spans:
         return text
     parts, pos = [], 0
@@ -858,9 +881,31 @@ def redact_text(text: str, *, partial: bool = False) -> str:
     return "".join(parts)
 
 
-def _redact_words(words: tuple[Word, ...]) -> tuple[Word, ...]:
-    """Words that overlap PHI become its tag; the words of one span collapse into one."""
-    spans = find_phi(" ".join(w.text for w in words))  # the final's text, as the stage joins it
+def _find_after(before: str, text: str, ending: _End) -> list[Redaction]:
+    """The PHI in ``text`` when ``before`` was just said: spans that reach into it count.
+
+    "my birthday is March third" then "nineteen fifty": the year is masked.
+    """
+    own = _find(text, ending)
+    if not before:
+        return own
+    joined = before + " " + text
+    offset = len(before) + 1
+    carried = [
+        (s.kind, max(s.start, offset) - offset, s.end - offset)
+        for s in _find(joined, ending)
+        if s.end > offset and any(c.isalnum() for c in joined[max(s.start, offset) : s.end])
+    ]
+    if not carried:
+        return own
+    return _resolve([(s.kind, s.start, s.end) for s in own] + carried)
+
+
+def _redact_words(words: tuple[Word, ...], spans: list[Redaction]) -> tuple[Word, ...]:
+    """Words that overlap PHI become its tag; the words of one span collapse into one.
+
+    ``spans`` are over the words joined by one space, as the channel stage joins them.
+    """
     if not spans:
         return words
     out: list[Word] = []
@@ -890,26 +935,78 @@ def _stable_prefix(text: str, stable: str) -> str:
     return common[:cut] if cut > common.rfind("]") else common
 
 
+def _redacted(event: Event, before: str, final: _End) -> Event:
+    """``event`` with its PHI masked, ``before`` having just been said by the same speaker."""
+    if isinstance(event, TranscriptPartial):
+        text = _apply(event.text, _find_after(before, event.text, _End.OPEN))
+        stable = _apply(event.stable, _find_after(before, event.stable, _End.OPEN))
+        stable = _stable_prefix(text, stable)
+        if text == event.text and stable == event.stable:
+            return event
+        return dataclasses.replace(event, text=text, stable=stable)
+    if isinstance(event, TranscriptFinal):
+        text = _apply(event.text, _find_after(before, event.text, final))
+        joined = " ".join(w.text for w in event.words)
+        words = _redact_words(event.words, _find_after(before, joined, final))
+        if text == event.text and words is event.words:
+            return event
+        return dataclasses.replace(event, text=text, words=words)
+    if isinstance(event, TextEmotion):
+        evidence = tuple(redact_text(e) for e in event.evidence)
+        if evidence == event.evidence:
+            return event
+        return dataclasses.replace(event, evidence=evidence)
+    return event
+
+
 class Redactor:
-    """Redacts the transcript text of events before they are broadcast; holds no state."""
+    """Redacts each event's transcript text on its own; holds no state.
+
+    For a live call use :class:`RedactionContext`, which also masks PHI whose
+    pieces are spread over several events.
+    """
 
     def event(self, event: Event) -> Event:
         """The event with its PHI redacted; the same object when there is nothing to redact."""
-        if isinstance(event, TranscriptPartial):
-            text = redact_text(event.text, partial=True)
-            stable = _stable_prefix(text, redact_text(event.stable, partial=True))
-            if text == event.text and stable == event.stable:
-                return event
-            return dataclasses.replace(event, text=text, stable=stable)
-        if isinstance(event, TranscriptFinal):
-            text = redact_text(event.text)
-            words = _redact_words(event.words)
-            if text == event.text and words is event.words:
-                return event
-            return dataclasses.replace(event, text=text, words=words)
-        if isinstance(event, TextEmotion):
-            evidence = tuple(redact_text(e) for e in event.evidence)
-            if evidence == event.evidence:
-                return event
-            return dataclasses.replace(event, evidence=evidence)
-        return event
+        return _redacted(event, "", _End.CLOSED)
+
+
+class RedactionContext:
+    """Redacts one speaker's events of one call in order, remembering their last words.
+
+    People pause while they read a number out, so the recogniser splits it:
+    "Call me on 808." then "5, 5, 5, 1, 2, 3, 4."; "My birthday is March third"
+    then "nineteen fifty". The context keeps the last ``words`` tokens of the
+    speaker's recent finals (raw, in memory only) for ``seconds`` of stream time
+    after the last one ended, and finds PHI in them and the new text together:
+    a span that reaches into the new text is masked there. A final's own end is
+    *held*: a keyword's number of three or more digits ("my number is 808") or
+    the first pieces of a phone number ("808. 5, 5") at its end are masked, as
+    the next final may complete them. Partials are redacted the same way, and
+    never change the context; only finals do.
+
+    One context per call and role (``edge.server.hub.Privacy`` keeps them).
+    """
+
+    def __init__(self, *, words: int = 24, seconds: float = 10.0) -> None:
+        self.words = words
+        self.seconds = seconds
+        self._before = ""  # the speaker's last words, unredacted
+        self._until = 0.0  # stream time after which they are forgotten
+
+    def event(self, event: Event) -> Event:
+        """The event with its PHI redacted; the same object when there is nothing to redact."""
+        if not isinstance(event, TranscriptPartial | TranscriptFinal):
+            return _redacted(event, "", _End.CLOSED)
+        before = self._before if event.start <= self._until else ""
+        out = _redacted(event, before, _End.HELD)
+        if isinstance(event, TranscriptFinal) and event.text.strip():
+            said = (before + " " + event.text).strip()
+            tokens = [m.start() for m in _TOKEN.finditer(said)]
+            self._before = said[tokens[-self.words] :] if len(tokens) > self.words else said
+            self._until = event.end + self.seconds
+        return out
+
+    def reset(self) -> None:
+        """Forget the speaker's last words."""
+        self._before, self._until = "", 0.0

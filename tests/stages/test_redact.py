@@ -11,7 +11,14 @@ from edge.events import (
     TranscriptPartial,
     Word,
 )
-from edge.stages.redact import PhiKind, Redaction, Redactor, find_phi, redact_text
+from edge.stages.redact import (
+    PhiKind,
+    Redaction,
+    RedactionContext,
+    Redactor,
+    find_phi,
+    redact_text,
+)
 from edge.types import Role
 
 PHONE, DOB, SSN, CARD, EMAIL, MEMBER = (
@@ -417,3 +424,92 @@ def test_clinical_numbers_near_a_date_or_keyword_stay(text):
     """Quantities, ages and scores said next to a date or a phone keyword are kept."""
     for number in re.findall(r"\b(?:10|2|90|74|8|3|4)\b(?! ?(?:rd|th))", text):
         assert number in redact_text(text)
+
+
+def _said(text, t, utterance=1, role=Role.CALLER):
+    """A final of ``text`` whose words are spread one per 0.3 s from ``t``."""
+    said = text.split()
+    words = tuple(Word(w, t + 0.3 * k, t + 0.3 * k + 0.25, 0.9) for k, w in enumerate(said))
+    return TranscriptFinal(
+        stream_time=t + 0.3 * len(said),
+        role=role,
+        utterance=utterance,
+        text=text,
+        start=t,
+        end=t + 0.3 * len(said),
+        confidence=0.9,
+        reason=FinalReason.PAUSE,
+        words=words,
+    )
+
+
+def _growing(text, t, utterance):
+    """The partials a streaming recogniser emits while ``text`` is said."""
+    said = text.split()
+    return [
+        TranscriptPartial(
+            stream_time=t + 0.3 * k,
+            role=Role.CALLER,
+            utterance=utterance,
+            text=" ".join(said[:k]),
+            stable=" ".join(said[: k - 1]),
+            start=t,
+            end=t + 0.3 * k,
+        )
+        for k in range(1, len(said) + 1)
+    ]
+
+
+def _texts(event):
+    if isinstance(event, TranscriptFinal):
+        return [event.text, " ".join(w.text for w in event.words)]
+    assert isinstance(event, TranscriptPartial)
+    return [event.text, event.stable]
+
+
+def test_context_masks_a_birth_year_said_in_the_next_final():
+    """A date of birth in one final and its year in the next: the year is masked too."""
+    context = RedactionContext()
+    first = context.event(_said("My birthday is March third", 1.0))
+    assert "third" not in first.text
+    events = [*_growing("nineteen fifty.", 3.0, 2), _said("nineteen fifty.", 3.0, 2)]
+    for event in events:
+        for text in _texts(context.event(event)):
+            assert "fifty" not in text and "nineteen" not in text, text
+
+
+def test_context_masks_a_phone_number_spread_over_utterances():
+    """An area code that ends one final and the digits in the next: no piece leaks."""
+    context = RedactionContext()
+    out = [
+        context.event(e)
+        for e in [*_growing("Call me on 808.", 0.0, 1), _said("Call me on 808.", 0.0, 1)]
+    ]
+    rest = "5, 5, 5, 1, 2, 3, 4."
+    out += [context.event(e) for e in [*_growing(rest, 2.0, 2), _said(rest, 2.0, 2)]]
+    for event in out:
+        for text in _texts(event):
+            assert not re.search(r"\d", text), text
+
+
+def test_context_masks_digits_that_go_on_after_a_final_ends_in_a_run():
+    """ "808. 5, 5" ends a final; "5, 1, 2, 3, 4" in the next is the same number."""
+    context = RedactionContext()
+    first = context.event(_said("or myself. 808. 5, 5,", 0.0, 1))
+    assert "808" not in first.text
+    for event in [*_growing("5, 1, 2, 3, 4.", 2.0, 2), _said("5, 1, 2, 3, 4.", 2.0, 2)]:
+        for text in _texts(context.event(event)):
+            assert not re.search(r"\d", text), text
+
+
+def test_context_forgets_after_a_pause_and_keeps_clinical_numbers():
+    """A year long after the birthday is kept, and so are doses and counts said next."""
+    context = RedactionContext(seconds=10.0)
+    context.event(_said("My birthday is March third", 1.0))
+    later = _said("I moved here in nineteen fifty.", 40.0, 2)
+    assert context.event(later) is later
+    context = RedactionContext()
+    context.event(_said("My date of birth is March 3rd 1950.", 1.0))
+    for text in ["I take 500 mg twice a day.", "The pain is 8 out of 10.", "I'm 74."]:
+        final = _said(text, 4.0, 2)
+        assert context.event(final) is final
