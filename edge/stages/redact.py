@@ -476,13 +476,14 @@ def _member_payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
             j += 1
         else:
             break
-    while end is not None and end > i and _low(toks, end - 1) in ("i", "a"):
+    going_on = ending is not _End.CLOSED and end is not None and _at_end(toks, end)
+    while not going_on and end is not None and end > i and _low(toks, end - 1) in ("i", "a"):
         end -= 1  # "member ID 12345 I think"
         chars -= 1
     if end is None or end == i:
         return None
-    if ending is _End.OPEN and _at_end(toks, end):
-        return end
+    if going_on:
+        return end  # "my member ID is X K" may go on in the next partial or final
     if chars >= 4 and digits >= 1 and _low(toks, end) not in _QUANTITY_WORDS:
         return end
     return None
@@ -525,6 +526,24 @@ def _dob_payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
     return max((e for e in ends if e is not None), default=None)
 
 
+def _local_payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
+    """The start of an address said after "my email is", while it may go on: "john dot doe"."""
+    if ending is _End.CLOSED:
+        return None
+    j = i
+    while j < len(toks) and (toks[j].word or toks[j].low in _CONNECTORS) and toks[j].low not in (
+        "and",
+        "but",
+        "so",
+        "thanks",
+    ):
+        j += 1
+    if not _at_end(toks, j) or j == i:
+        return None
+    links = any(t.low in _CONNECTORS or len(t.raw) == 1 for t in toks[i:j])
+    return j if links or ending is _End.OPEN else None
+
+
 @dataclass(frozen=True)
 class _Context:
     """A keyword that announces PHI, and how to read the PHI after it."""
@@ -536,6 +555,18 @@ class _Context:
 
 
 _CONTEXTS = (
+    _Context(
+        PhiKind.CARD,
+        re.compile(r"\b(?:(?:credit|debit)\s+)?card\b|\b(?:visa|mastercard|amex)\b", re.I),
+        _run_payload(12, 19),
+        frozenset(["number", "numbers", "on", "the"]),
+    ),
+    _Context(
+        PhiKind.EMAIL,
+        re.compile(r"\b(?:e-?mail(?:\s+address)?)\b", re.I),
+        _local_payload,
+        frozenset(["address", "me", "at", "to"]),
+    ),
     _Context(
         PhiKind.SSN,
         re.compile(r"\b(?:social(?:\s+security)?|ssn|s\.?\s?s\.?\s?n)\b\.?", re.I),
@@ -587,7 +618,7 @@ _PHONES = (
     re.compile(r"(?<![\w+])0\d{2,4}[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w|[.,-]\d)"),  # 020 7946 0958
     re.compile(r"(?<![\w+])(?<![.,/-])\d{7,15}(?!\w|[.,/]\d)"),  # 5551234567
 )
-_DIGIT_GROUPS = re.compile(r"(?<![\w+])\d+(?:[ -]\d+)*(?!\w)")
+_DIGIT_GROUPS = re.compile(r"(?<![\w+])\d+(?:(?:, ?|[ -])\d+)*(?!\w)")
 _NUMERIC_DATE = re.compile(
     r"(?<![\w/.-])(\d{1,2})([/.-])(\d{1,2})\2((?:19|20)?\d\d)(?![\w/-]|\.\d)"
 )
@@ -722,8 +753,15 @@ def _counting(run: _Run) -> bool:
 
 
 def _open_run(run: _Run, ending: _End) -> bool:
-    """A last run of digits that may be the first pieces of a phone number: "808. 5, 5"."""
-    if ending is _End.CLOSED or (ending is _End.HELD and _counting(run)):
+    """A last run of numbers that may be the first pieces of an identifier.
+
+    In a partial, any: "(303)", "1, 2," are not known not to be PHI until the
+    next words come. At the end of a final, those that look like the start of a
+    phone number: "808. 5, 5", "five five five" (but not counting "one, two, three").
+    """
+    if ending is _End.OPEN:
+        return True
+    if ending is _End.CLOSED or _counting(run):
         return False
     return run.n_single >= 3 or (len(run.items) >= 2 and len(run.digits) >= 4 and run.n_single >= 1)
 
@@ -742,7 +780,7 @@ def _spoken(toks: list[_Tok], runs: list[_Run], ending: _End) -> list[tuple[PhiK
         elif digits >= 7 and (run.n_single >= 4 or (digits >= 10 and run.n_spoken >= 2)):
             found.append((PhiKind.PHONE, *span))
         elif _at_end(toks, run.end) and _open_run(run, ending):
-            found.append((PhiKind.PHONE, *span))  # may still grow into a phone number
+            found.append((PhiKind.PHONE, *span))  # may still grow into an identifier
         for a, b in _run_dates(run):
             found.append((PhiKind.DATE_OF_BIRTH, toks[a].start, toks[b - 1].end))
     for i in range(len(toks)):
@@ -750,7 +788,57 @@ def _spoken(toks: list[_Tok], runs: list[_Run], ending: _End) -> list[tuple[PhiK
         if end is not None:
             found.append((PhiKind.DATE_OF_BIRTH, toks[i].start, toks[end - 1].end))
     found += [(PhiKind.EMAIL, s, e) for s, e in _spoken_emails(toks)]
+    if ending is _End.OPEN:
+        found += _date_going_on(toks)
+        found += _address_going_on(toks)
     return found
+
+
+_DATE_LINKS = ("the", "of", ",")
+
+
+def _date_going_on(toks: list[_Tok]) -> list[tuple[PhiKind, int, int]]:
+    """The end of a partial that may be growing into a date: "the third of", "March 3"."""
+    end = len(toks)
+    while end and not toks[end - 1].word:
+        end -= 1
+    i = end
+    while i > 0 and (
+        _low(toks, i - 1) in _MONTHS
+        or _low(toks, i - 1) in _DATE_LINKS
+        or _day(toks, i - 1) == i
+        or re.fullmatch(r"\d+(?:st|nd|rd|th)", _low(toks, i - 1))
+    ):
+        i -= 1
+    while i < end and _low(toks, i) in _DATE_LINKS:
+        i += 1
+    pieces = [t for t in toks[i:end] if t.word and t.low not in _DATE_LINKS]
+    if not pieces or not any(
+        t.low in _MONTHS or t.low in _ORDINALS or re.fullmatch(r"\d+(?:st|nd|rd|th)", t.low)
+        for t in pieces
+    ):
+        return []
+    return [(PhiKind.DATE_OF_BIRTH, toks[i].start, toks[end - 1].end)]
+
+
+_ADDRESS_LINKS = frozenset(["dot", "underscore", ".", "_", "at", "@"])
+
+
+def _address_going_on(toks: list[_Tok]) -> list[tuple[PhiKind, int, int]]:
+    """The end of a partial that is growing into an email: "john dot", "john dot doe at"."""
+    end = len(toks)
+    while end and toks[end - 1].low in (",", "?", "!"):
+        end -= 1
+    if end < 2 or not any(t.low in _ADDRESS_LINKS for t in toks[max(0, end - 2) : end]):
+        return []
+    i = end
+    while i > 0 and (toks[i - 1].low in _ADDRESS_LINKS or _low(toks, i - 2) in _ADDRESS_LINKS):
+        i -= 1
+    while i < end and toks[i].low in _ADDRESS_LINKS:
+        i += 1
+    if i == end or toks[i].low in _NOT_LOCAL:
+        return []
+    return [(PhiKind.EMAIL, toks[i].start, toks[end - 1].end)]
 
 
 # A keyword or a piece of PHI, and the character where it ends: numbers said soon after
