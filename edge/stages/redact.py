@@ -531,11 +531,16 @@ def _local_payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
     if ending is _End.CLOSED:
         return None
     j = i
-    while j < len(toks) and (toks[j].word or toks[j].low in _CONNECTORS) and toks[j].low not in (
-        "and",
-        "but",
-        "so",
-        "thanks",
+    while (
+        j < len(toks)
+        and (toks[j].word or toks[j].low in _CONNECTORS)
+        and toks[j].low
+        not in (
+            "and",
+            "but",
+            "so",
+            "thanks",
+        )
     ):
         j += 1
     if not _at_end(toks, j) or j == i:
@@ -794,7 +799,7 @@ def _spoken(toks: list[_Tok], runs: list[_Run], ending: _End) -> list[tuple[PhiK
     return found
 
 
-_DATE_LINKS = ("the", "of", ",")
+_DATE_LINKS = ("the", "of", ",", "-")
 
 
 def _date_going_on(toks: list[_Tok]) -> list[tuple[PhiKind, int, int]]:
@@ -806,6 +811,7 @@ def _date_going_on(toks: list[_Tok]) -> list[tuple[PhiKind, int, int]]:
     while i > 0 and (
         _low(toks, i - 1) in _MONTHS
         or _low(toks, i - 1) in _DATE_LINKS
+        or _low(toks, i - 1) in ("twenty", "thirty", "-")
         or _day(toks, i - 1) == i
         or re.fullmatch(r"\d+(?:st|nd|rd|th)", _low(toks, i - 1))
     ):
@@ -821,22 +827,28 @@ def _date_going_on(toks: list[_Tok]) -> list[tuple[PhiKind, int, int]]:
     return [(PhiKind.DATE_OF_BIRTH, toks[i].start, toks[end - 1].end)]
 
 
-_ADDRESS_LINKS = frozenset(["dot", "underscore", ".", "_", "at", "@"])
+_ADDRESS_LINKS = frozenset(["dot", "underscore", "at", "@", "_"])
 
 
 def _address_going_on(toks: list[_Tok]) -> list[tuple[PhiKind, int, int]]:
     """The end of a partial that is growing into an email: "john dot", "john dot doe at"."""
+
+    def local(k: int) -> bool:
+        w = _low(toks, k)
+        return k >= 0 and toks[k].word and w not in _NOT_LOCAL and w not in _ADDRESS_LINKS
+
     end = len(toks)
     while end and toks[end - 1].low in (",", "?", "!"):
         end -= 1
-    if end < 2 or not any(t.low in _ADDRESS_LINKS for t in toks[max(0, end - 2) : end]):
-        return []
-    i = end
-    while i > 0 and (toks[i - 1].low in _ADDRESS_LINKS or _low(toks, i - 2) in _ADDRESS_LINKS):
-        i -= 1
-    while i < end and toks[i].low in _ADDRESS_LINKS:
-        i += 1
-    if i == end or toks[i].low in _NOT_LOCAL:
+    i = end - 1 if local(end - 1) else end  # the word being said after a link
+    while True:
+        if i >= 2 and toks[i - 1].low in _ADDRESS_LINKS and local(i - 2):
+            i -= 2
+        elif 1 <= i < end and local(i - 1) and _spelled(toks[i]):
+            i -= 1  # "jones five", "j o"
+        else:
+            break
+    if not any(t.low in _ADDRESS_LINKS for t in toks[i:end]):
         return []
     return [(PhiKind.EMAIL, toks[i].start, toks[end - 1].end)]
 

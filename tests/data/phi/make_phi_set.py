@@ -183,10 +183,10 @@ DOBS = [
 DOB_LEADS = [
     "My date of birth is {}.",
     "I was born on {}.",
-    "It's the {}, that's my birthday.",
+    "It's {}, that's my birthday.",
     "DOB is {}.",
     "Birthday, {}.",
-    "Okay so date of birth, the {}.",
+    "Okay so date of birth, {}.",
 ]
 
 
@@ -204,8 +204,8 @@ def dob_forms(m: int, d: int, y: int, month: str, day: str, year: str, yy: str) 
         f"{month} {d}, {y}",
         f"{month} {d}{suffix(d)}, {y}",
         f"{month} {day}, {year}",
-        f"{day} of {month}, {year}",
-        f"{day} of {month}, {short}",
+        f"the |{day} of {month}, {year}",
+        f"the |{day} of {month}, {short}",
         f"{month} {day} {yy}",
         f"{m:02d}, {d:02d}, {short}",
         f"{spoken(f'{m:02d}')} {spoken(f'{d:02d}')} {year}",
@@ -218,17 +218,17 @@ def dobs() -> list[dict[str, object]]:
     for n, (m, d, y, month, day, year, yy) in enumerate(DOBS):
         for f, form in enumerate(dob_forms(m, d, y, month, day, year, yy)):
             lead = DOB_LEADS[(n + f) % len(DOB_LEADS)]
-            out.append(
-                item(
-                    f"dob-{n}-form{f}", ["date_of_birth"], lead.format(mark("date_of_birth", form))
-                )
-            )
+            before, _, form = form.rpartition("|")  # "the" is not part of the date
+            marked = lead.format(before + mark("date_of_birth", form))
+            out.append(item(f"dob-{n}-form{f}", ["date_of_birth"], marked))
         short = str(y)[2:]
         out.append(
             item(
                 f"dob-{n}-restated",
                 ["date_of_birth"],
-                f"That's in the {mark('date_of_birth', f'{day} of {month} {y}, {m:02d}, {d:02d}, {short}')}.",
+                "That's in the "
+                + mark("date_of_birth", f"{day} of {month} {y}, {m:02d}, {d:02d}, {short}")
+                + ".",
             )
         )
         out.append(
@@ -413,28 +413,34 @@ def mixed() -> list[dict[str, object]]:
         item(
             "mixed-0",
             ["phone", "date_of_birth"],
-            f"My number is {mark('phone', '808-555-1234')} and I was born {mark('date_of_birth', 'March 3, 1950')}.",
+            f"My number is {mark('phone', '808-555-1234')} and I was born "
+            f"{mark('date_of_birth', 'March 3, 1950')}.",
         ),
         item(
             "mixed-1",
             ["date_of_birth", "member_id"],
-            f"Date of birth {mark('date_of_birth', 'oh three oh three fifty')}, member ID {mark('member_id', 'A B C one two three four five')}.",
+            f"Date of birth {mark('date_of_birth', 'oh three oh three fifty')}, "
+            f"member ID {mark('member_id', 'A B C one two three four five')}.",
         ),
         item(
             "mixed-2",
             ["phone"],
             "I'm 74 and I take 2 tablets a day.",
-            f"You can reach me on {mark('phone', 'four one five, five five five, two six seven one')}.",
+            "You can reach me on "
+            + mark("phone", "four one five, five five five, two six seven one")
+            + ".",
         ),
         item(
             "mixed-3",
             ["date_of_birth"],
-            f"I was born on the {mark('date_of_birth', '14th of March, 1952')}, and I've had diabetes for 20 years.",
+            f"I was born on the {mark('date_of_birth', '14th of March, 1952')}, "
+            "and I've had diabetes for 20 years.",
         ),
         item(
             "mixed-4",
             ["email", "phone"],
-            f"Email {mark('email', 'bob dot smith at gmail dot com')}, phone {mark('phone', '212-555-0187')}.",
+            f"Email {mark('email', 'bob dot smith at gmail dot com')}, "
+            f"phone {mark('phone', '212-555-0187')}.",
         ),
     ]
 
