@@ -12,11 +12,29 @@ expressions; spoken numbers, dates, emails and keyword contexts ("member ID is
 A B C one two three") by a small parser over word tokens. Ordinary clinical
 numbers (doses, durations, scores, ages, a month or a year alone) are kept.
 
+Numbers said again are more of the same (issue 12): digits restated shortly
+after a date or phone number, or after its keyword ("March 3rd 1950, so 03,
+03, 50"; "call me ... or myself. 808. 5, 5"), and dates with a two-digit year
+("the third of March, 90", "March third ninety") are masked.
+
+Policy for text that may go on (issue 12). A partial's last words are masked
+until they are known not to be PHI: any trailing number ("(303)", "1, 2,", "I
+take 500" until "mg" comes), a trailing date piece ("the third of", "March"),
+a trailing address piece ("john dot"), and a keyword's payload at the end
+whatever its length. So a clinical number may show as a tag for one partial;
+finals are judged on their own. A final's end is *held*: a keyword's number of
+three or more digits ("my number is 808") or the first pieces of a phone
+number ("808. 5, 5") are masked, as the next final may complete them.
+
     find_phi(text)        -> [Redaction(kind, start, end), ...]   spans in ``text``
     redact_text(text)     -> text with each span replaced by its tag
-    Redactor().event(ev)  -> the event with its transcript text redacted
+    Redactor().event(ev)  -> the event with its transcript text redacted, on its own
+    RedactionContext().event(ev)  -> the same, for one speaker of one call in order:
+                             it keeps their last words for a while, so the pieces of
+                             a number spread over partials and finals are masked
 
-Everything here is pure: no I/O, no state between calls.
+The functions are pure; RedactionContext holds only the speaker's recent words
+(in memory, never written). No I/O.
 """
 
 from __future__ import annotations
