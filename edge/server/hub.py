@@ -3,7 +3,10 @@
 Every event a call emits goes through :meth:`Hub.publish`:
 
 1. **privacy** (:class:`Privacy`): with ``share = "cues"`` transcripts never
-   leave; otherwise they are redacted (``edge.stages.redact``) first;
+   leave; otherwise they are redacted (``edge.stages.redact``) first, by one
+   :class:`RedactionContext` per call and role, so a number whose pieces are
+   spread over several partials and finals is masked in each; every later
+   step (buffer, snapshot captions, event log, fan-out) sees only the result;
 2. **resume buffer**: the last ``resume_events`` messages of each call, so a
    client that reconnects with its last sequence number gets what it missed;
 3. **summary**: the call's wallboard tile (:class:`CallSummary`);
@@ -40,7 +43,8 @@ from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused, shown
 from edge.server.summary import CAPTIONS, CallMeta, CallSummary
-from edge.stages.redact import Redactor
+from edge.stages.redact import RedactionContext
+from edge.types import Role
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +57,38 @@ def _json(body: dict[str, Any]) -> str:
 
 
 class Privacy:
-    """Decides what of an event may leave the process."""
+    """Decides what of an event may leave the process.
+
+    Holds a redaction context per live call and role (the speaker's last words,
+    in memory only), forgotten when the call ends.
+    """
 
     def __init__(self, options: PrivacyOptions) -> None:
         self.options = options
-        self._redactor = Redactor()
+        self._contexts: dict[tuple[str, Role | None], RedactionContext] = {}
 
     def share(self, event: Event) -> Event | None:
+        if isinstance(event, CallEnded):
+            self.forget(event.call_id)
         if isinstance(event, TranscriptPartial | TranscriptFinal):
             if self.options.share is Share.CUES:
                 return None
-            return self._redactor.event(event) if self.options.redact else event
+            return self._context(event).event(event) if self.options.redact else event
         if isinstance(event, TextEmotion) and self.options.redact:
-            return self._redactor.event(event)
+            return self._context(event).event(event)
         return event
+
+    def forget(self, call_id: str) -> None:
+        """Drop a call's contexts (its speakers' last words)."""
+        for key in [k for k in self._contexts if k[0] == call_id]:
+            del self._contexts[key]
+
+    def _context(self, event: Event) -> RedactionContext:
+        key = (event.call_id, event.role)
+        context = self._contexts.get(key)
+        if context is None:
+            context = self._contexts[key] = RedactionContext()
+        return context
 
 
 def coalesce_key(event: Event) -> Hashable | None:
@@ -166,6 +188,7 @@ class Hub:
             )
         record = CallRecord(meta, self.resume_events)
         self.calls[meta.call_id] = record  # an ended call of the same id is replaced
+        self.privacy.forget(meta.call_id)
         return record
 
     def publish(self, call_id: str, event: Event) -> None:

@@ -12,11 +12,29 @@ expressions; spoken numbers, dates, emails and keyword contexts ("member ID is
 A B C one two three") by a small parser over word tokens. Ordinary clinical
 numbers (doses, durations, scores, ages, a month or a year alone) are kept.
 
+Numbers said again are more of the same (issue 12): digits restated shortly
+after a date or phone number, or after its keyword ("March 3rd 1950, so 03,
+03, 50"; "call me ... or myself. 808. 5, 5"), and dates with a two-digit year
+("the third of March, 90", "March third ninety") are masked.
+
+Policy for text that may go on (issue 12). A partial's last words are masked
+until they are known not to be PHI: any trailing number ("(303)", "1, 2,", "I
+take 500" until "mg" comes), a trailing date piece ("the third of", "March"),
+a trailing address piece ("john dot"), and a keyword's payload at the end
+whatever its length. So a clinical number may show as a tag for one partial;
+finals are judged on their own. A final's end is *held*: a keyword's number of
+three or more digits ("my number is 808") or the first pieces of a phone
+number ("808. 5, 5") are masked, as the next final may complete them.
+
     find_phi(text)        -> [Redaction(kind, start, end), ...]   spans in ``text``
     redact_text(text)     -> text with each span replaced by its tag
-    Redactor().event(ev)  -> the event with its transcript text redacted
+    Redactor().event(ev)  -> the event with its transcript text redacted, on its own
+    RedactionContext().event(ev)  -> the same, for one speaker of one call in order:
+                             it keeps their last words for a while, so the pieces of
+                             a number spread over partials and finals are masked
 
-Everything here is pure: no I/O, no state between calls.
+The functions are pure; RedactionContext holds only the speaker's recent words
+(in memory, never written). No I/O.
 """
 
 from __future__ import annotations
@@ -103,6 +121,14 @@ def _low(toks: list[_Tok], i: int) -> str:
 def _at_end(toks: list[_Tok], i: int) -> bool:
     """Only punctuation follows token ``i`` (the run may still grow in a partial)."""
     return not any(t.word for t in toks[i:])
+
+
+class _End(enum.Enum):
+    """How the text ends: whether its last words may be the start of PHI said on."""
+
+    CLOSED = "closed"  # a final on its own: the text is all there is
+    HELD = "held"  # a final whose speaker may go on in the next one (RedactionContext)
+    OPEN = "open"  # a partial: its last words may still grow
 
 
 # --- spoken and written numbers -----------------------------------------------------
@@ -254,9 +280,25 @@ def _run(toks: list[_Tok], i: int) -> _Run | None:
     while (item := _item(toks, j)) is not None:
         items.append(item)
         j = item.end
+        if _thousands(toks, j):
+            break  # "1,500" is one amount, not the digits 1 and 500
         if _low(toks, j) in _RUN_SEPARATORS and _item(toks, j + 1) is not None:
             j += 1
     return _Run(tuple(items)) if items else None
+
+
+def _thousands(toks: list[_Tok], j: int) -> bool:
+    """Token ``j`` is the comma of a written amount: "1,500" (no spaces, three digits on)."""
+    if _low(toks, j) != "," or not 0 < j < len(toks) - 1:
+        return False
+    before, comma, after = toks[j - 1], toks[j], toks[j + 1]
+    return (
+        before.end == comma.start
+        and comma.end == after.start
+        and before.raw.isdigit()
+        and len(after.raw) == 3
+        and after.raw.isdigit()
+    )
 
 
 def _runs(toks: list[_Tok]) -> list[_Run]:
@@ -324,11 +366,15 @@ def _year(toks: list[_Tok], i: int, *, short: bool = False) -> int | None:
         item = _item(toks, i)
         return item.end if item is not None else None
     if short:
+        end = None
         if w in ("oh", "o") and _low(toks, i + 1) in _UNITS:
-            return i + 2
-        small = _small(toks, i)
-        if w in _TENS and small is not None and small[0] % 10:
-            return small[1]
+            end = i + 2
+        elif re.fullmatch(r"\d\d", w):
+            end = i + 1  # "the third of March, 90" (issue 12)
+        elif w in _TENS and (small := _small(toks, i)) is not None:
+            end = small[1]  # "fifty two", "ninety"
+        if end is not None and _low(toks, _skip(toks, end, (",",))) not in _QUANTITY_WORDS:
+            return end
     return None
 
 
@@ -373,7 +419,11 @@ def _date_day_first(toks: list[_Tok], i: int, *, need_year: bool) -> int | None:
 
 
 def _run_dates(run: _Run) -> list[tuple[int, int]]:
-    """Dates read as numbers: "oh three fourteen nineteen fifty two" (month, day, year)."""
+    """Dates read as numbers: "oh three fourteen nineteen fifty two" (month, day, year).
+
+    A two-digit year counts when the run is just a date that starts zero-padded:
+    "03, 03, 50" (issue 12).
+    """
     items = run.items
     found = []
     for s in range(len(items)):
@@ -385,7 +435,11 @@ def _run_dates(run: _Run) -> list[tuple[int, int]]:
                     first = "".join(x.digits for x in items[s : s + a])
                     second = "".join(x.digits for x in items[s + a : s + a + b])
                     year = "".join(x.digits for x in items[s + a + b : s + a + b + c])
-                    if len(first) > 2 or len(second) > 2 or not re.fullmatch(r"(19|20)\d\d", year):
+                    if len(first) > 2 or len(second) > 2:
+                        continue
+                    whole = s == 0 and s + a + b + c == len(items)
+                    padded = whole and len(first) == 2 and first[0] == "0"
+                    if not re.fullmatch(r"(19|20)\d\d", year) and not (padded and len(year) == 2):
                         continue
                     lo, hi = sorted((int(first), int(second)))
                     if 1 <= lo <= 12 and hi <= 31:
@@ -420,7 +474,7 @@ def _id_token(t: _Tok) -> bool:
     return t.raw.isupper() and len(t.raw) <= 5 and t.raw not in ("ID", "OK", "DOB", "SSN", "MRN")
 
 
-def _member_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
+def _member_payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
     """An identifier: "A B C one two three", "XK44-1290", "00123456"."""
     j, end, chars, digits = i, None, 0, 0
     while j < len(toks):
@@ -440,13 +494,14 @@ def _member_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
             j += 1
         else:
             break
-    while end is not None and end > i and _low(toks, end - 1) in ("i", "a"):
+    going_on = ending is not _End.CLOSED and end is not None and _at_end(toks, end)
+    while not going_on and end is not None and end > i and _low(toks, end - 1) in ("i", "a"):
         end -= 1  # "member ID 12345 I think"
         chars -= 1
     if end is None or end == i:
         return None
-    if partial and _at_end(toks, end):
-        return end
+    if going_on:
+        return end  # "my member ID is X K" may go on in the next partial or final
     if chars >= 4 and digits >= 1 and _low(toks, end) not in _QUANTITY_WORDS:
         return end
     return None
@@ -454,14 +509,16 @@ def _member_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
 
 def _run_payload(
     min_digits: int, max_digits: int = 99
-) -> Callable[[list[_Tok], int, bool], int | None]:
-    def payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
+) -> Callable[[list[_Tok], int, _End], int | None]:
+    def payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
         start = i + 1 if _low(toks, i) in ("plus", "+") else i
         run = _run(toks, start)
         if run is None:
             return None
-        if partial and _at_end(toks, run.end):
-            return run.end
+        if _at_end(toks, run.end) and (
+            ending is _End.OPEN or (ending is _End.HELD and len(run.digits) >= 3)
+        ):
+            return run.end  # "my number is 808" may go on
         if min_digits <= len(run.digits) <= max_digits:
             return run.end
         return None
@@ -469,22 +526,45 @@ def _run_payload(
     return payload
 
 
-def _dob_payload(toks: list[_Tok], i: int, partial: bool) -> int | None:
+def _dob_payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
     """A full or partial date: "the 14th of March", "March 14", "March 1952", "3/14"."""
     ends = [
         _date_month_first(toks, i, need_year=False),
         _date_day_first(toks, i, need_year=False),
         _year(toks, i, short=True),
     ]
-    if partial and _month(toks, i) is not None and _at_end(toks, i + 1):
+    if ending is _End.OPEN and _month(toks, i) is not None and _at_end(toks, i + 1):
         ends.append(i + 1)  # "born on March" may go on to the day
     run = _run(toks, i)
     if run is not None and (
-        (partial and _at_end(toks, run.end))
+        (ending is _End.OPEN and _at_end(toks, run.end))
         or (len(run.digits) >= 2 and _low(toks, run.end) not in _QUANTITY_WORDS)
     ):
         ends.append(run.end)
     return max((e for e in ends if e is not None), default=None)
+
+
+def _local_payload(toks: list[_Tok], i: int, ending: _End) -> int | None:
+    """The start of an address said after "my email is", while it may go on: "john dot doe"."""
+    if ending is _End.CLOSED:
+        return None
+    j = i
+    while (
+        j < len(toks)
+        and (toks[j].word or toks[j].low in _CONNECTORS)
+        and toks[j].low
+        not in (
+            "and",
+            "but",
+            "so",
+            "thanks",
+        )
+    ):
+        j += 1
+    if not _at_end(toks, j) or j == i:
+        return None
+    links = any(t.low in _CONNECTORS or len(t.raw) == 1 for t in toks[i:j])
+    return j if links or ending is _End.OPEN else None
 
 
 @dataclass(frozen=True)
@@ -493,11 +573,23 @@ class _Context:
 
     kind: PhiKind
     keyword: re.Pattern[str]
-    payload: Callable[[list[_Tok], int, bool], int | None]
+    payload: Callable[[list[_Tok], int, _End], int | None]
     fillers: frozenset[str] = frozenset()
 
 
 _CONTEXTS = (
+    _Context(
+        PhiKind.CARD,
+        re.compile(r"\b(?:(?:credit|debit)\s+)?card\b|\b(?:visa|mastercard|amex)\b", re.I),
+        _run_payload(12, 19),
+        frozenset(["number", "numbers", "on", "the"]),
+    ),
+    _Context(
+        PhiKind.EMAIL,
+        re.compile(r"\b(?:e-?mail(?:\s+address)?)\b", re.I),
+        _local_payload,
+        frozenset(["address", "me", "at", "to"]),
+    ),
     _Context(
         PhiKind.SSN,
         re.compile(r"\b(?:social(?:\s+security)?|ssn|s\.?\s?s\.?\s?n)\b\.?", re.I),
@@ -549,7 +641,7 @@ _PHONES = (
     re.compile(r"(?<![\w+])0\d{2,4}[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w|[.,-]\d)"),  # 020 7946 0958
     re.compile(r"(?<![\w+])(?<![.,/-])\d{7,15}(?!\w|[.,/]\d)"),  # 5551234567
 )
-_DIGIT_GROUPS = re.compile(r"(?<![\w+])\d+(?:[ -]\d+)*(?!\w)")
+_DIGIT_GROUPS = re.compile(r"(?<![\w+])\d+(?:(?:, ?|[ -])\d+)*(?!\w)")
 _NUMERIC_DATE = re.compile(
     r"(?<![\w/.-])(\d{1,2})([/.-])(\d{1,2})\2((?:19|20)?\d\d)(?![\w/-]|\.\d)"
 )
@@ -678,10 +770,29 @@ def _spoken_emails(toks: list[_Tok]) -> list[tuple[int, int]]:
 # --- putting it together ------------------------------------------------------------
 
 
-def _spoken(toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
+def _counting(run: _Run) -> bool:
+    """ "one, two, three": counting, not the start of a number."""
+    return run.n_single == len(run.items) and run.digits == "123456789"[: len(run.digits)]
+
+
+def _open_run(run: _Run, ending: _End) -> bool:
+    """A last run of numbers that may be the first pieces of an identifier.
+
+    In a partial, any: "(303)", "1, 2," are not known not to be PHI until the
+    next words come. At the end of a final, those that look like the start of a
+    phone number: "808. 5, 5", "five five five" (but not counting "one, two, three").
+    """
+    if ending is _End.OPEN:
+        return True
+    if ending is _End.CLOSED or _counting(run):
+        return False
+    return run.n_single >= 3 or (len(run.items) >= 2 and len(run.digits) >= 4 and run.n_single >= 1)
+
+
+def _spoken(toks: list[_Tok], runs: list[_Run], ending: _End) -> list[tuple[PhiKind, int, int]]:
     """Runs of spoken digits (phone, card) and spoken dates."""
     found = []
-    for run in _runs(toks):
+    for run in runs:
         digits = len(run.digits)
         plus = _low(toks, run.start - 1) in ("plus", "+")
         span = (toks[run.start - 1 if plus else run.start].start, toks[run.end - 1].end)
@@ -691,8 +802,8 @@ def _spoken(toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
             found.append((PhiKind.CARD, *span))
         elif digits >= 7 and (run.n_single >= 4 or (digits >= 10 and run.n_spoken >= 2)):
             found.append((PhiKind.PHONE, *span))
-        elif partial and run.n_single >= 3 and _at_end(toks, run.end):
-            found.append((PhiKind.PHONE, *span))  # may still grow into a phone number
+        elif _at_end(toks, run.end) and _open_run(run, ending):
+            found.append((PhiKind.PHONE, *span))  # may still grow into an identifier
         for a, b in _run_dates(run):
             found.append((PhiKind.DATE_OF_BIRTH, toks[a].start, toks[b - 1].end))
     for i in range(len(toks)):
@@ -700,22 +811,139 @@ def _spoken(toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
         if end is not None:
             found.append((PhiKind.DATE_OF_BIRTH, toks[i].start, toks[end - 1].end))
     found += [(PhiKind.EMAIL, s, e) for s, e in _spoken_emails(toks)]
+    if ending is _End.OPEN:
+        found += _date_going_on(toks)
+        found += _address_going_on(toks)
     return found
 
 
-def _in_context(text: str, toks: list[_Tok], partial: bool) -> list[tuple[PhiKind, int, int]]:
+_DATE_LINKS = ("the", "of", ",", "-")
+
+
+def _date_going_on(toks: list[_Tok]) -> list[tuple[PhiKind, int, int]]:
+    """The end of a partial that may be growing into a date: "the third of", "March 3"."""
+    end = len(toks)
+    while end and not toks[end - 1].word:
+        end -= 1
+    i = end
+    while i > 0 and (
+        _low(toks, i - 1) in _MONTHS
+        or _low(toks, i - 1) in _DATE_LINKS
+        or _low(toks, i - 1) in ("twenty", "thirty", "-")
+        or _day(toks, i - 1) == i
+        or re.fullmatch(r"\d+(?:st|nd|rd|th)", _low(toks, i - 1))
+    ):
+        i -= 1
+    while i < end and _low(toks, i) in _DATE_LINKS:
+        i += 1
+    pieces = [t for t in toks[i:end] if t.word and t.low not in _DATE_LINKS]
+    if not pieces or not any(
+        t.low in _MONTHS or t.low in _ORDINALS or re.fullmatch(r"\d+(?:st|nd|rd|th)", t.low)
+        for t in pieces
+    ):
+        return []
+    return [(PhiKind.DATE_OF_BIRTH, toks[i].start, toks[end - 1].end)]
+
+
+_ADDRESS_LINKS = frozenset(["dot", "underscore", "at", "@", "_"])
+
+
+def _address_going_on(toks: list[_Tok]) -> list[tuple[PhiKind, int, int]]:
+    """The end of a partial that is growing into an email: "john dot", "john dot doe at"."""
+
+    def local(k: int) -> bool:
+        w = _low(toks, k)
+        return k >= 0 and toks[k].word and w not in _NOT_LOCAL and w not in _ADDRESS_LINKS
+
+    end = len(toks)
+    while end and toks[end - 1].low in (",", "?", "!"):
+        end -= 1
+    i = end - 1 if local(end - 1) else end  # the word being said after a link
+    while True:
+        if i >= 2 and toks[i - 1].low in _ADDRESS_LINKS and local(i - 2):
+            i -= 2
+        elif 1 <= i < end and local(i - 1) and _spelled(toks[i]):
+            i -= 1  # "jones five", "j o"
+        else:
+            break
+    if not any(t.low in _ADDRESS_LINKS for t in toks[i:end]):
+        return []
+    return [(PhiKind.EMAIL, toks[i].start, toks[end - 1].end)]
+
+
+# A keyword or a piece of PHI, and the character where it ends: numbers said soon after
+# it are read as more of the same ("call me ... or myself. 808. 5, 5", "03, 03, 50").
+_Anchor = tuple[PhiKind, int]
+
+
+def _in_context(
+    text: str, toks: list[_Tok], ending: _End
+) -> tuple[list[tuple[PhiKind, int, int]], list[_Anchor]]:
     """PHI announced by a keyword: "member ID is ...", "date of birth ...", "social ..."."""
     tags = [(m.start(), m.end()) for m in _TAG.finditer(text)]
     starts = [t.start for t in toks]
-    found = []
+    found, anchors = [], []
     for context in _CONTEXTS:
         for m in context.keyword.finditer(text):
             if any(s <= m.start() < e for s, e in tags):
                 continue  # a tag from an earlier redaction
+            anchors.append((context.kind, m.end()))
             i = _skip_fillers(toks, bisect.bisect_left(starts, m.end()), context.fillers)
-            end = context.payload(toks, i, partial) if i < len(toks) else None
+            end = context.payload(toks, i, ending) if i < len(toks) else None
             if end is not None and end > i:
                 found.append((context.kind, toks[i].start, toks[end - 1].end))
+    return found, anchors
+
+
+_NEAR = 6  # words between a keyword or a piece of PHI and the numbers that restate it
+_MIN_DIGITS = {PhiKind.PHONE: 7, PhiKind.CARD: 13}  # a keyword alone asks for more
+
+
+def _restated(
+    toks: list[_Tok],
+    runs: list[_Run],
+    spans: list[Redaction],
+    anchors: list[_Anchor],
+    ending: _End,
+) -> list[tuple[PhiKind, int, int]]:
+    """Numbers said shortly after PHI or its keyword, as people restate or go on (issue 12).
+
+    After a piece of PHI, two or more numbers of three or more digits in all are
+    more of it ("March 3rd 1950, so 3 3 50"); after a keyword alone they must also
+    be as long as that kind is. The last run of a partial counts whatever its
+    length (it may go on), and so does one of three or more digits at the end
+    of a final that the next one may continue.
+    """
+    marks = [(s.kind, s.end, True) for s in spans] + [(k, e, False) for k, e in anchors]
+    found = []
+    for whole in runs:
+        # "March 1950, 03, 03, 50" is one run; what follows the date is the restatement.
+        rest = [
+            x
+            for x in whole.items
+            if not any(s.start < toks[x.end - 1].end and toks[x.start].start < s.end for s in spans)
+        ]
+        if not rest or rest[-1] is not whole.items[-1]:
+            continue
+        run = _Run(tuple(rest))
+        first, last = toks[run.start], toks[run.end - 1]
+        before = [m for m in marks if m[1] <= first.start]
+        if not before:
+            continue
+        kind, end, is_phi = max(before, key=lambda m: m[1])
+        between = sum(t.word for t in toks if end <= t.start < first.start)
+        if between > _NEAR or _low(toks, run.end) in _QUANTITY_WORDS:
+            continue
+        digits = len(run.digits)
+        said_on = len(run.items) >= 2 and digits >= 3
+        if not is_phi and digits < _MIN_DIGITS.get(kind, 0):
+            said_on = False
+        if ending is _End.OPEN:
+            going_on = _at_end(toks, run.end)  # "... March third, nineteen" may be a year
+        else:
+            going_on = ending is _End.HELD and _at_end(toks, run.end) and digits >= 3
+        if said_on or going_on:
+            found.append((kind, first.start, last.end))
     return found
 
 
@@ -738,16 +966,29 @@ def find_phi(text: str, *, partial: bool = False) -> list[Redaction]:
 
     ``partial`` is for interim transcripts, whose last words may still grow into
     PHI: a keyword's payload at the very end counts whatever its length ("my
-    number is five five"), and so does a trailing run of three or more digits.
+    number is five five"), and so does a last run of numbers that may be the
+    start of a phone number ("808. 5, 5").
     """
+    return _find(text, _End.OPEN if partial else _End.CLOSED)
+
+
+def _find(text: str, ending: _End) -> list[Redaction]:
     toks = _tokenize(text)
-    found = _written(text) + _spoken(toks, partial) + _in_context(text, toks, partial)
-    return _resolve(found)
+    runs = _runs(toks)
+    keyed, anchors = _in_context(text, toks, ending)
+    spans = _resolve(_written(text) + _spoken(toks, runs, ending) + keyed)
+    again = _restated(toks, runs, spans, anchors, ending)
+    if not again:
+        return spans
+    return _resolve([(s.kind, s.start, s.end) for s in spans] + again)
 
 
 def redact_text(text: str, *, partial: bool = False) -> str:
     """``text`` with each piece of PHI replaced by its tag, e.g. "call me on [phone]"."""
-    spans = find_phi(text, partial=partial)
+    return _apply(text, find_phi(text, partial=partial))
+
+
+def _apply(text: str, spans: list[Redaction]) -> str:
     if not spans:
         return text
     parts, pos = [], 0
@@ -758,9 +999,31 @@ def redact_text(text: str, *, partial: bool = False) -> str:
     return "".join(parts)
 
 
-def _redact_words(words: tuple[Word, ...]) -> tuple[Word, ...]:
-    """Words that overlap PHI become its tag; the words of one span collapse into one."""
-    spans = find_phi(" ".join(w.text for w in words))  # the final's text, as the stage joins it
+def _find_after(before: str, text: str, ending: _End) -> list[Redaction]:
+    """The PHI in ``text`` when ``before`` was just said: spans that reach into it count.
+
+    "my birthday is March third" then "nineteen fifty": the year is masked.
+    """
+    own = _find(text, ending)
+    if not before:
+        return own
+    joined = before + " " + text
+    offset = len(before) + 1
+    carried = [
+        (s.kind, max(s.start, offset) - offset, s.end - offset)
+        for s in _find(joined, ending)
+        if s.end > offset and any(c.isalnum() for c in joined[max(s.start, offset) : s.end])
+    ]
+    if not carried:
+        return own
+    return _resolve([(s.kind, s.start, s.end) for s in own] + carried)
+
+
+def _redact_words(words: tuple[Word, ...], spans: list[Redaction]) -> tuple[Word, ...]:
+    """Words that overlap PHI become its tag; the words of one span collapse into one.
+
+    ``spans`` are over the words joined by one space, as the channel stage joins them.
+    """
     if not spans:
         return words
     out: list[Word] = []
@@ -790,26 +1053,78 @@ def _stable_prefix(text: str, stable: str) -> str:
     return common[:cut] if cut > common.rfind("]") else common
 
 
+def _redacted(event: Event, before: str, final: _End) -> Event:
+    """``event`` with its PHI masked, ``before`` having just been said by the same speaker."""
+    if isinstance(event, TranscriptPartial):
+        text = _apply(event.text, _find_after(before, event.text, _End.OPEN))
+        stable = _apply(event.stable, _find_after(before, event.stable, _End.OPEN))
+        stable = _stable_prefix(text, stable)
+        if text == event.text and stable == event.stable:
+            return event
+        return dataclasses.replace(event, text=text, stable=stable)
+    if isinstance(event, TranscriptFinal):
+        text = _apply(event.text, _find_after(before, event.text, final))
+        joined = " ".join(w.text for w in event.words)
+        words = _redact_words(event.words, _find_after(before, joined, final))
+        if text == event.text and words is event.words:
+            return event
+        return dataclasses.replace(event, text=text, words=words)
+    if isinstance(event, TextEmotion):
+        evidence = tuple(redact_text(e) for e in event.evidence)
+        if evidence == event.evidence:
+            return event
+        return dataclasses.replace(event, evidence=evidence)
+    return event
+
+
 class Redactor:
-    """Redacts the transcript text of events before they are broadcast; holds no state."""
+    """Redacts each event's transcript text on its own; holds no state.
+
+    For a live call use :class:`RedactionContext`, which also masks PHI whose
+    pieces are spread over several events.
+    """
 
     def event(self, event: Event) -> Event:
         """The event with its PHI redacted; the same object when there is nothing to redact."""
-        if isinstance(event, TranscriptPartial):
-            text = redact_text(event.text, partial=True)
-            stable = _stable_prefix(text, redact_text(event.stable, partial=True))
-            if text == event.text and stable == event.stable:
-                return event
-            return dataclasses.replace(event, text=text, stable=stable)
-        if isinstance(event, TranscriptFinal):
-            text = redact_text(event.text)
-            words = _redact_words(event.words)
-            if text == event.text and words is event.words:
-                return event
-            return dataclasses.replace(event, text=text, words=words)
-        if isinstance(event, TextEmotion):
-            evidence = tuple(redact_text(e) for e in event.evidence)
-            if evidence == event.evidence:
-                return event
-            return dataclasses.replace(event, evidence=evidence)
-        return event
+        return _redacted(event, "", _End.CLOSED)
+
+
+class RedactionContext:
+    """Redacts one speaker's events of one call in order, remembering their last words.
+
+    People pause while they read a number out, so the recogniser splits it:
+    "Call me on 808." then "5, 5, 5, 1, 2, 3, 4."; "My birthday is March third"
+    then "nineteen fifty". The context keeps the last ``words`` tokens of the
+    speaker's recent finals (raw, in memory only) for ``seconds`` of stream time
+    after the last one ended, and finds PHI in them and the new text together:
+    a span that reaches into the new text is masked there. A final's own end is
+    *held*: a keyword's number of three or more digits ("my number is 808") or
+    the first pieces of a phone number ("808. 5, 5") at its end are masked, as
+    the next final may complete them. Partials are redacted the same way, and
+    never change the context; only finals do.
+
+    One context per call and role (``edge.server.hub.Privacy`` keeps them).
+    """
+
+    def __init__(self, *, words: int = 24, seconds: float = 10.0) -> None:
+        self.words = words
+        self.seconds = seconds
+        self._before = ""  # the speaker's last words, unredacted
+        self._until = 0.0  # stream time after which they are forgotten
+
+    def event(self, event: Event) -> Event:
+        """The event with its PHI redacted; the same object when there is nothing to redact."""
+        if not isinstance(event, TranscriptPartial | TranscriptFinal):
+            return _redacted(event, "", _End.CLOSED)
+        before = self._before if event.start <= self._until else ""
+        out = _redacted(event, before, _End.HELD)
+        if isinstance(event, TranscriptFinal) and event.text.strip():
+            said = (before + " " + event.text).strip()
+            tokens = [m.start() for m in _TOKEN.finditer(said)]
+            self._before = said[tokens[-self.words] :] if len(tokens) > self.words else said
+            self._until = event.end + self.seconds
+        return out
+
+    def reset(self) -> None:
+        """Forget the speaker's last words."""
+        self._before, self._until = "", 0.0

@@ -14,7 +14,9 @@ from edge.events import (
     CueRaised,
     FinalReason,
     TranscriptFinal,
+    TranscriptPartial,
     VoiceEmotion,
+    Word,
 )
 from edge.server.auth import OPEN
 from edge.server.hub import Hub, Subscription, View
@@ -214,3 +216,61 @@ def test_a_late_subscriber_gets_the_events_when_only_readings_would_overflow() -
     later = Subscription(principal=OPEN, view=View.AGENT, outbox=Outbox(8), agent_id="a1")
     hub.attach(later, {})
     assert drain(later)[0]["type"] == "call.snapshot"
+
+
+def _partials(text: str, t: float, utterance: int) -> list[TranscriptPartial]:
+    said = text.split()
+    return [
+        TranscriptPartial(
+            stream_time=t + 0.3 * k,
+            role=Role.CALLER,
+            utterance=utterance,
+            text=" ".join(said[:k]),
+            stable=" ".join(said[: k - 1]),
+            start=t,
+            end=t + 0.3 * k,
+        )
+        for k in range(1, len(said) + 1)
+    ]
+
+
+def _final(text: str, t: float, utterance: int) -> TranscriptFinal:
+    said = text.split()
+    return TranscriptFinal(
+        stream_time=t + 0.3 * len(said),
+        role=Role.CALLER,
+        utterance=utterance,
+        text=text,
+        start=t,
+        end=t + 0.3 * len(said),
+        confidence=0.9,
+        reason=FinalReason.PAUSE,
+        words=tuple(Word(w, t + 0.3 * k, t + 0.3 * k + 0.2, 0.9) for k, w in enumerate(said)),
+    )
+
+
+def test_phi_spread_over_utterances_never_leaves_the_hub() -> None:
+    """A birthday's year and a phone number's rest in the next utterance are masked
+    in every partial, final, resumed message, snapshot caption and event log line."""
+    logged: list[str] = []
+    hub = Hub(PrivacyOptions(), resume_events=3, record=logged.append)
+    hub.open_call(meta("c1"))
+    live = sub(View.AGENT, agent_id="a1")
+    hub.attach(live, {})
+    stamp = Stamp("c1")
+    said = [
+        ("My birthday is March third", 0.0),
+        ("nineteen fifty.", 3.0),
+        ("You can call me on 808.", 5.0),
+        ("5, 5, 5, 1, 2, 3, 4.", 7.0),
+    ]
+    for n, (text, t) in enumerate(said, 1):
+        for event in [*_partials(text, t, n), _final(text, t, n)]:
+            hub.publish("c1", stamp(event))
+    snapshot = sub(View.AGENT, agent_id="a1")
+    hub.attach(snapshot, {"c1": 1})
+    sent = [json.dumps(m) for m in drain(live) + drain(snapshot)] + logged
+    assert any("call.snapshot" in m for m in sent)
+    for message in sent:
+        for secret in ("third", "fifty", "nineteen", "808", "5, 5", "1, 2"):
+            assert secret not in message, message

@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import pytest
 
@@ -10,7 +11,14 @@ from edge.events import (
     TranscriptPartial,
     Word,
 )
-from edge.stages.redact import PhiKind, Redaction, Redactor, find_phi, redact_text
+from edge.stages.redact import (
+    PhiKind,
+    Redaction,
+    RedactionContext,
+    Redactor,
+    find_phi,
+    redact_text,
+)
 from edge.types import Role
 
 PHONE, DOB, SSN, CARD, EMAIL, MEMBER = (
@@ -359,3 +367,149 @@ def test_other_events_are_returned_unchanged():
     """Events without transcript text are the same object after redaction."""
     event = SpeechStarted(stream_time=1.0, role=Role.CALLER, utterance=0, start=0.9)
     assert Redactor().event(event) is event
+
+
+# Issue 12, finding 5: leaks heard on a synthetic call with default settings.
+# (text, redacted as a partial?, pieces that must be gone, words that must stay)
+LEAKS = [
+    (
+        "That's in the third of March 1950, 03, 03, 50.",
+        False,
+        ["1950", "03, 03, 50"],
+        ["That's in the", "."],
+    ),
+    ("That is the third of March, 90.", False, ["third", "90"], ["That is the", "."]),
+    ("That is the third of March, 90.", True, ["third", "90"], ["That is the", "."]),
+    ("My birthday is March third ninety.", False, ["third", "ninety"], ["My birthday is"]),
+    ("March third ninety is my birthday.", False, ["third", "ninety"], ["is my birthday."]),
+    ("Born on the third of March, fifty.", False, ["third", "fifty"], ["Born on the"]),
+    ("My date of birth is 03, 03, 50.", False, ["03, 03, 50"], ["My date of birth is"]),
+    ("It was 03, 03, 50.", False, ["03, 03, 50"], ["It was", "."]),
+    ("Date of birth March 3rd 1950, so 3 3 50.", False, ["1950", "3 3 50"], [", so"]),
+    ("or myself. 808. 5, 5,", True, ["808", "5, 5"], ["or myself."]),
+    ("or myself. 808. 5,", True, ["808", "5,"], ["or myself."]),
+    ("You can call me or myself. 808. 5, 5,", True, ["808", "5, 5"], ["You can call me"]),
+    ("You can call me or myself. 808.", True, ["808"], ["You can call me or myself."]),
+    (
+        "My phone is 808 555 1234, that's 8, 0, 8, 5, 5, 5, 1, 2, 3, 4.",
+        False,
+        ["808", "1234", "8, 0, 8"],
+        ["My phone is", "that's"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "partial", "gone", "kept"), LEAKS)
+def test_restated_and_short_year_dates_and_phone_pieces_are_redacted(text, partial, gone, kept):
+    """Digits restated after a date, dates with a two-digit year, a number's first pieces."""
+    out = redact_text(text, partial=partial)
+    for piece in gone:
+        assert piece not in out, out
+    for words in kept:
+        assert words in out, out
+
+
+CLINICAL_NEAR_DATES = [
+    "The pain started on March 3rd, 10 days ago.",
+    "I took 2 on March 3rd and 2 more on March 5th.",
+    "It started March third, about 90 minutes after lunch.",
+    "My birthday is March third and I'm 74.",
+    "My date of birth is March 3rd 1950 and my pain is 8 out of 10.",
+    "Call me back at 3, or 4.",
+]
+
+
+@pytest.mark.parametrize("text", CLINICAL_NEAR_DATES)
+def test_clinical_numbers_near_a_date_or_keyword_stay(text):
+    """Quantities, ages and scores said next to a date or a phone keyword are kept."""
+    for number in re.findall(r"\b(?:10|2|90|74|8|3|4)\b(?! ?(?:rd|th))", text):
+        assert number in redact_text(text)
+
+
+def _said(text, t, utterance=1, role=Role.CALLER):
+    """A final of ``text`` whose words are spread one per 0.3 s from ``t``."""
+    said = text.split()
+    words = tuple(Word(w, t + 0.3 * k, t + 0.3 * k + 0.25, 0.9) for k, w in enumerate(said))
+    return TranscriptFinal(
+        stream_time=t + 0.3 * len(said),
+        role=role,
+        utterance=utterance,
+        text=text,
+        start=t,
+        end=t + 0.3 * len(said),
+        confidence=0.9,
+        reason=FinalReason.PAUSE,
+        words=words,
+    )
+
+
+def _growing(text, t, utterance):
+    """The partials a streaming recogniser emits while ``text`` is said."""
+    said = text.split()
+    return [
+        TranscriptPartial(
+            stream_time=t + 0.3 * k,
+            role=Role.CALLER,
+            utterance=utterance,
+            text=" ".join(said[:k]),
+            stable=" ".join(said[: k - 1]),
+            start=t,
+            end=t + 0.3 * k,
+        )
+        for k in range(1, len(said) + 1)
+    ]
+
+
+def _texts(event):
+    if isinstance(event, TranscriptFinal):
+        return [event.text, " ".join(w.text for w in event.words)]
+    assert isinstance(event, TranscriptPartial)
+    return [event.text, event.stable]
+
+
+def test_context_masks_a_birth_year_said_in_the_next_final():
+    """A date of birth in one final and its year in the next: the year is masked too."""
+    context = RedactionContext()
+    first = context.event(_said("My birthday is March third", 1.0))
+    assert "third" not in first.text
+    events = [*_growing("nineteen fifty.", 3.0, 2), _said("nineteen fifty.", 3.0, 2)]
+    for event in events:
+        for text in _texts(context.event(event)):
+            assert "fifty" not in text and "nineteen" not in text, text
+
+
+def test_context_masks_a_phone_number_spread_over_utterances():
+    """An area code that ends one final and the digits in the next: no piece leaks."""
+    context = RedactionContext()
+    out = [
+        context.event(e)
+        for e in [*_growing("Call me on 808.", 0.0, 1), _said("Call me on 808.", 0.0, 1)]
+    ]
+    rest = "5, 5, 5, 1, 2, 3, 4."
+    out += [context.event(e) for e in [*_growing(rest, 2.0, 2), _said(rest, 2.0, 2)]]
+    for event in out:
+        for text in _texts(event):
+            assert not re.search(r"\d", text), text
+
+
+def test_context_masks_digits_that_go_on_after_a_final_ends_in_a_run():
+    """ "808. 5, 5" ends a final; "5, 1, 2, 3, 4" in the next is the same number."""
+    context = RedactionContext()
+    first = context.event(_said("or myself. 808. 5, 5,", 0.0, 1))
+    assert "808" not in first.text
+    for event in [*_growing("5, 1, 2, 3, 4.", 2.0, 2), _said("5, 1, 2, 3, 4.", 2.0, 2)]:
+        for text in _texts(context.event(event)):
+            assert not re.search(r"\d", text), text
+
+
+def test_context_forgets_after_a_pause_and_keeps_clinical_numbers():
+    """A year long after the birthday is kept, and so are doses and counts said next."""
+    context = RedactionContext(seconds=10.0)
+    context.event(_said("My birthday is March third", 1.0))
+    later = _said("I moved here in nineteen fifty.", 40.0, 2)
+    assert context.event(later) is later
+    context = RedactionContext()
+    context.event(_said("My date of birth is March 3rd 1950.", 1.0))
+    for text in ["I take 500 mg twice a day.", "The pain is 8 out of 10.", "I'm 74."]:
+        final = _said(text, 4.0, 2)
+        assert context.event(final) is final
