@@ -53,7 +53,6 @@ from edge.server.options import TokenRole
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused, error_message
 from edge.server.subscribe import (
-    HELLO_TIMEOUT,
     Feedback,
     Reply,
     Subscribe,
@@ -272,12 +271,26 @@ class Service:
             self.connections -= 1
 
     async def _ingest(self, ws: ServerConnection) -> None:
-        session = IngestSession()
+        options = self.config.server
+        session = IngestSession(max_ahead_seconds=options.max_ahead_seconds)
         live: _LiveCall | None = None
         consumer: asyncio.Task[None] | None = None
         peer = _peer(ws)
+        loop = asyncio.get_running_loop()
+        # Until its start is accepted a connection holds a slot of max_connections
+        # without a token: it gets hello_timeout in all (issue 12). A started call
+        # gets idle_timeout per message, counting only the wait for the socket, so
+        # an upload read at the pipeline's pace is not cut.
+        deadline = loop.time() + options.hello_timeout
         try:
-            async for message in ws:
+            while True:
+                wait = options.idle_timeout if live else deadline - loop.time()
+                try:
+                    message = await asyncio.wait_for(ws.recv(), max(wait, 0.0))
+                except asyncio.TimeoutError:
+                    raise session.timed_out(
+                        options.idle_timeout if live else options.hello_timeout
+                    ) from None
                 if isinstance(message, str):
                     result = session.text(message)
                 else:
@@ -381,9 +394,9 @@ class Service:
         peer = _peer(ws)
         session = SubscribeSession(self.tokens, self.hub.calls, bearer=_bearer(ws))
         try:
-            first = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+            first = await asyncio.wait_for(ws.recv(), self.config.server.hello_timeout)
             request = session.receive(first)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             await _refuse(ws, session.timed_out())
             return
         except Refused as e:
