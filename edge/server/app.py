@@ -43,6 +43,7 @@ from edge.server.hub import Hub, Subscription, View
 from edge.server.ingest import (
     Audio,
     IngestSession,
+    SourcePace,
     Started,
     Stopped,
     started_message,
@@ -84,6 +85,8 @@ def _peer(ws: ServerConnection) -> str:
 class _LiveCall:
     call: Call
     ws: ServerConnection
+    pace: SourcePace | None = None  # live calls: the source's allowance
+    position: float = 0.0  # stream seconds charged to it
 
 
 class Service:
@@ -109,6 +112,7 @@ class Service:
         self.server: Server | None = None
         self.live: dict[str, _LiveCall] = {}
         self.connections = 0  # open websocket connections (server.max_connections)
+        self.paces: dict[str, SourcePace] = {}  # per ingest source (bounded by the tokens)
         self._closing = False
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -299,6 +303,9 @@ class Service:
                     live, consumer = await self._start_call(ws, result, peer)
                 elif isinstance(result, Audio):
                     assert live is not None
+                    if live.pace is not None:
+                        live.pace.take(session.position - live.position)
+                        live.position = session.position
                     for frame in result.frames:
                         await live.call.push(frame)
                 elif isinstance(result, Stopped):
@@ -351,6 +358,12 @@ class Service:
             # pong could wait behind audio for minutes: TCP keeps it alive instead.
             ws.keepalive_task.cancel()
         live = _LiveCall(call, ws)
+        if info.live:
+            if source not in self.paces:
+                ahead = self.config.server.max_ahead_seconds
+                self.paces[source] = SourcePace(source, ahead, time.monotonic)
+            live.pace = self.paces[source]
+            live.pace.calls += 1
         self.live[info.call_id] = live
         consumer = asyncio.create_task(self._consume(call), name=f"{info.call_id}/events")
         self.metrics.calls_started.inc()
@@ -387,6 +400,8 @@ class Service:
             await call.cancel()
         finally:
             self.live.pop(call.call_id, None)
+            if live.pace is not None:
+                live.pace.calls -= 1
             self.metrics.dropped_frames.inc(call.dropped_frames)
             log.info("call %s ended (%d frames dropped)", call.call_id, call.dropped_frames)
 

@@ -19,7 +19,9 @@ time of what it has received, the clock says how long ago the call started,
 and audio more than ``max_ahead_seconds`` ahead is refused (issue 12: one
 source sending unpaced, or Twilio timestamps that jump by minutes, starved the
 other calls). An upload (``live: false``) is exempt: the server reads it only
-as fast as the pipeline goes.
+as fast as the pipeline goes. A source that reconnects for a fresh allowance
+each time meets :class:`SourcePace`: the allowance is the source's, shared by
+its calls.
 """
 
 from __future__ import annotations
@@ -184,6 +186,13 @@ class IngestSession:
             f"no message for {seconds:g} s: a call sends audio continuously, silence "
             "included; the call has ended"
         )
+
+    @property
+    def position(self) -> float:
+        """Seconds of stream time received so far (Twilio: the furthest track)."""
+        if self._tracks:
+            return max(t.end_after(0, None) for t in self._tracks.values()) / 8000
+        return self._received
 
     def _keep_pace(self, position: float, what: str) -> None:
         """Refuse a live call whose audio would reach ``position`` s too far ahead of the clock."""
@@ -372,6 +381,41 @@ class IngestSession:
                 (f for t in self._tracks.values() for f in t.flush()), key=lambda f: f.start
             )
         return Stopped(frames)
+
+
+class SourcePace:
+    """One ingest source's allowance of live audio ahead of real time, shared by its calls.
+
+    A token bucket in seconds of audio: it holds at most ``ahead`` seconds and
+    refills at one second per second for each of the source's open calls (at
+    least one). A call at real-time pace takes what it is given back; a burst
+    (a jitter buffer, ``edge run --forward`` catching up after a reconnection)
+    spends the allowance. Without it, a source that reconnects after every
+    refusal would get a fresh ``max_ahead_seconds`` per connection and could
+    still flood the shared workers (issue 12).
+    """
+
+    def __init__(self, source: str, ahead: float, clock: Callable[[], float]) -> None:
+        self.source = source
+        self.calls = 0  # the source's open calls; the glue counts them
+        self._ahead = ahead
+        self._clock = clock
+        self._credit = ahead
+        self._at = clock()
+
+    def take(self, seconds: float) -> None:
+        """Spend ``seconds`` of audio; refuse (1013, retry later) if the allowance is spent."""
+        now = self._clock()
+        self._credit = min(self._ahead, self._credit + (now - self._at) * max(1, self.calls))
+        self._at = now
+        if seconds > self._credit:
+            raise Refused(
+                Close.TRY_LATER,
+                f"source {self.source!r} sends faster than real time over its calls "
+                f"(over {self._ahead:g} s ahead, server.max_ahead_seconds): "
+                "send at real-time pace, retry in a few seconds",
+            )
+        self._credit -= seconds
 
 
 def started_message(info: CallInfo) -> str:

@@ -18,7 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 from edge.audio.files import read_audio
 from edge.client import CallSpec, stream_call
 from edge.config import Config
-from edge.server.options import ServerOptions
+from edge.server.options import ServerOptions, TokenRole, TokenSpec
 from tests.helpers import DATA, TIME_FACTOR
 from tests.server.harness import ServiceThread, subscriber, upload
 
@@ -150,15 +150,23 @@ def test_paced_clients_are_within_the_bound(strict) -> None:
 # -- fairness -------------------------------------------------------------------
 
 
+GOOD, BAD, AGENT = "ingest-good-0123456789", "ingest-bad-0123456789", "agent-healthy-0123456789"
+TOKENS = (
+    TokenSpec(token=GOOD, role=TokenRole.INGEST, source="pbx-good"),
+    TokenSpec(token=BAD, role=TokenRole.INGEST, source="pbx-bad"),
+    TokenSpec(token=AGENT, role=TokenRole.AGENT, agent="a-healthy"),
+)
+
+
 def abuse(url: str, audio: np.ndarray, stop: threading.Event, refusals: list[int]) -> None:
-    """Stream 10 s of speech per message, unpaced, reconnecting whenever refused."""
+    """Stream 10 s of speech per message, unpaced, reconnecting at once whenever refused."""
     block = pcm16(audio[: 10 * 16000])
     k = 0
     while not stop.is_set():
         k += 1
         try:
             with connect(url + "/ingest", max_size=None) as ws:
-                ws.send(start(f"abuse-{k}", agent_id="a-abuser"))
+                ws.send(start(f"abuse-{k}", agent_id="a-abuser", token=BAD))
                 if json.loads(ws.recv(timeout=10))["type"] != "started":
                     continue
                 while not stop.is_set():
@@ -173,18 +181,21 @@ def abuse(url: str, audio: np.ndarray, stop: threading.Event, refusals: list[int
 def test_an_unpaced_source_does_not_starve_a_healthy_call(engine) -> None:
     """A call at real time beside a source sending 10 s per message: no frame lost, lag bounded.
 
-    Issue 12 measured 17 s of lag and ~460 dropped frames before the real-time bound.
+    Issue 12 measured 17 s of lag and ~460 dropped frames before the real-time bound;
+    reconnecting for a fresh allowance each time is met by the source's shared one.
     """
-    with ServiceThread(Config(), engine) as thread:
-        audio = read_audio(str(SAMPLE))
+    with ServiceThread(Config(tokens=TOKENS), engine) as thread:
+        audio = read_audio(str(SAMPLE))[:, 0]  # the caller's side
         lags: list[float] = []
         reply: dict[str, object] = {}
-        with subscriber(thread.ws, view="agent", agent_id="a-healthy") as (sub, _):
+        with subscriber(thread.ws, view="agent", token=AGENT) as (sub, _):
             stop, refusals = threading.Event(), []
             abuser = threading.Thread(
                 target=abuse, args=(thread.ws, audio, stop, refusals), daemon=True
             )
-            spec = CallSpec(call_id="healthy-1", agent_id="a-healthy", channels=("caller",))
+            spec = CallSpec(
+                call_id="healthy-1", agent_id="a-healthy", token=GOOD, channels=("caller",)
+            )
 
             def healthy() -> None:
                 coro = stream_call(thread.ws + "/ingest", audio[: 30 * 16000], spec)
@@ -208,6 +219,9 @@ def test_an_unpaced_source_does_not_starve_a_healthy_call(engine) -> None:
                 stop.set()
                 caller.join(30)
                 abuser.join(30)
-    assert reply.get("dropped_frames") == 0, reply
-    assert refusals and set(refusals) <= {1008}, refusals  # refused for running ahead
+    print(f"lag max {max(lags):.2f} s over {len(lags)} events; refusals {len(refusals)}")
     assert max(lags) < 2.0 * TIME_FACTOR, sorted(lags)[-5:]
+    assert reply.get("dropped_frames") == 0, reply
+    # Refused for running ahead: the call (1008), then the source (1013) on each reconnection
+    # (1006: the server closed while a 320 KB message was still going out).
+    assert {1008, 1013} <= set(refusals) <= {1006, 1008, 1013}, set(refusals)
