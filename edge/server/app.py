@@ -53,6 +53,7 @@ from edge.server.hub import Hub, Subscription, View
 from edge.server.ingest import (
     Audio,
     IngestSession,
+    SourcePace,
     Started,
     Stopped,
     started_message,
@@ -63,7 +64,6 @@ from edge.server.options import ServerOptions, TokenRole
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused, error_message, shown
 from edge.server.subscribe import (
-    HELLO_TIMEOUT,
     Feedback,
     Reply,
     Subscribe,
@@ -157,6 +157,8 @@ def _peer(ws: ServerConnection) -> str:
 class _LiveCall:
     call: Call
     ws: ServerConnection
+    pace: SourcePace | None = None  # live calls: the source's allowance
+    position: float = 0.0  # stream seconds charged to it
 
 
 class Service:
@@ -182,6 +184,7 @@ class Service:
         self.server: Server | None = None
         self.live: dict[str, _LiveCall] = {}
         self.connections = 0  # open websocket connections (server.max_connections)
+        self.paces: dict[str, SourcePace] = {}  # per ingest source (bounded by the tokens)
         self._closing = False
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -380,12 +383,26 @@ class Service:
             self.connections -= 1
 
     async def _ingest(self, ws: ServerConnection) -> None:
-        session = IngestSession()
+        options = self.config.server
+        session = IngestSession(max_ahead_seconds=options.max_ahead_seconds)
         live: _LiveCall | None = None
         consumer: asyncio.Task[None] | None = None
         peer = _peer(ws)
+        loop = asyncio.get_running_loop()
+        # Until its start is accepted a connection holds a slot of max_connections
+        # without a token: it gets hello_timeout in all (issue 12). A started call
+        # gets idle_timeout per message, counting only the wait for the socket, so
+        # an upload read at the pipeline's pace is not cut.
+        deadline = loop.time() + options.hello_timeout
         try:
-            async for message in ws:
+            while True:
+                wait = options.idle_timeout if live else deadline - loop.time()
+                try:
+                    message = await asyncio.wait_for(ws.recv(), max(wait, 0.0))
+                except asyncio.TimeoutError:
+                    raise session.timed_out(
+                        options.idle_timeout if live else options.hello_timeout
+                    ) from None
                 if isinstance(message, str):
                     result = session.text(message)
                 else:
@@ -394,6 +411,9 @@ class Service:
                     live, consumer = await self._start_call(ws, result, peer)
                 elif isinstance(result, Audio):
                     assert live is not None
+                    if live.pace is not None:
+                        live.pace.take(session.position - live.position)
+                        live.position = session.position
                     for frame in result.frames:
                         await live.call.push(frame)
                 elif isinstance(result, Stopped):
@@ -447,6 +467,12 @@ class Service:
             # pong could wait behind audio for minutes: TCP keeps it alive instead.
             ws.keepalive_task.cancel()
         live = _LiveCall(call, ws)
+        if info.live:
+            if source not in self.paces:
+                ahead = self.config.server.max_ahead_seconds
+                self.paces[source] = SourcePace(source, ahead, time.monotonic)
+            live.pace = self.paces[source]
+            live.pace.calls += 1
         self.live[info.call_id] = live
         consumer = asyncio.create_task(self._consume(call), name=f"{info.call_id}/events")
         self.metrics.calls_started.inc()
@@ -483,6 +509,8 @@ class Service:
             await call.cancel()
         finally:
             self.live.pop(call.call_id, None)
+            if live.pace is not None:
+                live.pace.calls -= 1
             self.metrics.dropped_frames.inc(call.dropped_frames)
             log.info("call %s ended (%d frames dropped)", call.call_id, call.dropped_frames)
 
@@ -490,9 +518,9 @@ class Service:
         peer = _peer(ws)
         session = SubscribeSession(self.tokens, self.hub.calls, bearer=_bearer(ws))
         try:
-            first = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+            first = await asyncio.wait_for(ws.recv(), self.config.server.hello_timeout)
             request = session.receive(first)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             await _refuse(ws, session.timed_out())
             return
         except Refused as e:

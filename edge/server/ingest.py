@@ -13,6 +13,15 @@ Two dialects arrive on the same websocket path; the first message decides:
 it means; anything wrong raises :class:`~edge.server.protocol.Refused`, whose
 ``code`` is the websocket close code to answer with and whose message says what
 to do.
+
+A live call may not run ahead of the wall clock: the session knows the stream
+time of what it has received, the clock says how long ago the call started,
+and audio more than ``max_ahead_seconds`` ahead is refused (issue 12: one
+source sending unpaced, or Twilio timestamps that jump by minutes, starved the
+other calls). An upload (``live: false``) is exempt: the server reads it only
+as fast as the pipeline goes. A source that reconnects for a fresh allowance
+each time meets :class:`SourcePace`: the allowance is the source's, shared by
+its calls.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ import binascii
 import enum
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,13 +103,27 @@ def _bad(message: str) -> Refused:
 
 
 class IngestSession:
-    """One ingest connection's protocol state."""
+    """One ingest connection's protocol state.
 
-    def __init__(self, *, max_seconds_per_message: float = 10.0) -> None:
+    ``max_ahead_seconds`` bounds how far a live call's audio may run ahead of
+    ``clock`` (seconds, monotonic) since its start; ``None``: no bound.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_seconds_per_message: float = 10.0,
+        max_ahead_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.state = _State.WAITING
         self.dialect: Dialect | None = None
         self.info: CallInfo | None = None
         self._max_seconds = max_seconds_per_message
+        self._max_ahead = max_ahead_seconds
+        self._clock = clock
+        self._began = 0.0  # clock() at the start message
+        self._received = 0.0  # native: seconds of audio received
         self._splitter: Splitter | None = None
         self._encoding = Encoding.PCM16
         self._rate = 16000
@@ -135,8 +160,53 @@ class IngestSession:
                 f"audio message holds over {self._max_seconds:g} s of audio: "
                 "send 20-200 ms per message",
             )
+        seconds = len(message) / width / self._rate
+        self._keep_pace(self._received + seconds, "sending faster than real time: the audio")
+        self._received += seconds
         samples = decode_raw(message, self._encoding).reshape(-1, self._channels)
         return Audio(self._splitter.feed(samples))
+
+    def timed_out(self, seconds: float) -> Refused:
+        """The refusal for a connection that sent nothing for ``seconds``.
+
+        Before the start: it held a connection slot without saying who it is.
+        After: a live call sends audio all the time (silence too), so the
+        source is gone or stuck; the call ends with what was heard.
+        """
+        if self.state is _State.WAITING:
+            return _bad(
+                f"no start message within {seconds:g} s: send start "
+                "(Twilio: connected and start) as soon as the connection opens"
+            )
+        return _bad(
+            f"no message for {seconds:g} s: a call sends audio continuously, silence "
+            "included; the call has ended"
+        )
+
+    @property
+    def position(self) -> float:
+        """Seconds of stream time received so far (Twilio: the furthest track)."""
+        if self._tracks:
+            return max(t.end_after(0, None) for t in self._tracks.values()) / 8000
+        return self._received
+
+    def _keep_pace(self, position: float, what: str) -> None:
+        """Refuse a live call whose audio would reach ``position`` s too far ahead of the clock."""
+        if self._max_ahead is None or self.info is None or not self.info.live:
+            return
+        ahead = position - (self._clock() - self._began)
+        if ahead > self._max_ahead:
+            raise _bad(
+                f"{what} is {ahead:.1f} s ahead of real time, over the "
+                f"{self._max_ahead:g} s allowed (server.max_ahead_seconds): "
+                "send a live call at real-time pace, upload a recording with live: false"
+            )
+
+    def _started(self, info: CallInfo) -> Started:
+        self.info = info
+        self.state = _State.STREAMING
+        self._began = self._clock()
+        return Started(info)
 
     # -- native -------------------------------------------------------------
 
@@ -203,17 +273,17 @@ class IngestSession:
             raise _bad("live must be true (a call in progress) or false (a recording)")
         self._encoding, self._rate, self._channels = encoding, rate, len(roles)
         self._splitter = Splitter(rate, len(roles), roles)
-        self.info = CallInfo(
-            call_id=call_id,
-            agent_id=_text(data, "agent_id"),
-            team=_text(data, "team"),
-            roles=self._splitter.roles,
-            dialect=Dialect.NATIVE,
-            token=_optional_text(data, "token"),
-            live=live,
+        return self._started(
+            CallInfo(
+                call_id=call_id,
+                agent_id=_text(data, "agent_id"),
+                team=_text(data, "team"),
+                roles=self._splitter.roles,
+                dialect=Dialect.NATIVE,
+                token=_optional_text(data, "token"),
+                live=live,
+            )
         )
-        self.state = _State.STREAMING
-        return Started(self.info)
 
     # -- Twilio -------------------------------------------------------------
 
@@ -264,16 +334,16 @@ class IngestSession:
         for track in tracks:
             role = Role.CALLER if track == "inbound" else Role.AGENT
             self._tracks[track] = _Track(role)
-        self.info = CallInfo(
-            call_id=call_id,
-            agent_id=_text(params, "agent_id"),
-            team=_text(params, "team"),
-            roles=tuple(t.role for t in self._tracks.values()),
-            dialect=Dialect.TWILIO,
-            token=_optional_text(params, "token"),
+        return self._started(
+            CallInfo(
+                call_id=call_id,
+                agent_id=_text(params, "agent_id"),
+                team=_text(params, "team"),
+                roles=tuple(t.role for t in self._tracks.values()),
+                dialect=Dialect.TWILIO,
+                token=_optional_text(params, "token"),
+            )
         )
-        self.state = _State.STREAMING
-        return Started(self.info)
 
     def _twilio_media(self, data: dict[str, Any]) -> Result:
         media = data.get("media")
@@ -289,7 +359,14 @@ class IngestSession:
             raise _bad("Twilio media.payload is not valid base64") from None
         if len(payload) / 8000 > self._max_seconds:
             raise Refused(Close.TOO_BIG, "Twilio media payload too long")
-        return Audio(track.feed(payload, _timestamp(media.get("timestamp"))))
+        at = media.get("timestamp")
+        at_ms = _timestamp(at)
+        # A timestamp far ahead would be filled with silence: at most up to the bound.
+        end = track.end_after(len(payload), at_ms) / 8000
+        self._keep_pace(
+            end, f"Twilio media.timestamp {shown(at)} ms puts the {track.role.value} track"
+        )
+        return Audio(track.feed(payload, at_ms))
 
     # -- both ---------------------------------------------------------------
 
@@ -302,6 +379,41 @@ class IngestSession:
                 (f for t in self._tracks.values() for f in t.flush()), key=lambda f: f.start
             )
         return Stopped(frames)
+
+
+class SourcePace:
+    """One ingest source's allowance of live audio ahead of real time, shared by its calls.
+
+    A token bucket in seconds of audio: it holds at most ``ahead`` seconds and
+    refills at one second per second for each of the source's open calls (at
+    least one). A call at real-time pace takes what it is given back; a burst
+    (a jitter buffer, ``edge run --forward`` catching up after a reconnection)
+    spends the allowance. Without it, a source that reconnects after every
+    refusal would get a fresh ``max_ahead_seconds`` per connection and could
+    still flood the shared workers (issue 12).
+    """
+
+    def __init__(self, source: str, ahead: float, clock: Callable[[], float]) -> None:
+        self.source = source
+        self.calls = 0  # the source's open calls; the glue counts them
+        self._ahead = ahead
+        self._clock = clock
+        self._credit = ahead
+        self._at = clock()
+
+    def take(self, seconds: float) -> None:
+        """Spend ``seconds`` of audio; refuse (1013, retry later) if the allowance is spent."""
+        now = self._clock()
+        self._credit = min(self._ahead, self._credit + (now - self._at) * max(1, self.calls))
+        self._at = now
+        if seconds > self._credit:
+            raise Refused(
+                Close.TRY_LATER,
+                f"source {self.source!r} sends faster than real time over its calls "
+                f"(over {self._ahead:g} s ahead, server.max_ahead_seconds): "
+                "send at real-time pace, retry in a few seconds",
+            )
+        self._credit -= seconds
 
 
 def started_message(info: CallInfo) -> str:
@@ -322,20 +434,29 @@ class _Track:
     """
 
     _SLACK = 40  # samples of jitter tolerated before a gap is filled (5 ms)
+    _MAX_GAP = 8000 * 60  # never invent more than a minute at once
 
     def __init__(self, role: Role) -> None:
         self.role = role
         self._splitter = Splitter(8000, 1, [role])
         self._samples = 0
 
+    def end_after(self, samples: int, at_ms: float | None) -> int:
+        """The track's position (samples) once ``samples`` placed at ``at_ms`` are fed."""
+        return self._samples + self._gap(at_ms) + samples
+
+    def _gap(self, at_ms: float | None) -> int:
+        """Samples of silence to insert before a chunk placed at ``at_ms``."""
+        if at_ms is None:
+            return 0
+        gap = at_ms * 8 - self._samples
+        return int(min(gap, self._MAX_GAP)) if gap > self._SLACK else 0
+
     def feed(self, payload: bytes, at_ms: float | None) -> list[Frame]:
         frames: list[Frame] = []
-        if at_ms is not None:
-            gap = int(at_ms * 8) - self._samples
-            if gap > self._SLACK:
-                gap = min(gap, 8000 * 60)  # never invent more than a minute at once
-                frames += self._splitter.feed(np.zeros((gap, 1), np.float32))
-                self._samples += gap
+        if gap := self._gap(at_ms):
+            frames += self._splitter.feed(np.zeros((gap, 1), np.float32))
+            self._samples += gap
         samples = decode_raw(payload, Encoding.MULAW).reshape(-1, 1)
         self._samples += len(samples)
         return frames + self._splitter.feed(samples)

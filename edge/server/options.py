@@ -82,6 +82,19 @@ class ServerOptions:
     max_calls_per_source: int = setting(
         64, help="calls one ingest source may have open", range=COUNT
     )
+    hello_timeout: float = setting(
+        10.0,
+        help="seconds a new connection has to send its start or subscribe message",
+        range=POSITIVE,
+    )
+    idle_timeout: float = setting(
+        30.0, help="seconds a started call may send nothing before it is ended", range=POSITIVE
+    )
+    max_ahead_seconds: float = setting(
+        15.0,
+        help="seconds of audio a live call may send ahead of real time",
+        range=POSITIVE,
+    )
     ping_interval: float = setting(20.0, help="seconds between keepalive pings", range=POSITIVE)
     ping_timeout: float = setting(
         20.0, help="seconds to wait for a pong before closing", range=POSITIVE

@@ -2,7 +2,7 @@
 
 A subscriber (the agent panel, the wallboard, a call-detail view) opens
 ``/subscribe`` and says what it wants to watch in its first message, within
-:data:`HELLO_TIMEOUT` seconds (``docs/server.md``, "Subscribe")::
+``server.hello_timeout`` seconds (``docs/server.md``, "Subscribe")::
 
     {"type": "subscribe", "view": "agent", "token": "...", "resume": {"c-1042": 311}}
 
@@ -51,8 +51,6 @@ from edge.server.protocol import (
     parse_object,
     shown,
 )
-
-HELLO_TIMEOUT = 10.0  # seconds a subscriber has to say what it wants
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,7 @@ class SubscribeSession:
 
     @staticmethod
     def timed_out() -> Refused:
-        """The refusal for a subscriber silent for :data:`HELLO_TIMEOUT` seconds."""
+        """The refusal for a subscriber silent for ``server.hello_timeout`` seconds."""
         return _bad("send a subscribe message first")
 
     # -- the first message --------------------------------------------------

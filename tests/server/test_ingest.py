@@ -218,3 +218,66 @@ def test_the_replies_say_protocol_call_and_drops() -> None:
         "call_id": "c1",
         "dropped_frames": 3,
     }
+
+
+class Clock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_live_source_may_not_run_ahead_of_real_time() -> None:
+    """Audio up to the bound ahead of the wall clock is taken; past it the call is refused."""
+    clock = Clock()
+    session = IngestSession(max_ahead_seconds=3.0, clock=clock)
+    session.text(start())
+    for _ in range(3):  # 3 s of audio at once: at the bound, taken
+        assert isinstance(session.binary(pcm(1.0)), Audio)
+    clock.now += 2.0  # 2 s later, 2 s more may come
+    session.binary(pcm(1.0))
+    session.binary(pcm(1.0))
+    with pytest.raises(Refused) as raised:
+        session.binary(pcm(0.1))
+    assert raised.value.code == Close.BAD_MESSAGE
+    assert "faster than real time" in str(raised.value)
+
+
+def test_an_upload_is_not_bound_to_real_time() -> None:
+    """live: false is read at the pipeline's pace, however far ahead of the wall clock."""
+    session = IngestSession(max_ahead_seconds=3.0, clock=Clock())
+    session.text(start(live=False))
+    frames = [f for _ in range(20) for f in session.binary(pcm(1.0)).frames]
+    assert abs(frames[-1].end - 20.0) < 0.05
+
+
+def test_a_twilio_timestamp_jump_makes_no_hours_of_silence() -> None:
+    """Each media 60 s later than the last: refused at once, not minutes of silence per message."""
+    clock = Clock()
+    session = IngestSession(max_ahead_seconds=3.0, clock=clock)
+    session.text(twilio_start(["inbound"]))
+    chunk = g711.pcm16_to_mulaw(np.zeros(160, np.int16)).tobytes()
+    frames = 0
+    with pytest.raises(Refused) as raised:
+        for k in range(100):
+            clock.now += 0.02
+            frames += len(session.text(twilio_media("inbound", chunk, 60_000 * k)).frames)
+    assert raised.value.code == Close.BAD_MESSAGE
+    assert "ahead of real time" in str(raised.value)
+    assert frames <= 1  # the first 20 ms only
+
+
+def test_twilio_gaps_within_real_time_are_still_filled() -> None:
+    """A track silent for a while (timestamps follow the wall clock) is aligned with silence."""
+    clock = Clock()
+    session = IngestSession(max_ahead_seconds=3.0, clock=clock)
+    session.text(twilio_start(["inbound"]))
+    chunk = g711.pcm16_to_mulaw(np.zeros(160, np.int16)).tobytes()
+    session.text(twilio_media("inbound", chunk, 0))
+    clock.now += 20.0
+    session.text(twilio_media("inbound", chunk, 20_000))
+    end = session.text('{"event": "stop", "stop": {}}')
+    assert abs(end.frames[-1].end - 20.02) < 0.05  # 20 s of silence, then 20 ms
