@@ -58,6 +58,9 @@ class PhiKind(str, enum.Enum):
     CARD = "card"
     EMAIL = "email"
     MEMBER_ID = "member_id"
+    # A partial's trailing number with nothing yet to say what it is ("I take 500"
+    # before "mg"): masked until the next words come, under a tag that claims nothing.
+    NUMBER = "number"
 
     def __str__(self) -> str:
         return self.value
@@ -85,6 +88,7 @@ _PRIORITY = {
     PhiKind.MEMBER_ID: 3,
     PhiKind.DATE_OF_BIRTH: 4,
     PhiKind.PHONE: 5,
+    PhiKind.NUMBER: 6,
 }
 _TAG = re.compile("|".join(re.escape(k.tag) for k in PhiKind))
 
@@ -803,7 +807,10 @@ def _spoken(toks: list[_Tok], runs: list[_Run], ending: _End) -> list[tuple[PhiK
         elif digits >= 7 and (run.n_single >= 4 or (digits >= 10 and run.n_spoken >= 2)):
             found.append((PhiKind.PHONE, *span))
         elif _at_end(toks, run.end) and _open_run(run, ending):
-            found.append((PhiKind.PHONE, *span))  # may still grow into an identifier
+            # May still grow into an identifier: a partial's bare number claims nothing
+            # yet; a final's held end looks like the start of a phone number.
+            kind = PhiKind.NUMBER if ending is _End.OPEN else PhiKind.PHONE
+            found.append((kind, *span))
         for a, b in _run_dates(run):
             found.append((PhiKind.DATE_OF_BIRTH, toks[a].start, toks[b - 1].end))
     for i in range(len(toks)):

@@ -208,7 +208,8 @@ def test_each_phi_kind_is_redacted(text, kind, phi, kept):
 def test_every_kind_has_five_cases():
     """The positive table covers each kind at least five times."""
     for kind in PhiKind:
-        assert sum(case[1] is kind for case in POSITIVE) >= 5, kind
+        if kind is not PhiKind.NUMBER:  # not an identifier: a partial's pending number
+            assert sum(case[1] is kind for case in POSITIVE) >= 5, kind
 
 
 @pytest.mark.parametrize("text", NEGATIVE)
