@@ -480,8 +480,10 @@ def _is_seq(value: object) -> bool:
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """One header's value, stripped (a websockets ``Headers`` is case-insensitive)."""
+    """One header's value, stripped; ``name`` in lower case, matched in any case."""
     value = headers.get(name)
+    if value is None:  # a plain dict (websockets' Headers ignores case itself)
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
