@@ -538,7 +538,7 @@ class Service:
                 elif isinstance(result, AudioHookReply):
                     await ws.send(result.message)
                     if result.last:
-                        await ws.close(Close.NORMAL, "session closed")
+                        await _hang_up(ws)
                         return
                 elif isinstance(result, Audio):
                     assert live is not None
@@ -554,9 +554,7 @@ class Service:
                     await live.call.finish()
                     await consumer  # the last events go out before ``closed``
                     await ws.send(session.closed())
-                    with contextlib.suppress(asyncio.TimeoutError):  # the client hangs up
-                        await asyncio.wait_for(ws.wait_closed(), AUDIOHOOK_CLOSE_WAIT)
-                    await ws.close(Close.NORMAL, "session closed")
+                    await _hang_up(ws)
                     return
         except Refused as e:
             self.metrics.ingest_errors.labels(code=str(int(e.code))).inc()
@@ -692,6 +690,13 @@ async def _refuse(ws: ServerConnection, refused: Refused) -> None:
         await ws.send(error_message(refused))
         reason = str(refused).encode()[:120].decode(errors="ignore")
         await ws.close(refused.code, reason)
+
+
+async def _hang_up(ws: ServerConnection) -> None:
+    """After ``closed`` the AudioHook client closes the connection; close it if it does not."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(ws.wait_closed(), AUDIOHOOK_CLOSE_WAIT)
+    await ws.close(Close.NORMAL, "session closed")
 
 
 def _not_allowed(allow: str) -> Response:

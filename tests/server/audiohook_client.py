@@ -15,6 +15,7 @@ as ``rtt``, one client pause (``paused`` ... ``resumed`` with ``start`` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -63,6 +64,7 @@ class AudioHookClient:
     received: list[dict[str, Any]] = field(default_factory=list)  # every server message
     selected: dict[str, Any] | None = None
     rtts: list[float] = field(default_factory=list)
+    close_code: int | None = None  # the websocket close code, once closed
 
     def __post_init__(self) -> None:
         self._seq = 0
@@ -106,6 +108,10 @@ class AudioHookClient:
             try:
                 await self._session(ws, left, right, pause, realtime)
             finally:
+                # After closed the server hangs up: its close code says how it ended.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(ws.wait_closed(), 10)
+                self.close_code = ws.close_code
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
 
@@ -134,6 +140,7 @@ class AudioHookClient:
             await self._audio(ws, np.stack(tracks, axis=1), pause, realtime)
         await self.send(ws, "close", {"reason": "end"})
         await self._expect("closed", timeout=10)  # the spec's close timeout
+        await ws.close()  # the client hangs up after closed
 
     async def _audio(
         self,

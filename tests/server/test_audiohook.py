@@ -389,6 +389,7 @@ def test_a_bad_api_key_gets_disconnect_closed_and_4001(bare) -> None:
         asyncio.run(client.stream(np.zeros(800)))
     assert refused.value.parameters["reason"] == "unauthorized"
     assert [m["type"] for m in client.received] == ["disconnect", "closed"]
+    assert client.close_code == Close.UNAUTHORIZED
 
 
 def test_the_probe_and_a_signed_handshake_over_the_socket(bare) -> None:
@@ -397,14 +398,16 @@ def test_the_probe_and_a_signed_handshake_over_the_socket(bare) -> None:
     client.conversation_id = NULL_UUID
     asyncio.run(client.stream(np.zeros(800)))
     assert [m["type"] for m in client.received] == ["opened", "closed"]
+    assert client.close_code == Close.NORMAL
     wrong = AudioHookClient(bare.ws + "/audiohook", "k" * 24, secret="AAAAAAAAAAAAAAAAAAAAAA==")
     wrong.conversation_id = NULL_UUID
     with pytest.raises(Disconnected):
         asyncio.run(wrong.stream(np.zeros(800)))
 
 
-def test_garbage_on_the_socket_is_disconnected_with_its_code(bare) -> None:
+def test_garbage_on_the_socket_is_disconnected_with_its_code(bare, monkeypatch) -> None:
     """A client that breaks the rules and never closes: disconnect, then the socket's code."""
+    monkeypatch.setattr("edge.server.app.AUDIOHOOK_CLOSE_WAIT", 0.5)
     headers = {"X-API-KEY": KEY, "Audiohook-Session-Id": SESSION}
     with connect(bare.ws + "/audiohook", additional_headers=headers) as ws:
         ws.send(json.dumps({"version": "2", "type": "open", "seq": 3, "serverseq": 0}))
