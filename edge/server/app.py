@@ -4,6 +4,8 @@ One process, one ``websockets`` server:
 
 * ``/ingest`` (also ``/twilio``): call audio in, one call per connection
   (:mod:`edge.server.ingest` speaks the protocols);
+* ``/audiohook``: Genesys Cloud AudioHook sessions, one call each
+  (:mod:`edge.server.audiohook` speaks the protocol);
 * ``/subscribe``: agents, wallboards and call detail out
   (:mod:`edge.server.subscribe` speaks the protocol, :mod:`edge.server.hub` fans out);
 * plain HTTP on the same port: the pages (``/agent``, ``/wallboard``),
@@ -47,11 +49,14 @@ from edge.config import Config
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
 from edge.server import pages
+from edge.server.audiohook import AudioHookSession
+from edge.server.audiohook import Reply as AudioHookReply
 from edge.server.auth import Tokens, require
 from edge.server.eventlog import EventLog
 from edge.server.hub import Hub, Subscription, View
 from edge.server.ingest import (
     Audio,
+    Ignored,
     IngestSession,
     SourcePace,
     Started,
@@ -76,10 +81,12 @@ from edge.server.summary import CallMeta
 log = logging.getLogger(__name__)
 
 INGEST_PATHS = ("/ingest", "/twilio")
+AUDIOHOOK_PATH = "/audiohook"
+AUDIOHOOK_CLOSE_WAIT = 5.0  # seconds a refused AudioHook client gets to send close
 SUBSCRIBE_PATH = "/subscribe"
 PRUNE_EVERY = 5.0
 ALLOW = "GET, HEAD"
-SINGLE_HEADERS = ("Host", "Origin", "Authorization")  # twice in one request: 400
+SINGLE_HEADERS = ("Host", "Origin", "Authorization", "X-API-KEY")  # twice in one request: 400
 
 
 class HideSecrets(logging.Filter):
@@ -92,6 +99,7 @@ class HideSecrets(logging.Filter):
 
     _SECRETS = (
         re.compile(r"(authorization:\s*)\S.*", re.IGNORECASE),
+        re.compile(r"(x-api-key:\s*)\S.*", re.IGNORECASE),  # AudioHook's token
         re.compile(r"([?&;]token=)[^&;#\s]*", re.IGNORECASE),
     )
 
@@ -308,7 +316,7 @@ class Service:
 
     def _answer(self, ws: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
-        websocket = path in INGEST_PATHS or path == SUBSCRIBE_PATH
+        websocket = path in INGEST_PATHS or path in (SUBSCRIBE_PATH, AUDIOHOOK_PATH)
         if request.method not in ("GET", "HEAD") or (websocket and request.method != "GET"):
             return _not_allowed("GET" if websocket else ALLOW)
         for name in SINGLE_HEADERS:
@@ -377,6 +385,8 @@ class Service:
                 await self._ingest(ws)
             elif path == SUBSCRIBE_PATH:
                 await self._subscribe(ws)
+            elif path == AUDIOHOOK_PATH:
+                await self._audiohook(ws)
             else:
                 await _refuse(ws, Refused(Close.NOT_FOUND, f"no websocket endpoint at {path}"))
         finally:
@@ -409,6 +419,7 @@ class Service:
                     result = session.binary(message)
                 if isinstance(result, Started):
                     live, consumer = await self._start_call(ws, result, peer)
+                    await ws.send(started_message(result.info))
                 elif isinstance(result, Audio):
                     assert live is not None
                     if live.pace is not None:
@@ -485,8 +496,94 @@ class Service:
             info.agent_id,
             info.team,
         )
-        await ws.send(started_message(info))
         return live, consumer
+
+    async def _audiohook(self, ws: ServerConnection) -> None:
+        """A Genesys AudioHook session: the same call path as ``/ingest``, its own protocol.
+
+        Refusals follow the spec: a ``disconnect`` message, then the client's
+        ``close`` is answered with ``closed`` and the socket closed with the
+        refusal's code (or closed after :data:`AUDIOHOOK_CLOSE_WAIT` seconds).
+        """
+        options = self.config.server
+        request = ws.request
+        assert request is not None
+        session = AudioHookSession(
+            request.headers,
+            request.path,
+            tokens=self.tokens,
+            max_ahead_seconds=options.max_ahead_seconds,
+        )
+        live: _LiveCall | None = None
+        consumer: asyncio.Task[None] | None = None
+        peer = _peer(ws)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + options.hello_timeout  # for ``open``, as for ingest
+        try:
+            while True:
+                wait = options.idle_timeout if live else deadline - loop.time()
+                try:
+                    message = await asyncio.wait_for(ws.recv(), max(wait, 0.0))
+                except asyncio.TimeoutError:
+                    raise session.timed_out(
+                        options.idle_timeout if live else options.hello_timeout
+                    ) from None
+                if isinstance(message, str):
+                    result = session.text(message)
+                else:
+                    result = session.binary(message)
+                if isinstance(result, Started):
+                    live, consumer = await self._start_call(ws, result, peer)
+                    await ws.send(session.opened())
+                elif isinstance(result, AudioHookReply):
+                    await ws.send(result.message)
+                    if result.last:
+                        await _hang_up(ws)
+                        return
+                elif isinstance(result, Audio):
+                    assert live is not None
+                    if live.pace is not None:
+                        live.pace.take(session.position - live.position)
+                        live.position = session.position
+                    for frame in result.frames:
+                        await live.call.push(frame)
+                elif isinstance(result, Stopped):
+                    assert live is not None and consumer is not None
+                    for frame in result.frames:
+                        await live.call.push(frame)
+                    await live.call.finish()
+                    await consumer  # the last events go out before ``closed``
+                    await ws.send(session.closed())
+                    await _hang_up(ws)
+                    return
+        except Refused as e:
+            self.metrics.ingest_errors.labels(code=str(int(e.code))).inc()
+            e = self._scrubbed(e)
+            log.warning("AudioHook session from %s refused: %s", peer, e)
+            await self._disconnect(ws, session, e)
+        except ConnectionClosed:
+            pass
+        finally:
+            if live is not None:
+                await self._end_call(live, consumer)
+
+    async def _disconnect(
+        self, ws: ServerConnection, session: AudioHookSession, e: Refused
+    ) -> None:
+        """Refuse an AudioHook session the spec's way: disconnect, await close, closed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + AUDIOHOOK_CLOSE_WAIT
+        with contextlib.suppress(ConnectionClosed, asyncio.TimeoutError, Refused):
+            await ws.send(session.disconnect(e))
+            while True:
+                message = await asyncio.wait_for(ws.recv(), max(deadline - loop.time(), 0.0))
+                result = session.text(message) if isinstance(message, str) else Ignored()
+                if isinstance(result, AudioHookReply):
+                    await ws.send(result.message)
+                    break
+        reason = str(e).encode()[:120].decode(errors="ignore")
+        with contextlib.suppress(ConnectionClosed):
+            await ws.close(e.code, reason)
 
     async def _consume(self, call: Call) -> None:
         async for event in call.events():
@@ -593,6 +690,13 @@ async def _refuse(ws: ServerConnection, refused: Refused) -> None:
         await ws.send(error_message(refused))
         reason = str(refused).encode()[:120].decode(errors="ignore")
         await ws.close(refused.code, reason)
+
+
+async def _hang_up(ws: ServerConnection) -> None:
+    """After ``closed`` the AudioHook client closes the connection; close it if it does not."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(ws.wait_closed(), AUDIOHOOK_CLOSE_WAIT)
+    await ws.close(Close.NORMAL, "session closed")
 
 
 def _not_allowed(allow: str) -> Response:

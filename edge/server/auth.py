@@ -62,10 +62,7 @@ class Tokens:
             raise Refused(Close.UNAUTHORIZED, "token must be a string: send your access token")
         if not token:
             raise Refused(Close.UNAUTHORIZED, "no token: send your access token")
-        found = None
-        for spec in self._specs:  # check them all: timing says nothing about which matched
-            if hmac.compare_digest(spec.token.encode(), token.encode()):
-                found = spec
+        found = self._find(token)
         if found is None:
             raise Refused(Close.UNAUTHORIZED, "unknown token: check the token you were given")
         return Principal(
@@ -75,6 +72,18 @@ class Tokens:
             teams=tuple(found.teams),
             source=found.source,
         )
+
+    def secret_of(self, token: str) -> str | None:
+        """The client secret configured with ``token`` (AudioHook request signatures), if any."""
+        found = self._find(token)
+        return (found.secret or None) if found is not None else None  # "": signing off
+
+    def _find(self, token: str) -> TokenSpec | None:
+        found = None
+        for spec in self._specs:  # check them all: timing says nothing about which matched
+            if hmac.compare_digest(spec.token.encode(), token.encode()):
+                found = spec
+        return found
 
     def scrub(self, text: str) -> str:
         """``text`` with every configured token blanked out, for logs and error messages.

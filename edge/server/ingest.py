@@ -52,6 +52,7 @@ MAX_TIMESTAMP_MS = 86_400_000  # a Twilio media.timestamp beyond a day is no cal
 class Dialect(str, enum.Enum):
     NATIVE = "native"
     TWILIO = "twilio"
+    AUDIOHOOK = "audiohook"  # edge.server.audiohook, on its own path
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,16 @@ class TokenSpec:
     agent: str | None = setting(None, help="the agent id (role agent)")
     teams: tuple[str, ...] = setting((), help="the teams seen (role supervisor)")
     source: str | None = setting(None, help="the source name (role ingest)")
+    secret: str | None = setting(
+        None,
+        help="Genesys AudioHook client secret (role ingest): its request signature "
+        "is required; not set: the token alone",
+        format=Format(
+            r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{3}=?|[A-Za-z0-9+/]{2}(?:==)?)?",
+            "the base64 client secret of the AudioHook integration",
+        ),
+        secret=True,
+    )
 
     def __post_init__(self) -> None:
         check(self)
