@@ -52,7 +52,7 @@ class AsrOptions:
     compute_type: str = setting(
         "auto",
         help="CTranslate2 compute type; auto = int8 on CPU, float16 on CUDA",
-        # CTranslate2's quantisation types (https://opennmt.net/CTranslate2/quantization.html)
+        # CTranslate2's quantisation types (its documentation's "Quantization" page)
         choices=(
             "auto",
             "default",

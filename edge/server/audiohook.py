@@ -12,11 +12,11 @@ Anything wrong raises :class:`~edge.server.protocol.Refused`; the glue sends
 :meth:`~AudioHookSession.disconnect` (the spec's way to refuse), answers the
 client's ``close`` with ``closed`` and closes with the refusal's code.
 
-Spec facts relied on, and where they were read (Genesys developer center,
-https://developer.genesys.cloud/devapps/audiohook/ — "session walkthrough",
-"protocol reference", "security" — as quoted by the public research notes
-that cite it, and the message types of Genesys' reference implementation,
-github.com/purecloudlabs/audiohook-reference-implementation,
+Spec facts relied on, and where they were read (the AudioHook pages of the
+Genesys Cloud developer center — "session walkthrough", "protocol reference",
+"security" — as quoted by the public research notes that cite them, and the
+message types of Genesys' reference implementation, the repository
+purecloudlabs/audiohook-reference-implementation,
 ``app/audiohook/src/protocol/message.ts`` and ``core.ts``):
 
 * Every text message is JSON with ``version: "2"``, ``id`` (the session id,
