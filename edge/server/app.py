@@ -409,6 +409,9 @@ class Service:
                     result = session.binary(message)
                 if isinstance(result, Started):
                     live, consumer = await self._start_call(ws, result, peer)
+                    # Only now: a client already gone fails this send, and the
+                    # finally below must know the call to end it (it leaked).
+                    await ws.send(started_message(result.info))
                 elif isinstance(result, Audio):
                     assert live is not None
                     if live.pace is not None:
@@ -485,7 +488,6 @@ class Service:
             info.agent_id,
             info.team,
         )
-        await ws.send(started_message(info))
         return live, consumer
 
     async def _consume(self, call: Call) -> None:

@@ -38,6 +38,7 @@ class Close(enum.IntEnum):
     GOING_AWAY = 1001
     BAD_MESSAGE = 1008  # policy violation: malformed or unexpected message
     UNSUPPORTED = 1003  # audio format we cannot take
+    NOT_UTF8 = 1007  # a text message that is not UTF-8: websockets closes, no error message
     TOO_BIG = 1009
     TRY_LATER = 1013  # overloaded: too many connections, a hopeless slow subscriber
     UNAUTHORIZED = 4001  # no token or an unknown token

@@ -24,6 +24,9 @@ import json
 import logging
 import math
 import re
+import socket
+import struct
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +49,8 @@ from edge.server.ingest import (
     _CALL_ID,
     RATES,
     Audio,
-    IngestSession,
     Ignored,
+    IngestSession,
     Started,
     Stopped,
 )
@@ -549,3 +552,199 @@ bearers = (
 def test_subscribe_session_takes_or_refuses_every_message(script, secured, bearer) -> None:
     """Each subscriber message is a documented result or a refusal of one line; feedback too."""
     run_subscriber(script, secured, bearer)
+
+
+# -- layer (b): a real service on loopback -----------------------------------------------
+
+
+class Silence:
+    """A speech detector that hears none: calls start, stream and end without models."""
+
+    def stream(self) -> Silence:
+        return self
+
+    def probability(self, frame: Any) -> float:
+        return 0.0
+
+    def reset(self) -> None:
+        pass
+
+
+class NoTranscriber:
+    def transcribe(self, audio: Any, *, prefix: str | None, final: bool) -> Any:
+        raise AssertionError("no speech was heard: nothing to transcribe")
+
+
+class Records(logging.Handler):
+    """The service's log records at warning and above, from edge.* and websockets.*."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(("edge", "websockets")) and record.name != "websockets.client":
+            self.records.append(record)
+
+    def tracebacks(self) -> list[str]:
+        bad = [r for r in self.records if r.exc_info or r.levelno >= logging.ERROR]
+        return [f"{r.name}: {r.getMessage()[:300]}" for r in bad]
+
+
+@dataclass
+class Fuzzed:
+    """The service under fuzzing, its log, and the healthy call and subscriber beside it."""
+
+    thread: ServiceThread
+    records: Records
+    call: ClientConnection
+    watcher: ClientConnection
+
+    def still_healthy(self) -> None:
+        """The healthy subscriber's ping is answered; the healthy call still takes audio."""
+        self.watcher.send('{"type": "ping"}')
+        while json.loads(self.watcher.recv(timeout=10))["type"] != "pong":
+            pass
+        self.call.send(bytes(640))  # 20 ms
+        assert self.thread.run(lambda: "healthy" in self.thread.service.live)
+
+    def settle(self) -> None:
+        """Wait until the fuzzed connection's call, if any, is gone: no call outlives its socket."""
+        service = self.thread.service
+        for _ in range(200):
+            if self.thread.run(lambda: set(service.live) <= {"healthy"}):
+                break
+            time.sleep(0.025)
+        assert self.thread.run(lambda: set(service.live)) == {"healthy"}
+        assert not self.records.tracebacks(), self.records.tracebacks()
+
+
+@pytest.fixture(scope="module")
+def fuzzed() -> Iterator[Fuzzed]:
+    """A service with tokens and a model-free engine; a healthy call and subscriber throughout."""
+    engine = Engine(Silence(), NoTranscriber(), PipelineOptions())  # type: ignore[arg-type]
+    records = Records()
+    logging.getLogger().addHandler(records)
+    config = Config(tokens=TOKENS, server=ServerOptions(hello_timeout=5.0))
+    try:
+        with ServiceThread(config, engine) as thread:
+            hub = thread.service.hub
+            meta = CallMeta(
+                call_id="c-a17", agent_id="a17", team="cardiology", source="s", started_at=0.0
+            )
+            thread.run(hub.open_call, meta)
+            thread.run(hub.publish, "c-a17", cue(7))
+            with (
+                connect(thread.ws + "/ingest", open_timeout=10) as call,
+                connect(thread.ws + "/subscribe", open_timeout=10) as watcher,
+            ):
+                start = {"type": "start", "call_id": "healthy", "token": HEALTHY_INGEST}
+                call.send(json.dumps({**start, "agent_id": "a17", "team": "cardiology"}))
+                assert json.loads(call.recv(timeout=10))["type"] == "started"
+                watcher.send(json.dumps({"type": "subscribe", "view": "agent", "token": AGENT}))
+                assert json.loads(watcher.recv(timeout=10))["type"] == "subscribed"
+                yield Fuzzed(thread, records, call, watcher)
+                call.send('{"type": "stop"}')
+                replies = [json.loads(m) for m in call]  # until the server closes
+                assert replies[-1] == {"type": "stopped", "call_id": "healthy", "dropped_frames": 0}
+                assert call.close_code == Close.NORMAL
+    finally:
+        logging.getLogger().removeHandler(records)
+        engine.close()
+    assert not records.tracebacks(), records.tracebacks()
+
+
+def exchange(url: str, script: list[str | bytes], last: str) -> tuple[int | None, list[Any]]:
+    """Send ``script`` then ``last``; read until the server closes: its code and messages.
+
+    A text message with a lone surrogate is sent as the invalid UTF-8 it encodes to.
+    """
+    replies: list[Any] = []
+    with connect(url, open_timeout=10, max_size=None) as ws:
+        try:
+            for item in [*script, last]:
+                if isinstance(item, str):
+                    ws.send(item.encode("utf-8", "surrogatepass"), text=True)
+                else:
+                    ws.send(item)
+        except ConnectionClosed:
+            pass  # refused part-way: the close says why
+        try:
+            while True:
+                reply = ws.recv(timeout=10)
+                replies.append(json.loads(reply))
+                if last == PING and replies[-1].get("type") == "pong":
+                    return None, replies  # subscribed and carrying on
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None, "closed without a close frame"
+            return closed.rcvd.code, replies
+
+
+def hang_up(url: str, script: list[str | bytes], *, reset: bool) -> None:
+    """Send ``script`` and go at once: a close frame, or a TCP reset (``reset``)."""
+    with connect(url, open_timeout=10, max_size=None) as ws:
+        try:
+            for item in script:
+                if isinstance(item, str):
+                    ws.send(item.encode("utf-8", "surrogatepass"), text=True)
+                else:
+                    ws.send(item)
+        except ConnectionClosed:
+            return
+        if reset:
+            ws.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            ws.socket.close()
+
+
+PING = '{"type": "ping"}'
+STOP_EITHER = '{"type": "stop", "event": "stop"}'  # ends a native or a Twilio stream
+
+
+@settings(max_examples=SOCKET_EXAMPLES)
+@given(ingest_scripts(), mostly(st.none(), st.sampled_from(["close", "reset"])))
+@example([("text", "\ud800")], None)  # not UTF-8: websockets itself closes with 1007
+def test_ingest_over_sockets_closes_with_documented_codes(fuzzed, script, leave) -> None:
+    """Fuzzed ingest streams get a documented close, no traceback; the healthy pair goes on.
+
+    ``leave``: the client goes right after its messages (a close frame, or a reset).
+    """
+    messages = [item for kind, item in script if kind != "tick"]
+    url = fuzzed.thread.ws + "/ingest"
+    if leave is not None:
+        hang_up(url, messages, reset=leave == "reset")
+        fuzzed.settle()
+        fuzzed.still_healthy()
+        return
+    code, replies = exchange(url, messages, STOP_EITHER)
+    assert code in documented_codes(), (code, replies[-1:])
+    if code not in (Close.NORMAL, None) and replies:
+        assert replies[-1]["type"] == "error" and replies[-1]["code"] == code
+    event(f"socket ingest closed {code}")
+    fuzzed.settle()
+    fuzzed.still_healthy()
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_a_call_whose_client_leaves_right_after_start_is_ended(fuzzed, reset) -> None:
+    """Start, then close or reset at once: no call outlives its socket (it leaked, found here)."""
+    for k in range(10):
+        start = {"type": "start", "call_id": f"c-gone-{k}", "token": INGEST}
+        hang_up(fuzzed.thread.ws + "/ingest", [json.dumps(start)], reset=reset)
+    fuzzed.settle()
+    calls = fuzzed.thread.service.hub.calls
+    open_calls = fuzzed.thread.run(lambda: {c for c, r in calls.items() if r.ended_at is None})
+    assert open_calls == {"c-a17", "healthy"}
+    assert fuzzed.thread.run(lambda: fuzzed.thread.service.paces["pbx-1"].calls) == 0
+    fuzzed.still_healthy()
+
+
+@settings(max_examples=SOCKET_EXAMPLES)
+@given(subscribe_scripts)
+@example([json.dumps({"type": "subscribe", "view": "agent", "token": AGENT}), "\ud800"])
+def test_subscribe_over_sockets_closes_with_documented_codes(fuzzed, script) -> None:
+    """Fuzzed subscribers are answered or closed with documented codes; the healthy pair goes on."""
+    code, replies = exchange(fuzzed.thread.ws + "/subscribe", script, PING)
+    assert code is None or code in documented_codes(), (code, replies[-1:])
+    event(f"socket subscribe closed {code}")
+    fuzzed.settle()
+    fuzzed.still_healthy()
