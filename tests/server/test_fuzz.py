@@ -79,6 +79,7 @@ TOKENS = (
     TokenSpec(token=SUPERVISOR, role=TokenRole.SUPERVISOR, name="sue", teams=("cardiology",)),
 )
 SOCKET_EXAMPLES = max(5, settings.default.max_examples // 8)  # ci: 25
+SETTLE = 30.0  # seconds a gone client's call may take to end (a leak is forever)
 MESSAGE_LIMIT = 300  # characters of a refusal's one line
 
 # What each layer may refuse with: a subset of the documented codes.
@@ -611,7 +612,8 @@ class Fuzzed:
     def settle(self) -> None:
         """Wait until the fuzzed connection's call, if any, is gone: no call outlives its socket."""
         service = self.thread.service
-        for _ in range(200):
+        began = time.monotonic()
+        while time.monotonic() - began < SETTLE:
             if self.thread.run(lambda: set(service.live) <= {"healthy"}):
                 break
             time.sleep(0.025)
