@@ -3,9 +3,28 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from edge.pipeline.engine import Engine
 from edge.pipeline.options import PipelineOptions
+
+# Hypothesis budgets (tests/server/test_fuzz.py). "ci", the default: a fixed
+# budget and a fixed seed (derandomize), so every run tries the same examples and
+# nothing is written into the checkout (no example database). "long", chosen with
+# EDGE_FUZZ=long: many more examples from fresh random seeds, for runs on demand.
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=_QUIET,
+)
+settings.register_profile(
+    "long", max_examples=5000, deadline=None, database=None, suppress_health_check=_QUIET
+)
+settings.load_profile("long" if os.environ.get("EDGE_FUZZ") == "long" else "ci")
 
 
 @pytest.fixture(scope="session")

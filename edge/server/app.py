@@ -419,6 +419,8 @@ class Service:
                     result = session.binary(message)
                 if isinstance(result, Started):
                     live, consumer = await self._start_call(ws, result, peer)
+                    # Only now: a client already gone fails this send, and the
+                    # finally below must know the call to end it (it leaked).
                     await ws.send(started_message(result.info))
                 elif isinstance(result, Audio):
                     assert live is not None

@@ -38,6 +38,7 @@ class Close(enum.IntEnum):
     GOING_AWAY = 1001
     BAD_MESSAGE = 1008  # policy violation: malformed or unexpected message
     UNSUPPORTED = 1003  # audio format we cannot take
+    NOT_UTF8 = 1007  # a text message that is not UTF-8: websockets closes, no error message
     TOO_BIG = 1009
     TRY_LATER = 1013  # overloaded: too many connections, a hopeless slow subscriber
     UNAUTHORIZED = 4001  # no token or an unknown token
@@ -83,7 +84,9 @@ def parse_object(message: str | bytes) -> dict[str, Any]:
     """A text message as a JSON object; raises :class:`Refused` (1008) otherwise.
 
     Nesting too deep for the parser (``"[" * 100000``) is a malformed message
-    like any other, not a ``RecursionError`` (issue 12).
+    like any other, not a ``RecursionError`` (issue 12); so is an integer of
+    over 4300 digits, which Python's parser refuses with a plain ``ValueError``
+    (found by tests/server/test_fuzz.py).
     """
     if not isinstance(message, str):
         raise Refused(Close.BAD_MESSAGE, "send JSON text messages, not binary")
@@ -96,6 +99,10 @@ def parse_object(message: str | bytes) -> dict[str, Any]:
     except RecursionError:
         raise Refused(
             Close.BAD_MESSAGE, "message nests too deeply: send a flat JSON object"
+        ) from None
+    except ValueError:  # int digits limit (sys.get_int_max_str_digits)
+        raise Refused(
+            Close.BAD_MESSAGE, "message holds a number too long to read: send ordinary numbers"
         ) from None
     if not isinstance(data, dict):
         raise Refused(Close.BAD_MESSAGE, "message must be a JSON object")
