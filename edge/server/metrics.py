@@ -102,6 +102,10 @@ class Metrics:
         if isinstance(event, CueRaised):
             self.cues.labels(cue=event.cue.value, level=event.level.value).inc()
 
+    def model_error(self, stage: str) -> None:
+        """A model job failed (each one; a call reports each stage's first in an event)."""
+        self.model_errors.labels(stage=stage).inc()
+
     def stage(self, stage: str, seconds: float) -> None:
         self.stage_seconds.labels(stage=stage).observe(seconds)
 
