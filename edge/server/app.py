@@ -172,7 +172,11 @@ class Service:
         if engine is not None:
             self.set_engine(engine)
         self.event_log = (
-            EventLog(config.privacy.event_log, retention_days=config.privacy.retention_days)
+            EventLog(
+                config.privacy.event_log,
+                retention_days=config.privacy.retention_days,
+                lost=self.metrics.event_log_lost.inc,
+            )
             if config.privacy.event_log is not None
             else None
         )

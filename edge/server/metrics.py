@@ -95,6 +95,11 @@ class Metrics:
         self.feedback = Counter(
             "edge_cue_feedback", "Agents' feedback on cues", ["cue", "verdict"], registry=r
         )
+        self.event_log_lost = Counter(
+            "edge_event_log_lost_lines",
+            "Event log lines lost: disk full, folder gone, or writes slower than events",
+            registry=r,
+        )
         self.ready = Gauge("edge_ready", "1 when the models are loaded", registry=r)
 
     def observe(self, event: Event) -> None:
