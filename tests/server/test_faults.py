@@ -7,8 +7,13 @@ under test is the service's, not the models').
 
 from __future__ import annotations
 
+import base64
+import itertools
+import json
 import logging
 import os
+import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +27,8 @@ from edge.config import Config
 from edge.pipeline.engine import Engine
 from edge.pipeline.options import PipelineOptions
 from edge.server import eventlog
-from edge.server.options import PrivacyOptions
+from edge.server.app import Service
+from edge.server.options import PrivacyOptions, ServerOptions
 from tests.helpers import DATA
 from tests.pipeline.test_faults import ScriptedEmotion, ScriptedText, ScriptedTranscriber
 from tests.server.harness import ServiceThread, messages, subscriber, upload
@@ -128,3 +134,84 @@ def test_event_log_disk_full_is_logged_once_and_calls_go_on(
     (line,) = log_lines(caplog, "cannot write")
     assert "No space left on device" in line.getMessage() and lost > 10
     assert line.levelno == logging.ERROR and not line.exc_info
+
+
+class StalledSubscriber:
+    """A raw TCP websocket client that subscribes, then never reads a byte.
+
+    Its receive buffer is small, so the server's sends back up at once: the
+    socket stalls with a full send buffer, as a client on a dead network would.
+    """
+
+    def __init__(self, port: int, **hello: object) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            f"GET /subscribe HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            reply += self.sock.recv(1)
+        assert reply.startswith(b"HTTP/1.1 101"), reply
+        self.send_text(json.dumps({"type": "subscribe", **hello}))
+
+    def send_text(self, text: str) -> None:
+        payload, mask = text.encode(), os.urandom(4)
+        assert len(payload) < 126
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+
+    def closed_by_server(self) -> bool:
+        """Read what is left: True when the server ended the connection (EOF or reset)."""
+        self.sock.settimeout(5)
+        try:
+            while self.sock.recv(65536):
+                pass
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            return False
+        return True
+
+
+def small_send_buffer(service: Service, peer_port: int) -> None:
+    """Shrink the service's send buffer on the connection from ``peer_port``."""
+    assert service.server is not None
+    (connection,) = [c for c in service.server.connections if c.remote_address[1] == peer_port]
+    connection.transport.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+    )
+
+
+def test_a_stalled_subscriber_is_closed_and_the_others_keep_their_pace(scripted) -> None:
+    """A subscriber whose socket stalls with a full send buffer (it never reads): the healthy
+    subscriber's events keep arriving promptly, and the stalled one is disconnected as too
+    slow once its queue overflows (outbox policy), without waiting for the keepalive."""
+    server = ServerOptions(client_queue=16, ping_interval=600, ping_timeout=600)
+    with ServiceThread(Config(server=server), scripted) as thread:
+        stalled = StalledSubscriber(thread.port, view="agent", agent_id="a-1")
+        wait_for(lambda: metric(thread, 'edge_subscribers{view="agent"}') == 1)
+        # The kernel's send buffer on loopback grows to megabytes: a small one stands
+        # for a machine under memory pressure and keeps the test short.
+        thread.run(small_send_buffer, thread.service, stalled.sock.getsockname()[1])
+        lags: list[float] = []
+        started = time.monotonic()
+        with subscriber(thread.ws, view="agent", agent_id="a-1") as (ws, _):
+            for n in itertools.count():
+                worker = threading.Thread(
+                    target=upload, args=(thread.ws, jfk(), f"stall-{n}"), kwargs={"agent_id": "a-1"}
+                )
+                worker.start()
+                for message in messages(ws, until="call.ended", timeout=20):
+                    lags.append(time.time() - message["wall_time"])
+                worker.join(20)
+                if metric(thread, "edge_subscriber_slow_disconnects_total") >= 1:
+                    break
+                assert time.monotonic() - started < 20, "the stalled subscriber was never closed"
+            assert metric(thread, 'edge_subscribers{view="agent"}') == 1  # the healthy one
+        assert stalled.closed_by_server()
+    assert max(lags) < 0.5, sorted(lags)[-5:]
