@@ -1,13 +1,17 @@
-"""Fault injection on a real `edge serve`: the event log's disk failing, a stalled subscriber.
+"""Fault injection on a real `edge serve`: the event log's disk failing, a stalled
+subscriber, SIGTERM during a burst of calls.
 
 The service runs on loopback with real sockets; its engine is the real one with
 the real Silero VAD and scripted stand-ins for the other models (the behaviour
-under test is the service's, not the models').
+under test is the service's, not the models'); the SIGTERM test runs `edge serve`
+as a process with its real models.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import logging
@@ -23,15 +27,17 @@ import pytest
 from faster_whisper.audio import decode_audio
 
 from edge.adapters.vad import SileroVad
+from edge.client import CallSpec, stream_call
 from edge.config import Config
 from edge.pipeline.engine import Engine
 from edge.pipeline.options import PipelineOptions
 from edge.server import eventlog
 from edge.server.app import Service
 from edge.server.options import PrivacyOptions, ServerOptions
-from tests.helpers import DATA
+from tests.helpers import DATA, TIME_FACTOR
 from tests.pipeline.test_faults import ScriptedEmotion, ScriptedText, ScriptedTranscriber
 from tests.server.harness import ServiceThread, messages, subscriber, upload
+from tests.server.test_lifecycle import DRAIN, EdgeServe, Watcher
 
 pytestmark = pytest.mark.slow
 
@@ -215,3 +221,46 @@ def test_a_stalled_subscriber_is_closed_and_the_others_keep_their_pace(scripted)
             assert metric(thread, 'edge_subscribers{view="agent"}') == 1  # the healthy one
         assert stalled.closed_by_server()
     assert max(lags) < 0.5, sorted(lags)[-5:]
+
+
+def test_sigterm_during_a_burst_ends_every_call_and_exits_0(tmp_path) -> None:
+    """`edge serve` (a real process, real models) gets SIGTERM while four live calls stream,
+    each watched by its agent: it exits 0 within the drain deadline, every watcher gets its
+    call's call.ended before the close, and stderr holds no traceback."""
+    serve = EdgeServe(cwd=tmp_path)
+    calls = [f"burst-{n}" for n in range(4)]
+    try:
+        watchers = {call: Watcher(serve.ws, f"agent-{call}") for call in calls}
+
+        def stream(call: str) -> None:
+            spec = CallSpec(call_id=call, agent_id=f"agent-{call}", channels=("caller",))
+            with contextlib.suppress(Exception):  # the server ends the call mid-stream
+                asyncio.run(stream_call(serve.ws + "/ingest", jfk(), spec))
+
+        streamers = [threading.Thread(target=stream, args=(c,), daemon=True) for c in calls]
+        for streamer in streamers:
+            streamer.start()
+        for watcher in watchers.values():  # every call is under way, speech in flight
+            wait_for(
+                lambda w=watcher: any(m["type"] == "speech.started" for _, m in w.messages),
+                timeout=20 * TIME_FACTOR,
+            )
+        signalled = time.monotonic()
+        serve.terminate()
+        code = serve.wait(timeout=DRAIN + 10)
+        exited = time.monotonic() - signalled
+        for watcher in watchers.values():
+            watcher.join(10)
+        for streamer in streamers:
+            streamer.join(10)
+    finally:
+        if serve.process.poll() is None:
+            serve.process.kill()
+    assert code == 0, serve.err
+    assert exited < DRAIN + 5
+    assert "Traceback" not in serve.err, serve.err
+    for call, watcher in watchers.items():
+        kinds = [m["type"] for _, m in watcher.messages]
+        assert kinds[0] == "call.started" and kinds[-1] == "call.ended", (call, kinds)
+        assert {m["call_id"] for _, m in watcher.messages} == {call}
+        assert watcher.close_code == 1001
