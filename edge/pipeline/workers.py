@@ -88,9 +88,12 @@ class PriorityWorkers:
             try:
                 result: Any = work()
             except BaseException as e:  # handed to the awaiting task, which raises it
-                loop.call_soon_threadsafe(_settle, future, None, e)
+                outcome: tuple[Any, BaseException | None] = (None, e)
             else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
+                outcome = (result, None)
+            # A job written off as stuck may end after its loop closed: nobody awaits it.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, *outcome)
 
         with self._ready:
             if self._closed:

@@ -220,7 +220,7 @@ def test_a_stalled_subscriber_is_closed_and_the_others_keep_their_pace(scripted)
                 assert time.monotonic() - started < 20, "the stalled subscriber was never closed"
             assert metric(thread, 'edge_subscribers{view="agent"}') == 1  # the healthy one
         assert stalled.closed_by_server()
-    assert max(lags) < 0.5, sorted(lags)[-5:]
+    assert max(lags) < 1.0 * TIME_FACTOR, sorted(lags)[-5:]
 
 
 def test_sigterm_during_a_burst_ends_every_call_and_exits_0(tmp_path) -> None:
