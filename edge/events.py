@@ -277,6 +277,21 @@ class CueCleared(Event):
     duration: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class ModelFailed(Event):
+    """A model job failed or passed its deadline; the call goes on without its result.
+
+    Sent once per channel and ``stage`` per call (later failures are counted in
+    the service's metrics and not repeated), so a reader knows why a channel's
+    transcripts or readings are missing.
+    """
+
+    type: ClassVar[str] = "model.failed"
+
+    stage: str  # "vad", "asr_partial", "asr_final", "emotion" or "text"
+    message: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -291,6 +306,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProsodyUpdate,
         CueRaised,
         CueCleared,
+        ModelFailed,
     )
 }
 

@@ -21,13 +21,13 @@ import heapq
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TypeVar
 
 from edge.audio.sources import AudioSource
 from edge.contracts import Frame, Hypothesis
-from edge.events import CallEnded, CallStarted, Event
-from edge.pipeline.engine import Engine
+from edge.events import CallEnded, CallStarted, Event, ModelFailed
+from edge.pipeline.engine import Engine, ModelJobFailed
 from edge.pipeline.feed import ChannelFeed, VoiceScores
 from edge.stages.channel import AsrJob, ChannelStage
 from edge.stages.prosody import ProsodyTracker
@@ -41,6 +41,9 @@ E = TypeVar("E", bound=Event)
 
 _END = None  # end-of-input marker in a channel queue
 MAX_SKEW = 2.0  # live: seconds the cue logic waits for a lagging channel
+# What a failed transcription gives the stage: no words, so no final (or an
+# empty one that withdraws the utterance's partials).
+NO_WORDS = Hypothesis((), avg_logprob=0.0, no_speech_prob=1.0, compression_ratio=0.0)
 
 
 class Sequencer:
@@ -66,6 +69,11 @@ class ChannelRunner:
     for the roles the options name, :class:`EmotionWindows` (voice emotion) and
     the text model on each final. This runner only moves frames, jobs and
     events between the feed, the engine's workers and the call.
+
+    A model job that fails (:class:`ModelJobFailed`) costs only its result: a
+    failed transcription is an utterance without words, a failed voice or text
+    reading is skipped, a failed VAD batch is heard as silence. The first
+    failure of each stage says so, in a ``model.failed`` event and a log line.
     """
 
     def __init__(self, call: Call, role: Role, stage: ChannelStage, queue_size: int) -> None:
@@ -88,6 +96,8 @@ class ChannelRunner:
         )
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = 0
+        self.now = 0.0  # stream time processed
+        self._reported: set[str] = set()  # stages whose failure the call was told of
 
     def offer(self, frame: Frame | None) -> None:
         """Live intake: never waits; a full queue loses its oldest frame."""
@@ -120,11 +130,12 @@ class ChannelRunner:
                     done = set()
                 if running is not None and running in done:
                     assert job is not None
-                    await self._emit(feed.complete(job, running.result()))
+                    await self._emit(feed.complete(job, await self._transcribed(running)))
                     job, running = None, None
                 if scoring is not None and scoring in done:
                     assert voice_job is not None
-                    await self._emit(feed.complete(voice_job, scoring.result()))
+                    if (scores := await self._scored(scoring)) is not None:
+                        await self._emit(feed.complete(voice_job, scores))
                     voice_job, scoring = None, None
                 if reader is not None and reader in done:
                     batch = reader.result()
@@ -147,30 +158,73 @@ class ChannelRunner:
                 if task is not None and not task.done():
                     task.cancel()
 
+    async def _failed(self, error: ModelJobFailed) -> None:
+        """Tell the call the first time a stage fails; the engine counts every failure."""
+        if error.stage in self._reported:
+            log.debug("call %s, %s: %s", self.call.call_id, self.role.value, error)
+            return
+        self._reported.add(error.stage)
+        log.warning(
+            "call %s, %s channel: %s; the call goes on without that result",
+            self.call.call_id,
+            self.role.value,
+            error,
+        )
+        failed = ModelFailed(
+            stream_time=self.now, role=self.role, stage=error.stage, message=error.public
+        )
+        await self.call.emit([failed])
+
+    async def _transcribed(self, job: Awaitable[Hypothesis]) -> Hypothesis:
+        try:
+            return await job
+        except ModelJobFailed as e:
+            await self._failed(e)
+            return NO_WORDS
+
+    async def _scored(self, job: Awaitable[VoiceScores]) -> VoiceScores | None:
+        try:
+            return await job
+        except ModelJobFailed as e:
+            await self._failed(e)
+            return None
+
     async def _feed(self, frames: list[Frame]) -> None:
-        probs = await self.call.engine.probabilities(self.vad, frames)
+        try:
+            probs = await self.call.engine.probabilities(self.vad, frames)
+        except ModelJobFailed as e:
+            await self._failed(e)
+            probs = [0.0] * len(frames)
         for frame, prob in zip(frames, probs, strict=False):
             await self._emit(self.feed.feed(frame, prob))
             if not self.call.live:
                 await self._run_jobs_now()
         if frames:
+            self.now = frames[-1].end
             await self.call.tick(self.role, frames[-1].end)
 
     async def _emit(self, events: list[Event]) -> None:
         """Emit a stage's events; a final also feeds prosody and, if scored, the text model."""
         await self.call.emit(events)
         for final in self.feed.emitted(events):
-            score = await self.call.engine.score_text(final.text)
+            try:
+                score = await self.call.engine.score_text(final.text)
+            except ModelJobFailed as e:
+                await self._failed(e)
+                continue
             await self.call.emit([self.feed.text_emotion(final, score)])
 
     async def _run_jobs_now(self) -> None:
         engine = self.call.engine
         while (job := self.feed.job_now()) is not None:
             if isinstance(job, AsrJob):
-                result: Hypothesis | VoiceScores = await engine.transcribe(job)
+                result: Hypothesis | VoiceScores | None = await self._transcribed(
+                    engine.transcribe(job)
+                )
             else:
-                result = await engine.score_voice(job)
-            await self._emit(self.feed.complete(job, result))
+                result = await self._scored(engine.score_voice(job))
+            if result is not None:
+                await self._emit(self.feed.complete(job, result))
 
 
 class Call:

@@ -23,13 +23,36 @@ from edge.contracts import (
     Transcriber,
     VadStream,
 )
+from edge.errors import ModelError
 from edge.pipeline.feed import score_voice
 from edge.pipeline.options import PipelineOptions
-from edge.pipeline.workers import LATER, URGENT, PriorityWorkers
+from edge.pipeline.workers import LATER, URGENT, JobTimeout, PriorityWorkers
 from edge.stages.channel import AsrJob
 from edge.stages.voice import EmotionJob
 
 _T = TypeVar("_T")
+
+# What each stage's job is, for the one line that says which model failed.
+_MODELS = {
+    "vad": "speech detection",
+    "asr_partial": "speech recognition",
+    "asr_final": "speech recognition",
+    "emotion": "voice emotion",
+    "text": "text",
+}
+
+
+class ModelJobFailed(ModelError):
+    """One model job raised or passed ``[pipeline] job_timeout``; the call goes on without it.
+
+    ``public`` names the model and the kind of error only: it goes to
+    subscribers, and an exception's own text may quote what the call said.
+    """
+
+    def __init__(self, stage: str, reason: str, detail: str = "") -> None:
+        self.stage = stage
+        self.public = f"the {_MODELS.get(stage, stage)} model failed ({stage}): {reason}"
+        super().__init__(f"{self.public}: {detail}" if detail else self.public)
 
 
 class Engine:
@@ -65,6 +88,8 @@ class Engine:
         # Told each model job's stage ("vad", "asr_partial", "asr_final", "emotion",
         # "text") and its seconds, queueing included: the service's latency metrics.
         self.observe: Callable[[str, float], None] | None = None
+        # Told the stage of every job that failed (the calls report each stage once).
+        self.failed: Callable[[str], None] | None = None
 
     @classmethod
     def load(cls, options: PipelineOptions | None = None) -> Engine:
@@ -81,12 +106,29 @@ class Engine:
     async def _run(
         self, stage: str, pool: PriorityWorkers, work: Callable[[], _T], *, urgent: bool = False
     ) -> _T:
+        """Run one model job on its workers; a failure or a timeout is :class:`ModelJobFailed`."""
         started = time.perf_counter()
         context = contextvars.copy_context()  # the worker's log lines name the call too
-        result = await pool.run(URGENT if urgent else LATER, lambda: context.run(work))
+        timeout = self.options.job_timeout
+        try:
+            result = await pool.run(
+                URGENT if urgent else LATER, lambda: context.run(work), timeout=timeout
+            )
+        except JobTimeout as e:
+            self._failed(stage)
+            raise ModelJobFailed(
+                stage, f"no result within {timeout:g} s ([pipeline] job_timeout)"
+            ) from e
+        except Exception as e:  # the model's own error, whatever its type
+            self._failed(stage)
+            raise ModelJobFailed(stage, type(e).__name__, str(e)[:200]) from e
         if self.observe is not None:
             self.observe(stage, time.perf_counter() - started)
         return result
+
+    def _failed(self, stage: str) -> None:
+        if self.failed is not None:
+            self.failed(stage)
 
     @property
     def asr_backlogged(self) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from edge.adapters.asr import AsrOptions
-from edge.settings import Flag, check, setting
+from edge.settings import Flag, Range, check, setting
 from edge.stages.channel import StreamOptions
 from edge.stages.conversation import ConversationOptions
 from edge.stages.cues import CueOptions
@@ -40,6 +40,13 @@ class PipelineOptions:
     cues: CueOptions = field(default_factory=CueOptions)
     text: bool = setting(
         True, help="score the caller's finals with the text model", flag=Flag("--no-text")
+    )
+    job_timeout: float = setting(
+        60.0,
+        help="seconds a model job may run before its call gives up on it and goes on "
+        "without its result (a model.failed event); the stuck worker is replaced",
+        range=Range(0.5, 3600),
+        unit="s",
     )
     vad_model: str | None = setting(
         None,

@@ -85,6 +85,7 @@ AUDIOHOOK_PATH = "/audiohook"
 AUDIOHOOK_CLOSE_WAIT = 5.0  # seconds a refused AudioHook client gets to send close
 SUBSCRIBE_PATH = "/subscribe"
 PRUNE_EVERY = 5.0
+STALL_GRACE = 1.0  # seconds an overflowed subscriber's sender may take to finish its send
 ALLOW = "GET, HEAD"
 SINGLE_HEADERS = ("Host", "Origin", "Authorization", "X-API-KEY")  # twice in one request: 400
 
@@ -180,7 +181,11 @@ class Service:
         if engine is not None:
             self.set_engine(engine)
         self.event_log = (
-            EventLog(config.privacy.event_log, retention_days=config.privacy.retention_days)
+            EventLog(
+                config.privacy.event_log,
+                retention_days=config.privacy.retention_days,
+                lost=self.metrics.event_log_lost.inc,
+            )
             if config.privacy.event_log is not None
             else None
         )
@@ -201,6 +206,7 @@ class Service:
     def set_engine(self, engine: Engine) -> None:
         """The models are loaded: the service is ready for calls."""
         engine.observe = self.metrics.stage
+        engine.failed = self.metrics.model_error
         self.engine = engine
 
     @property
@@ -638,6 +644,7 @@ class Service:
             return
         self.hub.attach(sub, request.resume)
         sender = asyncio.create_task(self._send_loop(ws, sub), name=f"send/{peer}")
+        watcher = asyncio.create_task(self._drop_if_stalled(ws, sub, sender), name=f"stall/{peer}")
         try:
             async for message in ws:
                 result = session.receive(message)
@@ -653,7 +660,8 @@ class Service:
         finally:
             self.hub.detach(sub)
             sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
+            watcher.cancel()
+            await asyncio.gather(sender, watcher, return_exceptions=True)
 
     async def _feedback(self, ws: ServerConnection, sub: Subscription, feedback: Feedback) -> None:
         try:
@@ -684,6 +692,26 @@ class Service:
         self.metrics.slow_disconnects.inc()
         log.warning("subscriber %s too slow: disconnected (it may resume)", sub.peer)
         await ws.close(Close.TRY_LATER, "too slow: reconnect and resume")
+
+    async def _drop_if_stalled(
+        self, ws: ServerConnection, sub: Subscription, sender: asyncio.Task[None]
+    ) -> None:
+        """Abort a hopeless subscriber whose sender is stuck in a send.
+
+        The send loop closes an overflowed subscriber when it next asks for a
+        message; one whose socket takes nothing (its send buffer full, the
+        client not reading) never asks again, and no close frame would get
+        through: the connection is aborted instead.
+        """
+        await sub.outbox.hopeless.wait()
+        await asyncio.wait({sender}, timeout=STALL_GRACE)
+        if sender.done():
+            return
+        sender.cancel()
+        self.hub.detach(sub)
+        self.metrics.slow_disconnects.inc()
+        log.warning("subscriber %s stalled (it reads nothing): connection aborted", sub.peer)
+        ws.transport.abort()
 
 
 async def _refuse(ws: ServerConnection, refused: Refused) -> None:

@@ -95,12 +95,21 @@ class Metrics:
         self.feedback = Counter(
             "edge_cue_feedback", "Agents' feedback on cues", ["cue", "verdict"], registry=r
         )
+        self.event_log_lost = Counter(
+            "edge_event_log_lost_lines",
+            "Event log lines lost: disk full, folder gone, or writes slower than events",
+            registry=r,
+        )
         self.ready = Gauge("edge_ready", "1 when the models are loaded", registry=r)
 
     def observe(self, event: Event) -> None:
         self.events.labels(type=event.type).inc()
         if isinstance(event, CueRaised):
             self.cues.labels(cue=event.cue.value, level=event.level.value).inc()
+
+    def model_error(self, stage: str) -> None:
+        """A model job failed (each one; a call reports each stage's first in an event)."""
+        self.model_errors.labels(stage=stage).inc()
 
     def stage(self, stage: str, seconds: float) -> None:
         self.stage_seconds.labels(stage=stage).observe(seconds)

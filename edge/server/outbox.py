@@ -11,7 +11,8 @@ Overflow policy, in order (``docs/server.md``, "Slow subscribers"):
 3. when the queue is full of messages without a key (transcripts, cues), the
    subscriber is hopeless: :attr:`Outbox.overflowed` turns true and the
    server disconnects it; it reconnects and resumes from its last sequence
-   number.
+   number. :attr:`Outbox.hopeless` is set then too, for a server whose
+   sender is itself stuck in a send (a stalled socket never asks for more).
 
 Messages keep their order: a replacement goes to the back of the queue, so
 sequence numbers reach the client in increasing order.
@@ -42,6 +43,7 @@ class Outbox:
         self.coalesced = 0  # superseded before they were sent
         self.dropped = 0  # readings dropped because the queue was full
         self.overflowed = False
+        self.hopeless = asyncio.Event()  # set when it overflows
         self._items: deque[_Item] = deque()
         self._keyed: dict[Hashable, _Item] = {}
         self._alive = 0
@@ -59,6 +61,7 @@ class Outbox:
             self.coalesced += 1
         elif self._alive >= self.limit and not self._drop_oldest_keyed():
             self.overflowed = True
+            self.hopeless.set()
             self._ready.set()
             return False
         item = _Item(message, key)

@@ -1,11 +1,13 @@
 """Live capture: device choice, the callback buffer, framing, and a real PortAudio device."""
 
+import asyncio
 import logging
 import threading
 import time
 
 import numpy as np
 import pytest
+from faster_whisper.audio import decode_audio
 
 from edge.audio.capture import (
     BlockBuffer,
@@ -18,8 +20,10 @@ from edge.audio.capture import (
     find_device,
 )
 from edge.errors import AudioError, ConfigError
-from edge.types import FRAME_SAMPLES, SAMPLE_RATE, Role
-from tests.helpers import TIME_FACTOR
+from edge.events import CallEnded, TranscriptFinal
+from edge.pipeline.call import run_call
+from edge.types import FRAME_SAMPLES, SAMPLE_RATE, CallId, Role
+from tests.helpers import DATA, TIME_FACTOR, wer_text
 
 pytest_plugins = ["tests.pulse"]  # the pulse and pipe_source fixtures
 
@@ -384,3 +388,36 @@ def test_buffer_overflow_is_logged_once_and_counted(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert sum("read too late; dropping the oldest" in m for m in messages) == 1
     assert any("1.50 s of audio dropped in all" in m for m in messages)
+
+
+@pytest.mark.slow
+def test_a_device_lost_mid_utterance_ends_that_utterance_and_the_call_goes_on(
+    monkeypatch, pipe_source, engine
+):
+    """Speech captured from a real device that vanishes mid-word ("ask not" at 3.6 s) and
+    returns at 5 s: the frames run through the real pipeline give the interrupted
+    utterance its final (the gap is silence, a pause), and the speech after the device
+    came back is transcribed too; the call ends normally."""
+    pipe = pipe_source(rate=48000, channels=1)
+    for name, value in pipe.env.items():
+        monkeypatch.setenv(name, value)
+    source = LiveSource.from_specs(caller=DeviceSpec(name="pulse"))
+    speech = decode_audio(str(DATA / "jfk.flac"), sampling_rate=48000)
+    pipe.play(speech)
+    frames = capture_for(source, 10.5, [(3.6, pipe.unload), (5.0, pipe.load)])
+    assert_contiguous(frames)
+
+    async def batches():
+        yield frames
+
+    async def run():
+        calls = run_call(engine, batches(), call_id=CallId("lost"), roles=(CALLER,), live=False)
+        return [e async for e in calls]
+
+    events = asyncio.run(run())
+    finals = [e for e in events if isinstance(e, TranscriptFinal) and e.text]
+    assert isinstance(events[-1], CallEnded)
+    cut = [f for f in finals if f.start < 3.6 < f.end + 0.5]
+    assert cut and cut[0].end < 3.8, [(f.text, f.start, f.end) for f in finals]
+    after = wer_text(" ".join(f.text for f in finals if f.start > 5.0))
+    assert "country" in after, [(f.text, f.start, f.end) for f in finals]
