@@ -80,16 +80,53 @@ def shown(value: object, limit: int = ECHO) -> str:
     return f"{text[:limit]}… ({size} characters)"
 
 
+#: Deepest nesting of arrays and objects read; our messages nest four levels at most.
+MAX_DEPTH = 32
+
+
+def _nests_deeper(text: str, limit: int) -> bool:
+    """Arrays and objects nested deeper than ``limit`` (brackets inside strings aside).
+
+    Checked before the parser, which would otherwise recurse until a
+    ``RecursionError`` whose deep traceback is itself a hazard (it failed to
+    format in pytest's unraisable-exception hook). Most messages hold too few
+    brackets to need the scan.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
 def parse_object(message: str | bytes) -> dict[str, Any]:
     """A text message as a JSON object; raises :class:`Refused` (1008) otherwise.
 
-    Nesting too deep for the parser (``"[" * 100000``) is a malformed message
-    like any other, not a ``RecursionError`` (issue 12); so is an integer of
+    Nesting deeper than :data:`MAX_DEPTH` (``"[" * 100000``) is a malformed
+    message like any other, refused before the parser recurses (issue 12); so is an integer of
     over 4300 digits, which Python's parser refuses with a plain ``ValueError``
     (found by tests/server/test_fuzz.py).
     """
     if not isinstance(message, str):
         raise Refused(Close.BAD_MESSAGE, "send JSON text messages, not binary")
+    if _nests_deeper(message, MAX_DEPTH):
+        raise Refused(Close.BAD_MESSAGE, "message nests too deeply: send a flat JSON object")
     try:
         data = json.loads(message)
     except json.JSONDecodeError as e:
