@@ -272,6 +272,20 @@ class Call:
         return sum(r.dropped for r in self.runners.values())
 
     @property
+    def duration(self) -> float:
+        """Stream seconds of audio received so far."""
+        return self._duration
+
+    def ended_event(self) -> CallEnded:
+        """A ``call.ended`` stamped with the call's next seq, for a call cut short.
+
+        A call cancelled or failed while finishing emits no ``call.ended`` of its
+        own: the glue publishes this one so its subscribers and its id are freed.
+        """
+        event = CallEnded(stream_time=self._duration, duration=self._duration)
+        return self.sequencer.stamp(event)
+
+    @property
     def queued_frames(self) -> int:
         """Frames received and not yet processed, over the call's channels."""
         return sum(r.queue.qsize() for r in self.runners.values())

@@ -614,6 +614,11 @@ class Service:
             await call.cancel()
         finally:
             self.live.pop(call.call_id, None)
+            record = self.hub.calls.get(call.call_id)
+            if record is not None and record.ended_at is None:
+                # Cut short (cancelled, or failed while finishing): no call.ended came
+                # out, so the subscribers would wait for ever and the id stay taken (4009).
+                self.hub.publish(call.call_id, call.ended_event())
             if live.pace is not None:
                 live.pace.calls -= 1
             self.metrics.dropped_frames.inc(call.dropped_frames)

@@ -29,6 +29,7 @@ from faster_whisper.audio import decode_audio
 from edge.adapters.vad import SileroVad
 from edge.client import CallSpec, stream_call
 from edge.config import Config
+from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
 from edge.pipeline.options import PipelineOptions
 from edge.server import eventlog
@@ -264,3 +265,27 @@ def test_sigterm_during_a_burst_ends_every_call_and_exits_0(tmp_path) -> None:
         assert kinds[0] == "call.started" and kinds[-1] == "call.ended", (call, kinds)
         assert {m["call_id"] for _, m in watcher.messages} == {call}
         assert watcher.close_code == 1001
+
+
+def test_a_call_that_fails_while_finishing_still_ends_for_its_subscribers(
+    scripted, monkeypatch
+) -> None:
+    """A call cut short (its flush raised) gets a call.ended: its agent stops waiting, its id
+    is free again and the source's slot is back; the next call goes through."""
+    real_finish = Call.finish
+
+    async def failing_finish(self: Call) -> None:
+        if self.call_id == "cut-short":
+            raise RuntimeError("flush failed")
+        await real_finish(self)
+
+    monkeypatch.setattr(Call, "finish", failing_finish)
+    with ServiceThread(Config(), scripted) as thread:
+        with subscriber(thread.ws, view="agent", agent_id="a-cut") as (ws, _):
+            with contextlib.suppress(Exception):  # the server's close says it failed
+                upload(thread.ws, jfk()[:16000], "cut-short", agent_id="a-cut")
+            seen = messages(ws, until="call.ended", timeout=20)
+        assert seen[-1]["type"] == "call.ended" and seen[-1]["call_id"] == "cut-short"
+        assert thread.run(lambda: thread.service.hub.calls["cut-short"].ended_at) is not None
+        assert thread.run(lambda: thread.service.hub.active_calls()) == 0
+        a_call_is_delivered(thread, "after-it")
