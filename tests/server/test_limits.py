@@ -220,7 +220,10 @@ def test_an_unpaced_source_does_not_starve_a_healthy_call(engine) -> None:
                 caller.join(30)
                 abuser.join(30)
     print(f"lag max {max(lags):.2f} s over {len(lags)} events; refusals {len(refusals)}")
-    assert max(lags) < 2.0 * TIME_FACTOR, sorted(lags)[-5:]
+    # Issue 12 saw 17 s; here about 1 s on an idle 2-core box and up to 2.3 s on a loaded
+    # one: the bound tells a starved call from a busy machine. The refusals below are
+    # what fails without the real-time bound.
+    assert max(lags) < 5.0 * TIME_FACTOR, sorted(lags)[-5:]
     assert reply.get("dropped_frames") == 0, reply
     # Refused for running ahead: the call (1008), then the source (1013) on each reconnection
     # (1006: the server closed while a 320 KB message was still going out).

@@ -20,7 +20,7 @@ from edge.audio.files import read_audio
 from edge.client import CallSpec, ServiceError, stream_call
 from edge.config import Config
 from edge.server.options import PrivacyOptions, ServerOptions, Share
-from tests.helpers import DATA, wer_text
+from tests.helpers import DATA, TIME_FACTOR, wer_text
 from tests.server.harness import ServiceThread, messages, subscriber, upload
 
 pytestmark = pytest.mark.slow
@@ -167,7 +167,9 @@ def test_a_stuck_subscriber_does_not_delay_another(engine) -> None:
                     break
             worker.join(60)
     assert len(lags) > 100
-    assert max(lags) < 0.1, sorted(lags)[-5:]
+    # Under 0.1 s on an idle 2-core box; up to 0.2 s with the machine loaded by other
+    # work. A subscriber stalled behind the stuck one would wait seconds, then time out.
+    assert max(lags) < 0.5 * TIME_FACTOR, sorted(lags)[-5:]
 
 
 def test_a_recording_upload_loses_nothing_and_live_drops_are_counted(service) -> None:
