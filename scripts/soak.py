@@ -100,6 +100,8 @@ IDLE_SLACK = {"tasks": 2, "fds": 4}  # back to idle: at most this many above the
 
 @dataclass
 class Trend:
+    """One quantity's line over the second half of the load, and the rise it may have."""
+
     key: str
     slope_per_h: float  # fitted over the analysed half
     rise: float  # slope times the analysed span
@@ -150,6 +152,8 @@ def trend(key: str, times: list[float], values: list[float], floor: float) -> Tr
 
 @dataclass
 class Tally:
+    """What the load did, for the report: a soak that did little proves little."""
+
     calls_started: int = 0
     calls_completed: int = 0
     call_errors: int = 0
@@ -314,6 +318,7 @@ async def soak(
     every: float,
     rng: random.Random,
 ) -> tuple[list[dict[str, Any]], dict[str, Any], Tally]:
+    """Idle sample, ``minutes`` of load sampled each ``every`` s, then wait until it is idle."""
     loop = asyncio.get_running_loop()
     t0 = time.monotonic()
     rows: list[dict[str, Any]] = []
