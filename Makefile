@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SAMPLE := edge/assets/sample_call.flac
 
-.PHONY: demo test test-fast lint format bench bench-service sample setup clean train-setup train-emotion eval-emotion train-text
+.PHONY: demo test test-fast lint format bench bench-service soak sample setup clean train-setup train-emotion eval-emotion train-text
 
 setup: $(STAMP)
 
@@ -49,6 +49,13 @@ bench: $(STAMP)
 ## writes artifacts/ and docs/bench/bench_service.*; the plot needs matplotlib)
 bench-service: $(STAMP)
 	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1
+
+## soak: an hour of 2 real-time calls through `edge serve` with subscribers coming and going;
+## fails if RSS, fds, tasks or queues keep growing (writes artifacts/soak/ and docs/bench/soak.*;
+## MINUTES=10 for a shorter one)
+MINUTES ?= 60
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py --minutes $(MINUTES) --calls 2 --docs docs/bench
 
 ## sample: rebuild the bundled sample call (needs espeak-ng)
 sample: $(STAMP)

@@ -311,6 +311,15 @@ class Service:
     def ready(self) -> bool:
         return self.engine is not None
 
+    def held_calls(self) -> int:
+        return len(self.hub.calls)
+
+    def outbox_messages(self) -> int:
+        return sum(len(s.outbox) for s in self.hub.subscriptions)
+
+    def tasks(self) -> int:
+        return len(asyncio.all_tasks())
+
     # -- plain HTTP ---------------------------------------------------------
 
     def _http(self, ws: ServerConnection, request: Request) -> Response | None:

@@ -51,6 +51,18 @@ class Gauges(Protocol):
         """True once the models are loaded."""
         ...
 
+    def held_calls(self) -> int:
+        """Calls the hub holds: live ones and those ended less than its linger ago."""
+        ...
+
+    def outbox_messages(self) -> int:
+        """Messages queued for subscribers, summed over their outboxes."""
+        ...
+
+    def tasks(self) -> int:
+        """The service's asyncio tasks (a leak check: bounded by the load)."""
+        ...
+
 
 class Metrics:
     """Counters the service moves; gauges read from the service when scraped."""
@@ -101,6 +113,13 @@ class Metrics:
             registry=r,
         )
         self.ready = Gauge("edge_ready", "1 when the models are loaded", registry=r)
+        self.held_calls = Gauge(
+            "edge_hub_calls", "Calls held: live and recently ended (linger)", registry=r
+        )
+        self.outbox_messages = Gauge(
+            "edge_outbox_messages", "Messages queued for subscribers, summed", registry=r
+        )
+        self.tasks = Gauge("edge_asyncio_tasks", "asyncio tasks of the service", registry=r)
 
     def observe(self, event: Event) -> None:
         self.events.labels(type=event.type).inc()
@@ -122,4 +141,7 @@ class Metrics:
         for view in View:
             self.subscribers.labels(view=view.value).set(gauges.subscribers(view))
         self.ready.set(1 if gauges.ready() else 0)
+        self.held_calls.set(gauges.held_calls())
+        self.outbox_messages.set(gauges.outbox_messages())
+        self.tasks.set(gauges.tasks())
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
