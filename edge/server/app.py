@@ -35,7 +35,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -160,6 +160,19 @@ def _bearer(ws: ServerConnection) -> str | None:
 def _peer(ws: ServerConnection) -> str:
     address = ws.remote_address
     return f"{address[0]}:{address[1]}" if address else "?"
+
+
+class _Session(Protocol):
+    """What the handlers need of an ingest protocol's state machine (native, Twilio, AudioHook)."""
+
+    @property
+    def position(self) -> float: ...
+
+    def text(self, message: str) -> object: ...
+
+    def binary(self, message: bytes) -> object: ...
+
+    def timed_out(self, seconds: float) -> Refused: ...
 
 
 @dataclass
@@ -413,25 +426,10 @@ class Service:
         live: _LiveCall | None = None
         consumer: asyncio.Task[None] | None = None
         peer = _peer(ws)
-        loop = asyncio.get_running_loop()
-        # Until its start is accepted a connection holds a slot of max_connections
-        # without a token: it gets hello_timeout in all (issue 12). A started call
-        # gets idle_timeout per message, counting only the wait for the socket, so
-        # an upload read at the pipeline's pace is not cut.
-        deadline = loop.time() + options.hello_timeout
+        deadline = asyncio.get_running_loop().time() + options.hello_timeout  # see _receive
         try:
             while True:
-                wait = options.idle_timeout if live else deadline - loop.time()
-                try:
-                    message = await asyncio.wait_for(ws.recv(), max(wait, 0.0))
-                except asyncio.TimeoutError:
-                    raise session.timed_out(
-                        options.idle_timeout if live else options.hello_timeout
-                    ) from None
-                if isinstance(message, str):
-                    result = session.text(message)
-                else:
-                    result = session.binary(message)
+                result = await self._receive(ws, session, started=live is not None, until=deadline)
                 if isinstance(result, Started):
                     live, consumer = await self._start_call(ws, result, peer)
                     # Only now: a client already gone fails this send, and the
@@ -439,15 +437,10 @@ class Service:
                     await ws.send(started_message(result.info))
                 elif isinstance(result, Audio):
                     assert live is not None
-                    if live.pace is not None:
-                        live.pace.take(session.position - live.position)
-                        live.position = session.position
-                    for frame in result.frames:
-                        await live.call.push(frame)
+                    await self._take(live, result, session.position)
                 elif isinstance(result, Stopped):
                     assert live is not None and consumer is not None
-                    for frame in result.frames:
-                        await live.call.push(frame)
+                    await self._take(live, result, session.position)
                     await live.call.finish()
                     await consumer
                     await ws.send(stopped_message(live.call.call_id, live.call.dropped_frames))
@@ -463,6 +456,33 @@ class Service:
         finally:
             if live is not None:
                 await self._end_call(live, consumer)
+
+    async def _receive(
+        self, ws: ServerConnection, session: _Session, *, started: bool, until: float
+    ) -> object:
+        """The next message as ``session`` reads it.
+
+        Until its call starts a connection holds a slot of max_connections
+        without a token, so it gets ``hello_timeout`` in all (``until``); a started
+        call gets ``idle_timeout`` per message, counting only the wait for the
+        socket, so an upload read at the pipeline's pace is not cut (issue 12).
+        """
+        options = self.config.server
+        wait = options.idle_timeout if started else until - asyncio.get_running_loop().time()
+        try:
+            message = await asyncio.wait_for(ws.recv(), max(wait, 0.0))
+        except asyncio.TimeoutError:
+            seconds = options.idle_timeout if started else options.hello_timeout
+            raise session.timed_out(seconds) from None
+        return session.text(message) if isinstance(message, str) else session.binary(message)
+
+    async def _take(self, live: _LiveCall, result: Audio | Stopped, position: float) -> None:
+        """A session's frames into its call, charged to the source's real-time allowance."""
+        if live.pace is not None and isinstance(result, Audio):
+            live.pace.take(position - live.position)
+            live.position = position
+        for frame in result.frames:
+            await live.call.push(frame)
 
     async def _start_call(
         self, ws: ServerConnection, started: Started, peer: str
@@ -534,21 +554,10 @@ class Service:
         live: _LiveCall | None = None
         consumer: asyncio.Task[None] | None = None
         peer = _peer(ws)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + options.hello_timeout  # for ``open``, as for ingest
+        deadline = asyncio.get_running_loop().time() + options.hello_timeout  # for ``open``
         try:
             while True:
-                wait = options.idle_timeout if live else deadline - loop.time()
-                try:
-                    message = await asyncio.wait_for(ws.recv(), max(wait, 0.0))
-                except asyncio.TimeoutError:
-                    raise session.timed_out(
-                        options.idle_timeout if live else options.hello_timeout
-                    ) from None
-                if isinstance(message, str):
-                    result = session.text(message)
-                else:
-                    result = session.binary(message)
+                result = await self._receive(ws, session, started=live is not None, until=deadline)
                 if isinstance(result, Started):
                     live, consumer = await self._start_call(ws, result, peer)
                     await ws.send(session.opened())
@@ -559,15 +568,10 @@ class Service:
                         return
                 elif isinstance(result, Audio):
                     assert live is not None
-                    if live.pace is not None:
-                        live.pace.take(session.position - live.position)
-                        live.position = session.position
-                    for frame in result.frames:
-                        await live.call.push(frame)
+                    await self._take(live, result, session.position)
                 elif isinstance(result, Stopped):
                     assert live is not None and consumer is not None
-                    for frame in result.frames:
-                        await live.call.push(frame)
+                    await self._take(live, result, session.position)
                     await live.call.finish()
                     await consumer  # the last events go out before ``closed``
                     await ws.send(session.closed())

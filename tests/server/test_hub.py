@@ -14,7 +14,6 @@ from edge.events import (
     CueRaised,
     FinalReason,
     TranscriptFinal,
-    TranscriptPartial,
     VoiceEmotion,
     Word,
 )
@@ -25,6 +24,7 @@ from edge.server.outbox import Outbox
 from edge.server.protocol import Refused
 from edge.server.summary import CallMeta
 from edge.types import CallId, Role
+from tests.stages.test_redact import growing
 
 
 def meta(call_id: str, agent: str = "a1", team: str = "t1") -> CallMeta:
@@ -218,22 +218,6 @@ def test_a_late_subscriber_gets_the_events_when_only_readings_would_overflow() -
     assert drain(later)[0]["type"] == "call.snapshot"
 
 
-def _partials(text: str, t: float, utterance: int) -> list[TranscriptPartial]:
-    said = text.split()
-    return [
-        TranscriptPartial(
-            stream_time=t + 0.3 * k,
-            role=Role.CALLER,
-            utterance=utterance,
-            text=" ".join(said[:k]),
-            stable=" ".join(said[: k - 1]),
-            start=t,
-            end=t + 0.3 * k,
-        )
-        for k in range(1, len(said) + 1)
-    ]
-
-
 def _final(text: str, t: float, utterance: int) -> TranscriptFinal:
     said = text.split()
     return TranscriptFinal(
@@ -265,7 +249,7 @@ def test_phi_spread_over_utterances_never_leaves_the_hub() -> None:
         ("5, 5, 5, 1, 2, 3, 4.", 7.0),
     ]
     for n, (text, t) in enumerate(said, 1):
-        for event in [*_partials(text, t, n), _final(text, t, n)]:
+        for event in [*growing(text, t, n), _final(text, t, n)]:
             hub.publish("c1", stamp(event))
     snapshot = sub(View.AGENT, agent_id="a1")
     hub.attach(snapshot, {"c1": 1})

@@ -444,7 +444,7 @@ def _said(text, t, utterance=1, role=Role.CALLER):
     )
 
 
-def _growing(text, t, utterance):
+def growing(text, t, utterance):
     """The partials a streaming recogniser emits while ``text`` is said."""
     said = text.split()
     return [
@@ -473,7 +473,7 @@ def test_context_masks_a_birth_year_said_in_the_next_final():
     context = RedactionContext()
     first = context.event(_said("My birthday is March third", 1.0))
     assert "third" not in first.text
-    events = [*_growing("nineteen fifty.", 3.0, 2), _said("nineteen fifty.", 3.0, 2)]
+    events = [*growing("nineteen fifty.", 3.0, 2), _said("nineteen fifty.", 3.0, 2)]
     for event in events:
         for text in _texts(context.event(event)):
             assert "fifty" not in text and "nineteen" not in text, text
@@ -484,10 +484,10 @@ def test_context_masks_a_phone_number_spread_over_utterances():
     context = RedactionContext()
     out = [
         context.event(e)
-        for e in [*_growing("Call me on 808.", 0.0, 1), _said("Call me on 808.", 0.0, 1)]
+        for e in [*growing("Call me on 808.", 0.0, 1), _said("Call me on 808.", 0.0, 1)]
     ]
     rest = "5, 5, 5, 1, 2, 3, 4."
-    out += [context.event(e) for e in [*_growing(rest, 2.0, 2), _said(rest, 2.0, 2)]]
+    out += [context.event(e) for e in [*growing(rest, 2.0, 2), _said(rest, 2.0, 2)]]
     for event in out:
         for text in _texts(event):
             assert not re.search(r"\d", text), text
@@ -498,7 +498,7 @@ def test_context_masks_digits_that_go_on_after_a_final_ends_in_a_run():
     context = RedactionContext()
     first = context.event(_said("or myself. 808. 5, 5,", 0.0, 1))
     assert "808" not in first.text
-    for event in [*_growing("5, 1, 2, 3, 4.", 2.0, 2), _said("5, 1, 2, 3, 4.", 2.0, 2)]:
+    for event in [*growing("5, 1, 2, 3, 4.", 2.0, 2), _said("5, 1, 2, 3, 4.", 2.0, 2)]:
         for text in _texts(context.event(event)):
             assert not re.search(r"\d", text), text
 

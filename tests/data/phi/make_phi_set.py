@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.stages.test_redact import NEGATIVE
+
 HERE = Path(__file__).parent
 
 PHONES = [
@@ -446,36 +448,7 @@ def mixed() -> list[dict[str, object]]:
 
 
 CLINICAL = [
-    # the pinned negatives of tests/stages/test_redact.py
-    "I've been waiting for two hours.",
-    "Take 500 mg twice a day.",
-    "He's in room 12.",
-    "It's 3 o'clock.",
-    "It has hurt since March.",
-    "I'm 82 years old.",
-    "A pain of 8 out of 10.",
-    "In 2019 I had surgery.",
-    "Oh, I see, thank you.",
-    "My blood pressure was 140 over 90.",
-    "I take 2 tablets 3 times a day.",
-    "My sugar was one twenty, then one thirty.",
-    "The pain started on March 3rd.",
-    "I had my surgery in March 2019.",
-    "It cost about 1,500 dollars.",
-    "I've been a member for 12 years.",
-    "For the record, I was fine.",
-    "I called my social worker yesterday.",
-    "The account is closed.",
-    "I need 0.5 mg every 4 hours.",
-    "It went from 120 to 180 in two weeks.",
-    "I was born and raised in Ohio.",
-    "My birthday is next week.",
-    "I weigh two hundred and ten pounds.",
-    "Between 2015 and 2019 it was fine.",
-    "Look at this.",
-    "Call me back tomorrow at 3.",
-    "My blood sugar readings were 140, 150, 160 and 170.",
-    "I was born 10 weeks early.",
+    *NEGATIVE,  # the pinned negatives of tests/stages/test_redact.py
     # more of the same
     "The pain started on March 3rd, 10 days ago.",
     "I took 2 on March 3rd and 2 more on March 5th.",
