@@ -120,7 +120,10 @@ class PrivacyOptions:
     SECTION: ClassVar[str] = "privacy"
 
     share: Share = setting(Share.TRANSCRIPTS, help="cues only, or cues and (redacted) transcripts")
-    redact: bool = setting(True, help="mask numbers, names and addresses in transcripts")
+    redact: bool = setting(
+        True,
+        help="mask phone, date-of-birth, SSN, card, email and member/record numbers in transcripts",
+    )
     event_log: Path | None = setting(
         None,
         help="folder for a JSONL event log; not set = nothing on disk",
