@@ -38,6 +38,7 @@ from edge.types import CallId, Role
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
+R = TypeVar("R")
 
 _END = None  # end-of-input marker in a channel queue
 MAX_SKEW = 2.0  # live: seconds the cue logic waits for a lagging channel
@@ -130,11 +131,11 @@ class ChannelRunner:
                     done = set()
                 if running is not None and running in done:
                     assert job is not None
-                    await self._emit(feed.complete(job, await self._transcribed(running)))
+                    await self._emit(feed.complete(job, await self._result(running, NO_WORDS)))
                     job, running = None, None
                 if scoring is not None and scoring in done:
                     assert voice_job is not None
-                    if (scores := await self._scored(scoring)) is not None:
+                    if (scores := await self._result(scoring, None)) is not None:
                         await self._emit(feed.complete(voice_job, scores))
                     voice_job, scoring = None, None
                 if reader is not None and reader in done:
@@ -175,26 +176,17 @@ class ChannelRunner:
         )
         await self.call.emit([failed])
 
-    async def _transcribed(self, job: Awaitable[Hypothesis]) -> Hypothesis:
+    async def _result(self, job: Awaitable[R], failed: R) -> R:
+        """The model job's result; if the model failed, ``failed`` in its place."""
         try:
             return await job
         except ModelJobFailed as e:
             await self._failed(e)
-            return NO_WORDS
-
-    async def _scored(self, job: Awaitable[VoiceScores]) -> VoiceScores | None:
-        try:
-            return await job
-        except ModelJobFailed as e:
-            await self._failed(e)
-            return None
+            return failed
 
     async def _feed(self, frames: list[Frame]) -> None:
-        try:
-            probs = await self.call.engine.probabilities(self.vad, frames)
-        except ModelJobFailed as e:
-            await self._failed(e)
-            probs = [0.0] * len(frames)
+        silence = [0.0] * len(frames)
+        probs = await self._result(self.call.engine.probabilities(self.vad, frames), silence)
         for frame, prob in zip(frames, probs, strict=False):
             await self._emit(self.feed.feed(frame, prob))
             if not self.call.live:
@@ -207,22 +199,19 @@ class ChannelRunner:
         """Emit a stage's events; a final also feeds prosody and, if scored, the text model."""
         await self.call.emit(events)
         for final in self.feed.emitted(events):
-            try:
-                score = await self.call.engine.score_text(final.text)
-            except ModelJobFailed as e:
-                await self._failed(e)
-                continue
-            await self.call.emit([self.feed.text_emotion(final, score)])
+            score = await self._result(self.call.engine.score_text(final.text), None)
+            if score is not None:
+                await self.call.emit([self.feed.text_emotion(final, score)])
 
     async def _run_jobs_now(self) -> None:
         engine = self.call.engine
         while (job := self.feed.job_now()) is not None:
             if isinstance(job, AsrJob):
-                result: Hypothesis | VoiceScores | None = await self._transcribed(
-                    engine.transcribe(job)
+                result: Hypothesis | VoiceScores | None = await self._result(
+                    engine.transcribe(job), NO_WORDS
                 )
             else:
-                result = await self._scored(engine.score_voice(job))
+                result = await self._result(engine.score_voice(job), None)
             if result is not None:
                 await self._emit(self.feed.complete(job, result))
 
