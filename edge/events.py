@@ -232,6 +232,9 @@ class CueKind(str, enum.Enum):
     LONG_SILENCE = "long_silence"
     OVERTALK = "overtalk"
     AGENT_SPEAKING_FAST = "agent_speaking_fast"
+    POSSIBLE_EMERGENCY = "possible_emergency"
+    CALLER_CONFUSED = "caller_confused"
+    AGENT_JARGON = "agent_jargon"
 
     def __str__(self) -> str:
         return self.value
@@ -250,10 +253,15 @@ class CueLevel(str, enum.Enum):
 
 @dataclass(frozen=True, kw_only=True)
 class CueRaised(Event):
-    """A cue for the agent became active, or an active one rose to a higher level.
+    """A cue for the agent became active, or an active one changed.
 
     A second ``cue.raised`` with the same ``cue_id`` replaces the first (its
-    level only goes up); ``cue.cleared`` with that id ends it.
+    level only goes up; its evidence, quotes and suggestion follow the caller);
+    ``cue.cleared`` with that id ends it.
+
+    ``quote`` holds the caption words the cue rests on, verbatim: they are
+    transcript text, so they leave the process only as transcripts do
+    (dropped with ``share = "cues"``, redacted with ``redact``).
     """
 
     type: ClassVar[str] = "cue.raised"
@@ -264,6 +272,8 @@ class CueRaised(Event):
     score: float
     evidence: tuple[str, ...] = ()
     message: str
+    quote: tuple[str, ...] = ()  # the triggering spans of the caption, verbatim
+    suggestion: str = ""  # what the agent could do or say, in plain words
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -366,8 +376,9 @@ def from_dict(data: dict[str, Any]) -> Event:
                 if not isinstance(pairs, dict):
                     raise TypeError(f"{f.name} must be an object, not {pairs!r}")
                 values[f.name] = tuple((str(k), float(v)) for k, v in pairs.items())
-        if "evidence" in values:
-            values["evidence"] = tuple(str(e) for e in values["evidence"])
+        for name in ("evidence", "quote"):
+            if name in values:
+                values[name] = tuple(str(e) for e in values[name])
         if "cue" in values:
             values["cue"] = CueKind(values["cue"])
         if "level" in values:

@@ -96,6 +96,8 @@ EXAMPLES = [
         score=0.66,
         evidence=("raised voice", "pain words"),
         message="Caller sounds distressed: raised voice, pain words.",
+        quote=("my chest hurts",),
+        suggestion="Ask where it hurts and how bad it is.",
     ),
     CueCleared(
         stream_time=40.0,

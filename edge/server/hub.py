@@ -18,6 +18,7 @@ messages to and from websockets.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import logging
@@ -43,7 +44,7 @@ from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused, shown
 from edge.server.summary import CAPTIONS, CallMeta, CallSummary
-from edge.stages.redact import RedactionContext
+from edge.stages.redact import RedactionContext, redact_text
 from edge.types import Role
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ class Privacy:
             return self._context(event).event(event) if self.options.redact else event
         if isinstance(event, TextEmotion) and self.options.redact:
             return self._context(event).event(event)
+        if isinstance(event, CueRaised) and event.quote:
+            if self.options.share is Share.CUES:
+                return dataclasses.replace(event, quote=())
+            if self.options.redact:
+                return dataclasses.replace(event, quote=tuple(map(redact_text, event.quote)))
         return event
 
     def forget(self, call_id: str) -> None:

@@ -648,6 +648,9 @@ _ROLES: dict[CueKind, Role | None] = {
     CueKind.LONG_SILENCE: None,
     CueKind.OVERTALK: None,
     CueKind.AGENT_SPEAKING_FAST: Role.AGENT,
+    CueKind.POSSIBLE_EMERGENCY: Role.CALLER,
+    CueKind.CALLER_CONFUSED: Role.CALLER,
+    CueKind.AGENT_JARGON: Role.AGENT,
 }
 
 

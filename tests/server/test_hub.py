@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -258,3 +259,24 @@ def test_phi_spread_over_utterances_never_leaves_the_hub() -> None:
     for message in sent:
         for secret in ("third", "fifty", "nineteen", "808", "5, 5", "1, 2"):
             assert secret not in message, message
+
+
+@pytest.mark.parametrize(
+    ("share", "redact", "expected"),
+    [
+        (Share.TRANSCRIPTS, False, ["call me on 555-123-4567, I can't breathe"]),
+        (Share.TRANSCRIPTS, True, ["call me on [phone], I can't breathe"]),
+        (Share.CUES, True, []),
+    ],
+)
+def test_a_cues_quoted_words_leave_only_as_transcripts_do(share, redact, expected) -> None:
+    """A cue's quote is caption text: dropped with share = cues, redacted with redact."""
+    hub = Hub(PrivacyOptions(share=share, redact=redact))
+    hub.open_call(meta("c1"))
+    s = sub(View.AGENT, agent_id="a1")
+    hub.attach(s, {})
+    said = "call me on 555-123-4567, I can't breathe"
+    raised = dataclasses.replace(cue(CueLevel.HIGH, 2.0), quote=(said,))
+    hub.publish("c1", Stamp("c1")(raised))
+    (got,) = drain(s)
+    assert got["type"] == "cue.raised" and got["quote"] == expected
