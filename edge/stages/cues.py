@@ -339,6 +339,11 @@ class CueMachine:
             active=tuple(self._active.values()),
         )
 
+    def new_cue_id(self) -> int:
+        """A cue id unused in this call: for every watcher that raises cues in it."""
+        cue_id, self._next_id = self._next_id, self._next_id + 1
+        return cue_id
+
     # -- feeding ----------------------------------------------------------
 
     def feed(self, event: Event) -> list[Event]:
@@ -558,10 +563,7 @@ class CueMachine:
 
     def _raise(self, kind: CueKind, level: CueLevel, score: float) -> CueRaised:
         previous = self._active.get(kind)
-        if previous is None:
-            cue_id, self._next_id = self._next_id, self._next_id + 1
-        else:
-            cue_id = previous.cue_id
+        cue_id = self.new_cue_id() if previous is None else previous.cue_id
         evidence, message = _explain(kind, score, self._evidence(), level)
         raised = CueRaised(
             stream_time=round(self.now, 3),
