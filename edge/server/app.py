@@ -74,6 +74,7 @@ from edge.server.subscribe import (
     Subscribe,
     SubscribeSession,
     feedback_recorded_message,
+    keepalive_message,
     subscribed_message,
 )
 from edge.server.summary import CallMeta
@@ -656,7 +657,9 @@ class Service:
         assert isinstance(request, Subscribe)
         sub = request.subscription(Outbox(self.config.server.client_queue), peer)
         try:
-            await ws.send(subscribed_message(sub, self.config.privacy.share))
+            await ws.send(
+                subscribed_message(sub, self.config.privacy.share, self.config.server.keepalive)
+            )
         except ConnectionClosed:
             log.info("subscriber %s gone before it was subscribed", peer)
             return
@@ -702,7 +705,7 @@ class Service:
         receiving side (:meth:`_subscribe`) logs it once and detaches.
         """
         try:
-            while (message := await sub.outbox.get()) is not None:
+            while (message := await self._next_message(sub)) is not None:
                 await ws.send(message)
         except ConnectionClosed:
             return
@@ -710,6 +713,19 @@ class Service:
         self.metrics.slow_disconnects.inc()
         log.warning("subscriber %s too slow: disconnected (it may resume)", sub.peer)
         await ws.close(Close.TRY_LATER, "too slow: reconnect and resume")
+
+    async def _next_message(self, sub: Subscription) -> str | None:
+        """The outbox's next message, or a keepalive after ``server.keepalive`` idle seconds.
+
+        So a page can tell a quiet call from a stalled service or a dead link
+        (issue 14): it shows "stale" when even the keepalives stop.
+        """
+        if not sub.outbox.overflowed and (message := sub.outbox.get_nowait()) is not None:
+            return message  # the common case, without a timer
+        try:
+            return await asyncio.wait_for(sub.outbox.get(), self.config.server.keepalive)
+        except asyncio.TimeoutError:
+            return keepalive_message(time.time())
 
     async def _drop_if_stalled(
         self, ws: ServerConnection, sub: Subscription, sender: asyncio.Task[None]

@@ -96,6 +96,12 @@ class ServerOptions:
         range=POSITIVE,
     )
     ping_interval: float = setting(20.0, help="seconds between keepalive pings", range=POSITIVE)
+    keepalive: float = setting(
+        5.0,
+        help="seconds a subscriber may go without a message before it gets a keepalive "
+        "(the pages show stale after twice this)",
+        range=POSITIVE,
+    )
     ping_timeout: float = setting(
         20.0, help="seconds to wait for a pong before closing", range=POSITIVE
     )

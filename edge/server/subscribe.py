@@ -168,8 +168,12 @@ class SubscribeSession:
         return Subscribe(principal, view, call_id=call_id, resume=resume)
 
 
-def subscribed_message(sub: Subscription, share: Share) -> str:
-    """The reply to an accepted subscribe message: what the subscriber will get."""
+def subscribed_message(sub: Subscription, share: Share, keepalive: float) -> str:
+    """The reply to an accepted subscribe message: what the subscriber will get.
+
+    ``keepalive``: the longest the server stays silent (``server.keepalive``), so
+    a client can tell a quiet call from a stalled service.
+    """
     hello = {
         "type": "subscribed",
         "protocol": PROTOCOL,
@@ -178,8 +182,14 @@ def subscribed_message(sub: Subscription, share: Share) -> str:
         "teams": list(sub.teams),
         "call_id": sub.call_id,
         "share": share.value,
+        "keepalive": keepalive,
     }
     return json.dumps(hello)
+
+
+def keepalive_message(server_time: float) -> str:
+    """Sent to a subscriber that got nothing for ``server.keepalive`` seconds."""
+    return json.dumps({"type": "keepalive", "server_time": round(server_time, 3)})
 
 
 def feedback_recorded_message(report: Mapping[str, Any]) -> str:

@@ -90,13 +90,20 @@ def subscriber(url: str, **hello: Any) -> Iterator[tuple[ClientConnection, dict[
 
 
 def messages(ws: ClientConnection, *, until: str, timeout: float = 60) -> list[dict[str, Any]]:
-    """Read JSON messages until one of type ``until`` (included)."""
+    """Read JSON messages until one of type ``until`` (included); keepalives are skipped."""
     seen: list[dict[str, Any]] = []
     while True:
-        data = json.loads(ws.recv(timeout=timeout))
+        data = receive(ws, timeout)
         seen.append(data)
         if data.get("type") == until:
             return seen
+
+
+def receive(ws: ClientConnection, timeout: float = 60) -> dict[str, Any]:
+    """The next JSON message that is not a ``keepalive`` (a quiet spell's filler)."""
+    while (data := json.loads(ws.recv(timeout=timeout))).get("type") == "keepalive":
+        pass
+    return data
 
 
 def upload(ws_url: str, audio: Any, call_id: str, **spec: Any) -> dict[str, Any]:

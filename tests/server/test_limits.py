@@ -20,7 +20,7 @@ from edge.client import CallSpec, stream_call
 from edge.config import Config
 from edge.server.options import ServerOptions, TokenRole, TokenSpec
 from tests.helpers import DATA, TIME_FACTOR
-from tests.server.harness import ServiceThread, subscriber, upload
+from tests.server.harness import ServiceThread, receive, subscriber, upload
 
 HELLO = 0.5 * TIME_FACTOR  # a short start deadline, so the tests wait little
 SAMPLE = Path(__file__).parents[2] / "edge" / "assets" / "sample_call.flac"
@@ -206,7 +206,7 @@ def test_an_unpaced_source_does_not_starve_a_healthy_call(engine) -> None:
             began = None
             try:
                 while True:
-                    message = json.loads(sub.recv(timeout=60))
+                    message = receive(sub)
                     now = time.monotonic()
                     if message["type"] == "call.started":
                         began = now
@@ -228,3 +228,21 @@ def test_an_unpaced_source_does_not_starve_a_healthy_call(engine) -> None:
     # Refused for running ahead: the call (1008), then the source (1013) on each reconnection
     # (1006: the server closed while a 320 KB message was still going out).
     assert {1008, 1013} <= set(refusals) <= {1006, 1008, 1013}, set(refusals)
+
+
+def test_a_quiet_subscriber_gets_keepalives() -> None:
+    """server.keepalive: with no call event a subscriber still hears from the server
+    that often, so a page can tell a quiet call from a stalled service."""
+    keepalive = 0.3 * TIME_FACTOR
+    config = Config(server=ServerOptions(keepalive=keepalive))
+    with (
+        ServiceThread(config, None) as thread,
+        subscriber(thread.ws, view="agent", agent_id="a-quiet") as (ws, hello),
+    ):
+        assert hello["keepalive"] == keepalive
+        began = time.monotonic()
+        got = [json.loads(ws.recv(timeout=5 * TIME_FACTOR)) for _ in range(3)]
+        took = time.monotonic() - began
+    assert [m["type"] for m in got] == ["keepalive"] * 3
+    assert all(abs(m["server_time"] - time.time()) < 5 * TIME_FACTOR for m in got)
+    assert 2 * keepalive < took < 3 * keepalive + 2 * TIME_FACTOR

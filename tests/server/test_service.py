@@ -21,7 +21,7 @@ from edge.client import CallSpec, ServiceError, stream_call
 from edge.config import Config
 from edge.server.options import PrivacyOptions, ServerOptions, Share
 from tests.helpers import DATA, TIME_FACTOR, wer_text
-from tests.server.harness import ServiceThread, messages, subscriber, upload
+from tests.server.harness import ServiceThread, messages, receive, subscriber, upload
 
 pytestmark = pytest.mark.slow
 
@@ -110,7 +110,7 @@ def test_a_reconnecting_subscriber_resumes_without_gap_or_duplicate(service) -> 
         reader = in_background(lambda: reference.extend(messages(full, until="call.ended")))
         worker = in_background(upload, service.ws, sample_call(), "resume-1", agent_id="a-resume")
         with subscriber(service.ws, view="agent", agent_id="a-resume") as (first, _):
-            before = [json.loads(first.recv(timeout=60)) for _ in range(25)]
+            before = [receive(first) for _ in range(25)]
         last = before[-1]["seq"]
         time.sleep(1.0)  # events go on while it is away
         with subscriber(
@@ -161,7 +161,7 @@ def test_a_stuck_subscriber_does_not_delay_another(engine) -> None:
         with subscriber(thread.ws, view="agent", agent_id="a-slow") as (ws, _):
             worker = in_background(upload, thread.ws, sample_call(), "slow-1", agent_id="a-slow")
             while True:
-                message = json.loads(ws.recv(timeout=120))
+                message = receive(ws, timeout=120)
                 lags.append(time.time() - message["wall_time"])
                 if message["type"] == "call.ended":
                     break

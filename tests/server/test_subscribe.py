@@ -48,7 +48,7 @@ def test_an_open_service_subscribes_the_agent_asked_for_with_its_resume_points()
     assert isinstance(request, Subscribe)
     assert (request.view, request.agent_id, request.resume) == (View.AGENT, "a1", {"c-1": 7})
     sub = request.subscription(Outbox(8), "peer")
-    reply = json.loads(subscribed_message(sub, Share.CUES))
+    reply = json.loads(subscribed_message(sub, Share.CUES, 5.0))
     assert reply == {
         "type": "subscribed",
         "protocol": 1,
@@ -57,6 +57,7 @@ def test_an_open_service_subscribes_the_agent_asked_for_with_its_resume_points()
         "teams": [],
         "call_id": None,
         "share": "cues",
+        "keepalive": 5.0,
     }
 
 
