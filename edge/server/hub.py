@@ -22,6 +22,7 @@ import dataclasses
 import enum
 import json
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 ALERTS = 200  # recent alerts a new wallboard receives
 FEEDBACK = 1000  # feedback reports kept in memory
+REASON = re.compile(r"[A-Za-z0-9_-]{1,32}")  # a feedback reason: one word, never a sentence
 
 
 def _json(body: dict[str, Any]) -> str:
@@ -157,7 +159,7 @@ class CallRecord:
         """Keep a (shared, so already redacted) final for a later snapshot."""
         if isinstance(event, TranscriptFinal) and event.text and event.role is not None:
             line = {"seq": event.seq, "role": event.role.value, "text": event.text}
-            self.captions.append({**line, "end": event.end})
+            self.captions.append({**line, "start": event.start, "end": event.end})
 
 
 class Hub:
@@ -311,6 +313,13 @@ class Hub:
         verdict = data.get("verdict", "wrong")
         if verdict not in ("wrong", "right"):
             raise Refused(Close.BAD_MESSAGE, "feedback verdict must be 'wrong' or 'right'")
+        reason = data.get("reason")
+        if reason is not None and not (isinstance(reason, str) and REASON.fullmatch(reason)):
+            raise Refused(
+                Close.BAD_MESSAGE,
+                "feedback reason must be one word of at most 32 letters, digits, - or _ "
+                "(e.g. misheard): no sentence, no name",
+            )
         report = {
             "type": "feedback",
             "time": round(self._clock(), 3),
@@ -326,6 +335,8 @@ class Hub:
             "verdict": verdict,
             "by": principal.name,
         }
+        if reason is not None:
+            report["reason"] = reason
         self.feedback.append(report)
         if self._record is not None:
             self._record(_json(report))

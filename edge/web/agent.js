@@ -1,15 +1,16 @@
 // The agent panel: the current call's cues, large and calm, with the reason and
-// a suggested response; a live caption of the caller; "this cue was wrong".
-// Subscribes with view "agent" (docs/server.md).
+// a suggested response; a live caption of the caller with call times; "Right"
+// and "Wrong — hide" on every cue. Subscribes with view "agent" (docs/server.md).
+//
+// It never claims that all is well: without a cue it says "No cue right now",
+// and without news from the server for a while it says the panel is stale.
 
 import {
-  CUES,
   LEVELS,
   Sequences,
   Subscription,
   byUrgency,
   clock,
-  cueTitle,
   el,
   formatDuration,
   fragment,
@@ -19,6 +20,8 @@ import {
   setText,
   showState,
 } from "./common.js";
+import { captionClock, captionLine, hear, lagNote } from "./agent-caption.js";
+import { Feedback, cueCard, earlierItem } from "./agent-cues.js";
 
 const CAPTION_LINES = 4; // finals shown under the cue; older ones scroll away
 const FINALS_KEPT = 50;
@@ -34,16 +37,18 @@ const ui = {
   cues: $("cues"),
   caption: $("caption"),
   captionOff: $("caption-off"),
+  captionLag: $("caption-lag"),
+  language: $("language-note"),
   history: $("history"),
   historyEmpty: $("history-empty"),
 };
 
 const seqs = new Sequences();
 const calls = new Map(); // call id → what we know of the call
-const feedback = new Map(); // "call/cue" → {state: "sending" | "recorded" | "error", text}
-const sentFeedback = []; // keys awaiting an answer, oldest first
 let share = "transcripts";
 let agentId = params.agent || null;
+let link = "connecting"; // the subscription's state: "live" only while news arrives
+let everLive = false;
 
 // -- state ----------------------------------------------------------------------
 
@@ -57,8 +62,10 @@ function call(id) {
       duration: 0, // seconds of audio heard
       cues: new Map(), // active, by cue_id
       earlier: new Map(), // cleared, by cue_id
-      finals: [], // caller's finished lines: {utterance, text}
-      partial: null, // caller's line in progress: {utterance, text}
+      finals: [], // caller's finished lines: {utterance, text, start, end}
+      partial: null, // caller's line in progress: {utterance, text, start, end}
+      clock: captionClock(), // how far the caption trails the call
+      language: null, // a call.language event, when the caller's language is not read
     };
     calls.set(id, c);
   }
@@ -72,12 +79,10 @@ function handle(data) {
       agentId = data.agent_id || agentId;
       break;
     case "feedback.recorded":
-      answerFeedback(`${data.call_id}/${data.cue_id}`, { state: "recorded", text: "Thanks \u2014 recorded" });
+      feedback.recorded(data.call_id, data.cue_id);
       break;
     case "error":
-      if (sentFeedback.length) {
-        answerFeedback(sentFeedback[0], { state: "error", text: `Not recorded: ${data.message}` });
-      }
+      feedback.refused(data.message);
       break;
     case "call.snapshot":
       snapshot(data);
@@ -98,15 +103,18 @@ function snapshot({ call: summary, captions }) {
   for (const [id, cue] of c.cues) if (!summary.cues.some((s) => s.cue_id === id)) c.earlier.set(id, cue);
   c.cues = new Map(summary.cues.map((cue) => [cue.cue_id, { ...cue, wall_time: cue.since }]));
   const heard = (captions || []).filter((line) => (line.role || "caller") === "caller");
-  c.finals = heard.map((line) => ({ utterance: null, text: line.text }));
+  c.finals = heard.map((line) => ({ utterance: null, text: line.text, start: line.start, end: line.end }));
   c.partial = null;
+  c.clock = captionClock();
 }
 
 function event(e) {
   const c = call(e.call_id);
   if (c.started === null && typeof e.wall_time === "number") c.started = e.wall_time - e.stream_time;
   c.duration = Math.max(c.duration, e.stream_time || 0);
+  hear(c.clock, e, c.started);
   const caller = e.role === "caller";
+  const line = () => ({ utterance: e.utterance, text: e.text, start: e.start, end: e.end });
   switch (e.type) {
     case "call.started":
       c.started = e.wall_time - e.stream_time;
@@ -118,18 +126,21 @@ function event(e) {
       for (const [id, cue] of c.cues) c.earlier.set(id, cue);
       c.cues.clear();
       break;
+    case "call.language":
+      c.language = e;
+      break;
     case "transcript.partial":
-      if (caller) c.partial = { utterance: e.utterance, text: e.text };
+      if (caller) c.partial = line();
       break;
     case "transcript.final":
       if (!caller) break;
       if (c.partial && c.partial.utterance === e.utterance) c.partial = null;
       // An empty final withdraws the partials of noise (docs/events.md).
-      if (e.text) c.finals.push({ utterance: e.utterance, text: e.text });
+      if (e.text) c.finals.push(line());
       if (c.finals.length > FINALS_KEPT) c.finals.splice(0, c.finals.length - FINALS_KEPT);
       break;
     case "cue.raised":
-      c.cues.set(e.cue_id, e); // a rise to "high" keeps the cue_id and replaces it
+      c.cues.set(e.cue_id, e); // a second one of the same cue_id updates it in place
       break;
     case "cue.cleared": {
       const cue = c.cues.get(e.cue_id);
@@ -155,123 +166,15 @@ function current() {
   return best && best.c;
 }
 
-// -- feedback ---------------------------------------------------------------------
-
-function sendFeedback(callId, cueId) {
-  const key = `${callId}/${cueId}`;
-  const now = feedback.get(key);
-  if (now && (now.state === "sending" || now.state === "recorded")) return;
-  if (subscription.send({ type: "feedback", call_id: callId, cue_id: cueId, verdict: "wrong" })) {
-    feedback.set(key, { state: "sending", text: "Sending\u2026" });
-    sentFeedback.push(key);
-  } else {
-    feedback.set(key, { state: "error", text: "Not connected: try again when the panel is live" });
-  }
-  render();
-}
-
-function answerFeedback(key, answer) {
-  const at = sentFeedback.indexOf(key);
-  if (at >= 0) sentFeedback.splice(at, 1);
-  feedback.set(key, answer);
-}
-
-function feedbackControls(callId, cueId, describedBy) {
-  const key = `${callId}/${cueId}`;
-  const button = el("button", {
-    class: "feedback",
-    text: "This cue was wrong",
-    attrs: { type: "button", "aria-describedby": describedBy },
-    on: { click: () => sendFeedback(callId, cueId) },
-  });
-  const status = el("span", { class: "feedback-status", attrs: { role: "status" } });
-  const update = () => {
-    const f = feedback.get(key);
-    // aria-disabled, not disabled: a disabled button would lose the keyboard focus.
-    const done = !!f && (f.state === "sending" || f.state === "recorded");
-    button.setAttribute("aria-disabled", String(done));
-    status.dataset.state = f ? f.state : "";
-    setText(status, f ? f.text : "");
-  };
-  return { node: el("div", { class: "cue-actions" }, button, status), update };
+/** True when the panel may be out of date: no news lately, or no link. */
+function behind() {
+  return link !== "live" && (everLive || link !== "connecting");
 }
 
 // -- rendering ----------------------------------------------------------------------
 
 const cards = new Map(); // "call/cue" → active cue card
 const earlierItems = new Map(); // "call/cue" → history item
-let ids = 0;
-
-function evidence(cue) {
-  const words = cue.evidence || [];
-  if (!words.length) return null;
-  return el(
-    "p",
-    { class: "cue-evidence" },
-    el("span", { class: "label", text: "Heard: " }),
-    ...words.map((w) => el("span", { class: "chip", text: w })),
-  );
-}
-
-function cueCard(c, cue) {
-  const id = `cue-${++ids}`;
-  const icon = el("span", { class: "icon-box" });
-  const level = el("span", { class: "level-word" });
-  const title = el("span", { class: "cue-title" });
-  const message = el("p", { class: "cue-message", attrs: { id } });
-  const because = el("div", { class: "cue-because" });
-  const suggestion = CUES[cue.cue] && CUES[cue.cue].suggest;
-  const controls = feedbackControls(c.id, cue.cue_id, id);
-  const node = el(
-    "article",
-    { class: "cue", attrs: { "data-cue": cue.cue, "data-cue-id": cue.cue_id } },
-    el("h3", { class: "cue-head" }, icon, level, title),
-    message,
-    because,
-    suggestion
-      ? el("p", { class: "cue-suggest" }, el("span", { class: "label", text: "Try: " }), suggestion)
-      : null,
-    controls.node,
-  );
-  let signature = "";
-  const update = (now) => {
-    const sig = `${now.level}|${now.message}|${(now.evidence || []).join(",")}`;
-    if (sig !== signature) {
-      signature = sig;
-      node.dataset.level = now.level;
-      icon.replaceChildren(levelIcon(now.level));
-      setText(level, (LEVELS[now.level] || LEVELS.notice).word);
-      setText(title, cueTitle(now.cue));
-      setText(message, now.message);
-      because.replaceChildren(evidence(now) || "");
-    }
-    controls.update();
-  };
-  return { node, update, shownAt: performance.now() };
-}
-
-function earlierItem(c, cue) {
-  const id = `earlier-${++ids}`;
-  const controls = feedbackControls(c.id, cue.cue_id, id);
-  const node = el(
-    "li",
-    { class: "earlier", attrs: { "data-level": cue.level, "data-cue": cue.cue, "data-cue-id": cue.cue_id } },
-    el(
-      "p",
-      { class: "earlier-head" },
-      el("span", { class: "icon-box" }, levelIcon(cue.level)),
-      el("span", { class: "level-word", text: (LEVELS[cue.level] || LEVELS.notice).word }),
-      el("span", { class: "cue-title", text: cueTitle(cue.cue) }),
-      typeof cue.stream_time === "number"
-        ? el("span", { class: "at", text: `at ${formatDuration(cue.stream_time)}` })
-        : null,
-    ),
-    el("p", { class: "cue-message", text: cue.message, attrs: { id } }),
-    evidence(cue),
-    controls.node,
-  );
-  return { node, update: controls.update };
-}
 
 function leave(card) {
   // Fade out a cue the agent has seen; one that came and went within a replay just goes.
@@ -294,7 +197,7 @@ function renderCues(c) {
     keep.add(key);
     let card = cards.get(key);
     if (!card) {
-      card = cueCard(c, cue);
+      card = cueCard(feedback, c.id, cue);
       cards.set(key, card);
     }
     card.update(cue);
@@ -307,44 +210,70 @@ function renderCues(c) {
       leave(card);
     }
   }
-  let calm = ui.cues.querySelector(".calm");
-  if (active.length) {
+  renderCalm(c, active.length === 0);
+}
+
+/** What the cue area says when there is no cue: never that all is well. */
+function calmWords(c) {
+  if (c && c.ended) {
+    return ["ended", "Call ended", "Cues from this call are listed under \u201cEarlier in this call\u201d."];
+  }
+  if (behind()) {
+    return ["stale", "Not up to date", "The panel has no news from the service: cues may be missing."];
+  }
+  if (!c) return ["none", "No call yet", "Cues for your next call will appear here."];
+  return ["none", "No cue right now", "Cues appear here as the call goes on."];
+}
+
+function renderCalm(c, shown) {
+  const calm = ui.cues.querySelector(".calm");
+  if (!shown) {
     if (calm) calm.remove();
     return;
   }
-  const state = !c ? "none" : c.ended ? "ended" : "none";
-  const words = !c
-    ? ["No call yet", "Cues for your next call will appear here."]
-    : c.ended
-      ? ["Call ended", "Cues from this call are listed under \u201cEarlier in this call\u201d."]
-      : ["No cue right now", "Nothing needs your attention."];
-  if (!calm || calm.dataset.state !== state || calm.dataset.words !== words[0]) {
-    const fresh = el(
-      "div",
-      { class: "calm", attrs: { "data-state": state, "data-words": words[0] } },
-      el("p", { class: "cue-head" }, el("span", { class: "icon-box" }, levelIcon(state)), words[0]),
-      el("p", { class: "calm-text", text: words[1] }),
-    );
-    if (calm) calm.replaceWith(fresh);
-    else ui.cues.append(fresh);
-  }
+  const [state, head, text] = calmWords(c);
+  if (calm && calm.dataset.state === state && calm.dataset.words === head) return;
+  const fresh = el(
+    "div",
+    { class: "calm", attrs: { "data-state": state, "data-words": head } },
+    el("p", { class: "cue-head" }, el("span", { class: "icon-box" }, levelIcon(state)), head),
+    el("p", { class: "calm-text", text }),
+  );
+  if (calm) calm.replaceWith(fresh);
+  else ui.cues.append(fresh);
 }
 
 function renderCaption(c) {
   const shared = share !== "cues";
   ui.caption.hidden = !shared;
   ui.captionOff.hidden = shared;
+  setText(ui.captionLag, shared && c && !c.ended ? lagNote(c.clock) : "");
+  ui.captionLag.hidden = !ui.captionLag.textContent;
   if (!shared) return;
-  const lines = c ? c.finals.slice(-CAPTION_LINES).map((f) => el("p", { class: "final", text: f.text })) : [];
-  if (c && c.partial && c.partial.text) {
-    lines.push(el("p", { class: "partial", text: c.partial.text }));
-  }
-  if (!lines.length) lines.push(el("p", { class: "note", text: c ? "Listening\u2026" : "No call yet." }));
-  const text = lines.map((l) => `${l.className}:${l.textContent}`).join("\n");
+  const quotes = c ? [...c.cues.values()].flatMap((cue) => cue.quote || []) : [];
+  const lines = c ? c.finals.slice(-CAPTION_LINES).map((f) => captionLine(f, "final", quotes)) : [];
+  if (c && c.partial && c.partial.text) lines.push(captionLine(c.partial, "partial", quotes));
+  if (!lines.length) lines.push(el("p", { class: "note", text: placeholder(c) }));
+  const text = lines.map((l) => `${l.className}:${l.innerHTML}`).join("\n");
   if (ui.caption.dataset.text !== text) {
     ui.caption.dataset.text = text;
     ui.caption.replaceChildren(...lines);
   }
+}
+
+/** The empty caption's words: "Listening…" only while news arrives. */
+function placeholder(c) {
+  if (behind()) return "Not receiving captions right now.";
+  return c ? "Listening\u2026" : "No call yet.";
+}
+
+/** A caller whose language is not read for words: say the cues come from the voice only. */
+function renderLanguage(c) {
+  const lang = c && c.language;
+  const off = !!lang && lang.text_cues === false;
+  ui.language.hidden = !off;
+  const words = `Words are not read for this language (${off && lang.language}): cues come from the voice only.`;
+  setText(ui.language, off ? words : "");
 }
 
 function renderEarlier(c) {
@@ -355,7 +284,7 @@ function renderEarlier(c) {
     keep.add(key);
     let item = earlierItems.get(key);
     if (!item) {
-      item = earlierItem(c, cue);
+      item = earlierItem(feedback, c.id, cue);
       earlierItems.set(key, item);
     }
     item.update();
@@ -385,9 +314,11 @@ function renderHeading(c) {
 
 const render = frameBatcher(() => {
   const c = current();
+  document.body.dataset.link = link;
   renderHeading(c);
   renderCues(c);
   renderCaption(c);
+  renderLanguage(c);
   renderEarlier(c);
 });
 
@@ -403,17 +334,15 @@ const subscription = new Subscription({
   onMessage: handle,
   onState: (state) => {
     showState(ui.conn, state);
-    if (state.state !== "live" && state.state !== "connecting") lostFeedback();
+    link = state.state;
+    everLive ||= link === "live";
+    if (link !== "live" && link !== "connecting" && link !== "stale") feedback.lost();
+    render();
   },
+  what: "panel",
 });
 
-/** Reports the server never answered (the link dropped): say so, and allow a retry. */
-function lostFeedback() {
-  for (const key of sentFeedback.splice(0)) {
-    feedback.set(key, { state: "error", text: "Not confirmed (connection lost): please try again" });
-  }
-  render();
-}
+const feedback = new Feedback((message) => subscription.send(message), () => render());
 
 window.addEventListener("hashchange", () => location.reload());
 if (!params.token && !params.agent) {

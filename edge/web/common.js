@@ -66,8 +66,16 @@ export const LEVELS = {
   ended: { word: "Call ended", rank: 0 },
 };
 
-/** What each cue kind means, and a short response the agent may use. */
+/**
+ * What each cue kind means, and a short response the agent may use when the
+ * cue carries no `suggestion` of its own. `label` introduces the suggestion.
+ */
 export const CUES = {
+  possible_emergency: {
+    title: "Possible emergency",
+    suggest: "Follow your site\u2019s emergency protocol now.",
+    label: "Protocol: ",
+  },
   caller_distressed: {
     title: "Caller distressed",
     suggest: "Acknowledge: \u201cI can hear this is really difficult. I\u2019m here to help.\u201d",
@@ -86,15 +94,30 @@ export const CUES = {
     title: "Speaking fast",
     suggest: "Slow down and check understanding.",
   },
+  caller_confused: {
+    title: "Caller may be confused",
+    suggest: "Check understanding: \u201cLet me say that another way.\u201d",
+  },
+  agent_jargon: {
+    title: "Jargon",
+    suggest: "Say it in plain words.",
+    label: "Plain words: ",
+  },
 };
+
+/** The suggestion to show: the cue's own, else the kind's standard one. */
+export function cueSuggestion(cue) {
+  return cue.suggestion || (CUES[cue.cue] && CUES[cue.cue].suggest) || "";
+}
 
 export function cueTitle(kind) {
   return (CUES[kind] && CUES[kind].title) || String(kind).replaceAll("_", " ");
 }
 
-/** Most urgent first; among equals the newest first. */
+/** A possible emergency first, then the most urgent; among equals the newest first. */
 export function byUrgency(a, b) {
-  return rank(b.level) - rank(a.level) || b.cue_id - a.cue_id;
+  const first = (cue) => (cue.cue === "possible_emergency" ? 1 : 0);
+  return first(b) - first(a) || rank(b.level) - rank(a.level) || b.cue_id - a.cue_id;
 }
 
 export function rank(level) {
@@ -138,13 +161,8 @@ export function levelIcon(level) {
         svg("rect", { x: 3, y: 3, width: 18, height: 18, rx: 3, class: "icon-shape" }),
         svg("line", { x1: 8, y1: 12, x2: 16, y2: 12, class: "icon-mark" }),
       );
-    default: // no cue: a plain ring
-      return svg(
-        "svg",
-        box,
-        svg("circle", { cx: 12, cy: 12, r: 9, class: "icon-shape" }),
-        svg("polyline", { points: "7.5,12.5 10.5,15.5 16.5,9", class: "icon-mark" }),
-      );
+    default: // no cue: a plain ring, no tick (no cue is no promise that all is well)
+      return svg("svg", box, svg("circle", { cx: 12, cy: 12, r: 9, class: "icon-shape" }));
   }
 }
 
@@ -202,6 +220,7 @@ const MAX_DELAY = 15;
 const PING_EVERY = 20; // seconds; the reply also gives the server's clock
 const SILENT_LIMIT = 50; // seconds without any message: the link is dead, reconnect
 const SETTLED = 10; // seconds live before a drop counts as a fresh start (backoff from the top)
+const STALE_AFTER = 10; // seconds without any message: stale (2 x the server's keepalive when it says)
 
 /** Server clock minus ours, in seconds, from the last `pong` (0 until then). */
 export const clock = { skew: 0, now: () => Date.now() / 1000 + clock.skew };
@@ -210,15 +229,19 @@ export const clock = { skew: 0, now: () => Date.now() / 1000 + clock.skew };
  * One subscription to /subscribe that reconnects with backoff.
  *
  * `hello()` builds the subscribe message at each (re)connect, so it carries the
- * latest `resume`. `onMessage(data)` gets every message but `pong`;
- * `onState({state, text})` gets "connecting", "live", "waiting" (a retry is due),
- * "failed" (trying again cannot help) and "closed".
+ * latest `resume`. `onMessage(data)` gets every message but `pong` and
+ * `keepalive`; `onState({state, text})` gets "connecting", "live", "stale" (live,
+ * but no message for a while: the page may be out of date), "waiting" (a retry
+ * is due), "failed" (trying again cannot help) and "closed". `what` names the
+ * page in the stale text ("the panel may be out of date").
  */
 export class Subscription {
-  constructor({ hello, onMessage, onState }) {
+  constructor({ hello, onMessage, onState, what = "page" }) {
     this.hello = hello;
     this.onMessage = onMessage;
     this.onState = onState;
+    this.what = what;
+    this.state = "closed";
     this.ws = null;
     this.tries = 0;
     this.stopped = false;
@@ -226,6 +249,13 @@ export class Subscription {
     this.lastError = null;
     this.heard = 0;
     this.liveSince = 0;
+    this.staleAfter = STALE_AFTER;
+  }
+
+  /** Tell the page, and remember what it was told. */
+  setState(state, text) {
+    this.state = state;
+    this.onState({ state, text });
   }
 
   start() {
@@ -240,7 +270,7 @@ export class Subscription {
     this.clearTimers();
     if (this.ws) this.ws.close(1000, "closed by the page");
     this.ws = null;
-    this.onState({ state: "closed", text: "Closed" });
+    this.setState("closed", "Closed");
   }
 
   /** Send a JSON message; false when not connected. */
@@ -256,7 +286,7 @@ export class Subscription {
     const ws = new WebSocket(`${scheme}//${location.host}/subscribe`);
     this.ws = ws;
     this.lastError = null;
-    this.onState({ state: "connecting", text: this.tries ? "Reconnecting\u2026" : "Connecting\u2026" });
+    this.setState("connecting", this.tries ? "Reconnecting\u2026" : "Connecting\u2026");
     ws.addEventListener("open", () => {
       this.heard = Date.now();
       ws.send(JSON.stringify(this.hello()));
@@ -275,13 +305,15 @@ export class Subscription {
       return; // not ours to understand
     }
     if (!data || typeof data !== "object") return;
-    if (data.type === "pong") {
+    if (this.state === "stale") this.setState("live", "Live"); // news again
+    if (data.type === "pong" || data.type === "keepalive") {
       if (typeof data.server_time === "number") clock.skew = data.server_time - Date.now() / 1000;
       return;
     }
     if (data.type === "subscribed") {
       this.liveSince = Date.now();
-      this.onState({ state: "live", text: "Live" });
+      if (typeof data.keepalive === "number" && data.keepalive > 0) this.staleAfter = 2 * data.keepalive;
+      this.setState("live", "Live");
       this.keepAlive(ws);
     } else if (data.type === "error") {
       this.lastError = data;
@@ -301,7 +333,16 @@ export class Subscription {
         }
         this.send({ type: "ping" });
       }, PING_EVERY * 1000),
+      setInterval(() => this.checkNews(ws), 1000),
     );
+  }
+
+  /** "Live" only while news arrives: after `staleAfter` s of silence, say how long. */
+  checkNews(ws) {
+    if (ws !== this.ws || (this.state !== "live" && this.state !== "stale")) return;
+    const quiet = (Date.now() - this.heard) / 1000;
+    if (quiet < this.staleAfter) return;
+    this.setState("stale", `No news for ${Math.floor(quiet)} s \u2014 the ${this.what} may be out of date`);
   }
 
   closed(ws, event) {
@@ -314,15 +355,12 @@ export class Subscription {
     this.liveSince = 0;
     const why = (this.lastError && this.lastError.message) || event.reason || "";
     if (FATAL.has(event.code)) {
-      this.onState({ state: "failed", text: why ? `Not connected: ${why}` : "Not connected" });
+      this.setState("failed", why ? `Not connected: ${why}` : "Not connected");
       return;
     }
     const delay = Math.min(MAX_DELAY, FIRST_DELAY * 2 ** this.tries) * (0.8 + 0.4 * Math.random());
     this.tries += 1;
-    this.onState({
-      state: "waiting",
-      text: `Connection lost${why ? ` (${why})` : ""}: retrying in ${Math.ceil(delay)} s`,
-    });
+    this.setState("waiting", `Connection lost${why ? ` (${why})` : ""}: retrying in ${Math.ceil(delay)} s`);
     this.timers.push(setTimeout(() => this.connect(), delay * 1000));
   }
 

@@ -357,6 +357,7 @@ function openDetail(id) {
     },
     onMessage: (data) => detail === mine && detailMessage(data),
     onState: (state) => detail === mine && showState(ui.detailConn, state),
+    what: "call detail",
   }).start();
   ui.detailHeading.focus();
 }
@@ -478,6 +479,7 @@ const board = new Subscription({
   },
   onMessage: handle,
   onState: (state) => showState(ui.conn, state),
+  what: "board",
 });
 
 window.addEventListener("hashchange", () => location.reload());

@@ -474,4 +474,10 @@ def test_the_snapshot_carries_both_roles_recent_finals() -> None:
     assert first["type"] == "call.snapshot"
     roles = {line["role"] for line in first["captions"]}
     assert roles == {"caller", "agent"}
-    assert first["captions"][-1] == {"seq": 40, "role": "agent", "text": "line 40", "end": 40.0}
+    assert first["captions"][-1] == {
+        "seq": 40,
+        "role": "agent",
+        "text": "line 40",
+        "start": 39.0,
+        "end": 40.0,
+    }

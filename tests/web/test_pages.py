@@ -19,120 +19,21 @@ from typing import Any
 import numpy as np
 import pytest
 from faster_whisper.audio import decode_audio
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from edge.adapters.model_files import models_dir
 from edge.client import CallSpec, stream_call
 from edge.config import Config
 from edge.events import (
-    CallEnded,
-    CallStarted,
-    CueCleared,
     CueKind,
     CueLevel,
-    CueRaised,
-    Event,
-    FinalReason,
-    TranscriptFinal,
-    TranscriptPartial,
-    VoiceEmotion,
 )
 from edge.server.hub import View
 from edge.server.options import PrivacyOptions, ServerOptions, Share, TokenRole, TokenSpec
-from edge.server.summary import CallMeta
-from edge.types import CallId, Role
 from tests.helpers import assembled_call
 from tests.server.harness import ServiceThread, upload
 from tests.web.conftest import screenshot, watch
-
-WAIT = 15_000  # ms a page gets to show what the server sent it
-
-
-def live(page: Page) -> None:
-    expect(page.locator("#conn")).to_have_text("Live", timeout=WAIT)
-
-
-class Script:
-    """One call's events, scripted into the running service's hub (no models)."""
-
-    def __init__(
-        self, thread: ServiceThread, call_id: str, agent_id: str, team: str = "cardiology"
-    ):
-        self.thread = thread
-        self.call_id = call_id
-        self.seq = 0
-        meta = CallMeta(call_id, agent_id, team, source="test", started_at=time.time())
-        thread.run(thread.service.hub.open_call, meta)
-
-    def event(self, kind: type[Event], t: float, **fields: Any) -> Event:
-        self.seq += 1
-        return kind(
-            stream_time=t,
-            call_id=CallId(self.call_id),
-            seq=self.seq,
-            wall_time=time.time(),
-            **fields,
-        )
-
-    def publish(self, *events: Event) -> None:
-        """All in one go on the service's loop: no message is sent in between."""
-        hub = self.thread.service.hub
-
-        def go() -> None:
-            for e in events:
-                hub.publish(self.call_id, e)
-
-        self.thread.run(go)
-
-    def started(self) -> Event:
-        return self.event(CallStarted, 0.0, channels=(Role.CALLER, Role.AGENT))
-
-    def final(self, t: float, utterance: int, text: str, role: Role = Role.CALLER) -> Event:
-        return self.event(
-            TranscriptFinal,
-            t,
-            role=role,
-            utterance=utterance,
-            text=text,
-            start=t - 2,
-            end=t,
-            confidence=0.9,
-            reason=FinalReason.PAUSE,
-        )
-
-    def partial(self, t: float, utterance: int, text: str) -> Event:
-        return self.event(
-            TranscriptPartial, t, role=Role.CALLER, utterance=utterance, text=text, stable="",
-            start=t - 1, end=t,
-        )  # fmt: skip
-
-    def voice(self, t: float, distress: float) -> Event:
-        probs = (("neutral", 1 - distress), ("angry", distress))
-        return self.event(
-            VoiceEmotion, t, role=Role.CALLER, start=t - 3, end=t, probs=probs,
-            distress=distress, arousal=distress,
-        )  # fmt: skip
-
-    def raised(
-        self,
-        t: float,
-        cue_id: int,
-        level: CueLevel,
-        message: str,
-        evidence: tuple[str, ...] = (),
-        cue: CueKind = CueKind.CALLER_DISTRESSED,
-    ) -> Event:
-        role = Role.CALLER if cue is CueKind.CALLER_DISTRESSED else None
-        return self.event(
-            CueRaised, t, role=role, cue=cue, cue_id=cue_id, level=level, score=0.7,
-            evidence=evidence, message=message,
-        )  # fmt: skip
-
-    def cleared(self, t: float, cue_id: int, cue: CueKind = CueKind.CALLER_DISTRESSED) -> Event:
-        return self.event(CueCleared, t, cue=cue, cue_id=cue_id, duration=5.0)
-
-    def ended(self, t: float) -> Event:
-        return self.event(CallEnded, t, duration=t)
+from tests.web.script import WAIT, Script, live
 
 
 @pytest.fixture
@@ -172,7 +73,7 @@ def test_agent_panel_shows_cues_calmly_most_urgent_first(service, open_page) -> 
     live(page)
     call = Script(service, "c-1", "a17")
     call.publish(call.started(), call.partial(1.0, 0, "my chest"))
-    expect(page.locator("#caption .partial")).to_have_text("my chest", timeout=WAIT)
+    expect(page.locator("#caption .partial .line-text")).to_have_text("my chest", timeout=WAIT)
     expect(page.locator("#call-word")).to_have_text("Call in progress")
     call.publish(
         call.final(2.0, 0, "My chest hurts so much."),
@@ -199,10 +100,12 @@ def test_agent_panel_shows_cues_calmly_most_urgent_first(service, open_page) -> 
     )
     expect(first.locator(".cue-evidence")).to_have_text("Heard: raised voicepain words")
     expect(first.locator(".cue-suggest")).to_contain_text("I can hear this is really difficult")
-    expect(first.get_by_role("button", name="This cue was wrong")).to_be_visible()
+    expect(first.get_by_role("button", name="Wrong — hide")).to_be_visible()
+    expect(first.get_by_role("button", name="Right", exact=True)).to_be_visible()
     expect(cards.nth(1).locator(".cue-suggest")).to_contain_text("Are you still there?")
     expect(page.locator("#cues")).to_have_attribute("aria-live", "assertive")  # high
-    expect(page.locator("#caption .final")).to_have_text(["My chest hurts so much."])
+    expect(page.locator("#caption .final .line-text")).to_have_text(["My chest hurts so much."])
+    expect(page.locator("#caption .final .at")).to_have_text(["0:00"])  # spoken from 0 s
     expect(page.locator("#caption .partial")).to_have_count(0)  # the final replaced it
     screenshot(page, "agent-scripted.png")
 
@@ -529,13 +432,13 @@ def test_agent_panel_opened_after_the_call_replays_it(served, open_page) -> None
 
 @pytest.mark.slow
 def test_feedback_from_the_keyboard_reaches_the_server(served, open_page) -> None:
-    """Tab reaches "This cue was wrong", Enter sends it, the page says it was recorded
+    """Tab reaches "Wrong — hide", Enter sends it, the page says it was recorded
     and the server holds the report."""
     thread = served.thread
     page = open_page(thread.http + "/agent#agent=a17")
     target = page.locator("#history .earlier[data-cue='caller_distressed']").first
     expect(target).to_be_visible(timeout=WAIT)
-    button = target.get_by_role("button", name="This cue was wrong")
+    button = target.get_by_role("button", name="Wrong — hide")
     for _ in range(20):
         page.keyboard.press("Tab")
         if button.evaluate("b => b === document.activeElement"):
@@ -543,7 +446,9 @@ def test_feedback_from_the_keyboard_reaches_the_server(served, open_page) -> Non
     else:
         pytest.fail("Tab never reached the feedback button")
     page.keyboard.press("Enter")
-    expect(target.locator(".feedback-status")).to_have_text("Thanks — recorded", timeout=WAIT)
+    expect(target.locator(".feedback-status")).to_have_text(
+        "Thanks — recorded as wrong", timeout=WAIT
+    )
     reports = thread.run(lambda: list(thread.service.hub.feedback))
     assert [(r["call_id"], r["cue"], r["verdict"]) for r in reports] == [
         ("distressed-1", "caller_distressed", "wrong")
