@@ -16,6 +16,7 @@ from edge.events import (
     CueRaised,
     Event,
     FinalReason,
+    SpeechStarted,
     TranscriptFinal,
     TranscriptPartial,
     VoiceEmotion,
