@@ -222,7 +222,7 @@ const SILENT_LIMIT = 50; // seconds without any message: the link is dead, recon
 const SETTLED = 10; // seconds live before a drop counts as a fresh start (backoff from the top)
 const STALE_AFTER = 10; // seconds without any message: stale (2 x the server's keepalive when it says)
 
-/** Server clock minus ours, in seconds, from the last `pong` (0 until then). */
+/** Server clock minus ours, in seconds, from the last `pong` or `keepalive` (0 until then). */
 export const clock = { skew: 0, now: () => Date.now() / 1000 + clock.skew };
 
 /**
@@ -342,7 +342,13 @@ export class Subscription {
     if (ws !== this.ws || (this.state !== "live" && this.state !== "stale")) return;
     const quiet = (Date.now() - this.heard) / 1000;
     if (quiet < this.staleAfter) return;
-    this.setState("stale", `No news for ${Math.floor(quiet)} s \u2014 the ${this.what} may be out of date`);
+    // In steps of half the limit (5 s by default): a status region that changed every
+    // second would keep a screen reader talking.
+    const step = this.staleAfter / 2;
+    const seconds = Math.round(Math.floor(quiet / step) * step);
+    const text = `No news for ${seconds} s \u2014 the ${this.what} may be out of date`;
+    if (this.state !== "stale" || text !== this.staleText) this.setState("stale", text);
+    this.staleText = text;
   }
 
   closed(ws, event) {
