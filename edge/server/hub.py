@@ -39,6 +39,7 @@ from edge.events import (
     VoiceEmotion,
     to_dict,
 )
+from edge.feedback.store import new_id, plain_tags, reason_problem
 from edge.server.auth import Principal
 from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
@@ -50,7 +51,6 @@ from edge.types import Role
 log = logging.getLogger(__name__)
 
 ALERTS = 200  # recent alerts a new wallboard receives
-FEEDBACK = 1000  # feedback reports kept in memory
 
 
 def _json(body: dict[str, Any]) -> str:
@@ -144,6 +144,7 @@ class CallRecord:
         self.buffer: deque[tuple[int, str, Hashable | None]] = deque(maxlen=resume_events)
         self.evicted_through = 0  # highest seq no longer in the buffer
         self.cues: dict[int, CueRaised] = {}  # every cue raised, for feedback
+        self.peaks: dict[int, float] = {}  # the highest score of each cue's raises
         # Both roles' recent finals, for the snapshot (the summary keeps the caller's only).
         self.captions: deque[dict[str, Any]] = deque(maxlen=2 * CAPTIONS)
         self.ended_at: float | None = None
@@ -171,6 +172,7 @@ class Hub:
         linger: float = 60.0,
         clock: Callable[[], float] = time.time,
         record: Callable[[str], None] | None = None,
+        keep: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.privacy = Privacy(privacy)
         self.resume_events = resume_events
@@ -178,10 +180,10 @@ class Hub:
         self.calls: dict[str, CallRecord] = {}
         self.subscriptions: set[Subscription] = set()
         self.alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS)
-        self.feedback: deque[dict[str, Any]] = deque(maxlen=FEEDBACK)
         self.dropped = 0  # readings dropped across subscribers
         self._clock = clock
         self._record = record  # the opt-in event log's writer
+        self._keep = keep  # the verdict store's writer ([feedback] keep)
 
     # -- calls --------------------------------------------------------------
 
@@ -212,6 +214,7 @@ class Hub:
         changed = record.summary.observe(shared)
         if isinstance(shared, CueRaised):
             record.cues[shared.cue_id] = shared
+            record.peaks[shared.cue_id] = max(record.peaks.get(shared.cue_id, 0.0), shared.score)
             self.alerts.append(self._alert(record.meta, shared))
         if isinstance(shared, CallEnded):
             record.ended_at = self._clock()
@@ -299,7 +302,12 @@ class Hub:
     # -- feedback -----------------------------------------------------------
 
     def record_feedback(self, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
-        """A "this cue was wrong" report: kept for calibration; raises :class:`Refused`."""
+        """A verdict on a cue ("wrong" or "right"): kept for calibration; raises :class:`Refused`.
+
+        The report names the cue (kind, level, score, plain-word evidence tags),
+        the verdict and its optional one-word ``reason``: never the cue's quoted
+        words. It goes to the verdict store and, when on, the event log.
+        """
         call_id, cue_id = data.get("call_id"), data.get("cue_id")
         record = self.calls.get(call_id) if isinstance(call_id, str) else None
         # Not yours and no such call answer alike: a token holder cannot probe call ids.
@@ -311,6 +319,10 @@ class Hub:
         verdict = data.get("verdict", "wrong")
         if verdict not in ("wrong", "right"):
             raise Refused(Close.BAD_MESSAGE, "feedback verdict must be 'wrong' or 'right'")
+        reason = data.get("reason")
+        wrong = reason_problem(reason)
+        if wrong is not None:
+            raise Refused(Close.BAD_MESSAGE, f"{wrong}, not {shown(reason, 40)}")
         report = {
             "type": "feedback",
             "time": round(self._clock(), 3),
@@ -321,12 +333,16 @@ class Hub:
             "cue_id": cue.cue_id,
             "level": cue.level.value,
             "score": round(cue.score, 3),
-            "evidence": list(cue.evidence),
+            "peak": round(record.peaks.get(cue.cue_id, cue.score), 3),
+            "evidence": list(plain_tags(cue.evidence, cue.quote)),
             "stream_time": round(cue.stream_time, 2),
             "verdict": verdict,
+            "reason": reason or "",
             "by": principal.name,
+            "verdict_id": new_id(),  # links the stored verdict to this line of the event log
         }
-        self.feedback.append(report)
+        if self._keep is not None:
+            self._keep(report)
         if self._record is not None:
             self._record(_json(report))
         log.info(
