@@ -2,8 +2,8 @@
 
 What a row holds, and what it never holds::
 
-    verdicts(id, time, site, cue, level, score, peak, evidence, stream_time,
-             verdict, reason, agent_id, team, by, settings)
+    verdicts(id, time, site, cue, level, score, peak, voice_peak, evidence,
+             stream_time, verdict, reason, agent_id, team, by, settings)
 
 ``evidence`` is the cue's plain-word tags ("raised voice"), never its
 ``quote`` (caption words) nor its ``message``; ``reason`` is one word the panel
@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS verdicts (
     level TEXT NOT NULL,
     score REAL NOT NULL,
     peak REAL NOT NULL,
+    voice_peak REAL,
     evidence TEXT NOT NULL,
     stream_time REAL NOT NULL,
     verdict TEXT NOT NULL CHECK (verdict IN ('wrong', 'right')),
@@ -130,6 +131,7 @@ class Verdict:
     level: str  # CueLevel value: the highest the cue reached
     score: float  # the cue's score as last raised
     peak: float  # the highest score of its raises
+    voice_peak: float | None  # caller cues: the caller's voice distress held while active
     evidence: tuple[str, ...]
     stream_time: float  # seconds into the call the cue was (last) raised
     verdict: str  # "wrong" or "right"
@@ -150,6 +152,7 @@ class Verdict:
             level=str(report["level"]),
             score=float(report["score"]),
             peak=float(report.get("peak", report["score"])),
+            voice_peak=None if report.get("voice_peak") is None else float(report["voice_peak"]),
             evidence=plain_tags(report.get("evidence", ())),
             stream_time=float(report.get("stream_time", 0.0)),
             verdict=str(report["verdict"]),
@@ -182,8 +185,9 @@ _INSERT = (
 class VerdictStore:
     """The SQLite file: open, add, prune, read. One thread at a time uses it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         self._db: sqlite3.Connection | None = None
 
     # -- opening --------------------------------------------------------------
@@ -192,7 +196,7 @@ class VerdictStore:
         """Open for writing, creating the folder and the tables; :class:`StoreError` if not."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout, check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
             raise self._cannot("open", e) from None
         try:
@@ -322,6 +326,7 @@ class VerdictWriter:
         self._lost = lost
         self._clock = clock
         self._failing = 0  # verdicts lost since writes began to fail (0: they work)
+        self._counting = threading.Lock()  # the loop (queue full) and the thread both count
         self._queue: queue.Queue[object] = queue.Queue(limit)
         self._thread: threading.Thread | None = None
 
@@ -387,11 +392,10 @@ class VerdictWriter:
         except (sqlite3.Error, OSError) as e:
             self._count_lost(len(verdicts), str(e))
             return
-        if self._failing:
-            log.warning(
-                "feedback: writing verdicts to %s again (%d lost)", self.store.path, self._failing
-            )
-            self._failing = 0
+        with self._counting:
+            failed, self._failing = self._failing, 0
+        if failed:
+            log.warning("feedback: writing verdicts to %s again (%d lost)", self.store.path, failed)
 
     def _prune(self) -> None:
         try:
@@ -403,10 +407,13 @@ class VerdictWriter:
             log.info("feedback: deleted %d verdicts older than the retention", gone)
 
     def _count_lost(self, count: int, why: str) -> None:
-        self.lost += count
+        with self._counting:
+            first = not self._failing
+            self.lost += count
+            self._failing += count
         if self._lost is not None:
             self._lost(count)
-        if not self._failing:
+        if first:
             log.error(
                 "feedback: cannot keep verdicts in %s (%s); they are counted in "
                 "edge_feedback_lost_verdicts until it works again (calls go on): "
@@ -414,4 +421,3 @@ class VerdictWriter:
                 self.store.path,
                 why,
             )
-        self._failing += count

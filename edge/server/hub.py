@@ -30,6 +30,7 @@ from typing import Any
 
 from edge.events import (
     CallEnded,
+    CueCleared,
     CueRaised,
     Event,
     ProsodyUpdate,
@@ -51,6 +52,10 @@ from edge.types import Role
 log = logging.getLogger(__name__)
 
 ALERTS = 200  # recent alerts a new wallboard receives
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _json(body: dict[str, Any]) -> str:
@@ -145,6 +150,12 @@ class CallRecord:
         self.evicted_through = 0  # highest seq no longer in the buffer
         self.cues: dict[int, CueRaised] = {}  # every cue raised, for feedback
         self.peaks: dict[int, float] = {}  # the highest score of each cue's raises
+        # The caller's voice distress held over two readings, its highest while each
+        # caller cue was active: how far the distress behind it went (edge calibrate).
+        self.voice_peaks: dict[int, float] = {}
+        self._active: set[int] = set()  # caller cues raised and not cleared
+        self._voice: float | None = None  # the caller's last voice reading
+        self._held: float | None = None  # the lower of the caller's last two readings
         # Both roles' recent finals, for the snapshot (the summary keeps the caller's only).
         self.captions: deque[dict[str, Any]] = deque(maxlen=2 * CAPTIONS)
         self.ended_at: float | None = None
@@ -153,6 +164,26 @@ class CallRecord:
         if len(self.buffer) == self.buffer.maxlen:
             self.evicted_through = self.buffer[0][0]
         self.buffer.append((seq, message, key))
+
+    def follow_cues(self, event: Event) -> None:
+        """Keep each caller cue's peak score and the caller's voice while it is active."""
+        if isinstance(event, CueRaised):
+            self.cues[event.cue_id] = event
+            self.peaks[event.cue_id] = max(self.peaks.get(event.cue_id, 0.0), event.score)
+            if event.role is Role.CALLER and event.cue_id not in self._active:
+                self._active.add(event.cue_id)
+                if self._held is not None:  # the readings that led to the raise
+                    self.voice_peaks[event.cue_id] = self._held
+        elif isinstance(event, CueCleared):
+            self._active.discard(event.cue_id)
+        elif isinstance(event, VoiceEmotion) and event.role is Role.CALLER:
+            reading = event.peak
+            if self._voice is not None:
+                self._held = min(reading, self._voice)
+                for cue_id in self._active:
+                    peak = self.voice_peaks.get(cue_id, 0.0)
+                    self.voice_peaks[cue_id] = max(peak, self._held)
+            self._voice = reading
 
     def caption(self, event: Event) -> None:
         """Keep a (shared, so already redacted) final for a later snapshot."""
@@ -212,9 +243,8 @@ class Hub:
         if self._record is not None:
             self._record(_json({**body, "agent_id": record.meta.agent_id}))
         changed = record.summary.observe(shared)
+        record.follow_cues(shared)
         if isinstance(shared, CueRaised):
-            record.cues[shared.cue_id] = shared
-            record.peaks[shared.cue_id] = max(record.peaks.get(shared.cue_id, 0.0), shared.score)
             self.alerts.append(self._alert(record.meta, shared))
         if isinstance(shared, CallEnded):
             record.ended_at = self._clock()
@@ -334,6 +364,7 @@ class Hub:
             "level": cue.level.value,
             "score": round(cue.score, 3),
             "peak": round(record.peaks.get(cue.cue_id, cue.score), 3),
+            "voice_peak": _rounded(record.voice_peaks.get(cue.cue_id)),
             "evidence": list(plain_tags(cue.evidence, cue.quote)),
             "stream_time": round(cue.stream_time, 2),
             "verdict": verdict,
