@@ -221,6 +221,8 @@ def best_cut(
     min_gain: float = MIN_GAIN,
 ) -> Cut | None:
     """The threshold above ``current`` that best separates right from wrong, or None."""
+    if all(r for _, r in scored) or not any(r for _, r in scored):
+        return None  # nothing to separate
     start = math.floor(current / STEP + 1e-6) + 1
     best: Cut | None = None
     for step in range(start, round(1 / STEP)):

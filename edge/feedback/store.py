@@ -52,7 +52,7 @@ REASON_SHAPE = "one word of at most 32 letters, digits, '-' or '_' (e.g. backgro
 # An evidence tag is a few plain words ("raised voice", "rising distress").
 _TAG = re.compile(r"[A-Za-z][A-Za-z '-]{0,47}")
 
-_TABLES = """
+TABLES = """
 CREATE TABLE IF NOT EXISTS verdicts (
     id TEXT PRIMARY KEY,
     time REAL NOT NULL,
@@ -201,7 +201,7 @@ class VerdictStore:
             raise self._cannot("open", e) from None
         try:
             self._check_schema(db)
-            db.executescript(_TABLES)
+            db.executescript(TABLES)
             db.execute(f"PRAGMA user_version = {SCHEMA}")
             db.commit()
         except sqlite3.Error as e:
