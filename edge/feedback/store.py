@@ -10,8 +10,10 @@ What a row holds, and what it never holds::
 chose; ``agent_id``, ``team`` and ``by`` name staff, not patients; ``settings``
 is the fingerprint of the ``[pipeline.cues]`` settings the cue was raised
 under (their values are in the ``settings`` table). No call id: the
-``id`` of a verdict is random, and only the opt-in event log, which holds
-call ids anyway, links it to its call (``edge calibrate --events``).
+``id`` of a verdict is random, one per cue (a second verdict on a cue
+replaces the first: the agent's last word counts), and only the opt-in event
+log, which holds call ids anyway, links it to its call (``edge calibrate
+--events``).
 
 The service puts verdicts on :class:`VerdictWriter`'s bounded queue without
 waiting; its thread writes them and deletes rows older than the retention at
@@ -177,7 +179,7 @@ class Verdict:
 
 _COLUMNS = [f.name for f in dataclasses.fields(Verdict)]
 _INSERT = (
-    f"INSERT OR IGNORE INTO verdicts ({', '.join(_COLUMNS)}) "
+    f"INSERT OR REPLACE INTO verdicts ({', '.join(_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
 )
 

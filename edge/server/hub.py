@@ -150,6 +150,7 @@ class CallRecord:
         self.evicted_through = 0  # highest seq no longer in the buffer
         self.cues: dict[int, CueRaised] = {}  # every cue raised, for feedback
         self.peaks: dict[int, float] = {}  # the highest score of each cue's raises
+        self.verdict_ids: dict[int, str] = {}  # one per cue: a second verdict replaces the first
         # The caller's voice distress held over two readings, its highest while each
         # caller cue was active: how far the distress behind it went (edge calibrate).
         self.voice_peaks: dict[int, float] = {}
@@ -370,7 +371,9 @@ class Hub:
             "verdict": verdict,
             "reason": reason or "",
             "by": principal.name,
-            "verdict_id": new_id(),  # links the stored verdict to this line of the event log
+            # One id per cue: the store keeps an agent's last word on it; the id also
+            # links the stored verdict to this line of the event log.
+            "verdict_id": record.verdict_ids.setdefault(cue.cue_id, new_id()),
         }
         if self._keep is not None:
             self._keep(report)

@@ -226,3 +226,17 @@ def test_the_writer_thread_goes_when_closed(tmp_path) -> None:
     w.start()
     w.close()
     assert not [t for t in threading.enumerate() if t.name == "edge-verdicts"]
+
+
+def test_a_second_verdict_on_a_cue_replaces_the_first(tmp_path) -> None:
+    """An agent who changes their mind: the store keeps one row per cue, the last verdict."""
+    w = writer(tmp_path / "v.sqlite3")
+    w.start()
+    hub = Hub(PrivacyOptions(), keep=w.put)
+    a_call(hub)
+    first = hub.record_feedback(OPEN, {"call_id": "c1", "cue_id": 1, "verdict": "wrong"})
+    second = hub.record_feedback(OPEN, {"call_id": "c1", "cue_id": 1, "verdict": "right"})
+    w.close()
+    assert first["verdict_id"] == second["verdict_id"]
+    (kept,) = VerdictStore(tmp_path / "v.sqlite3").open_to_read().verdicts()
+    assert kept.verdict == "right"
