@@ -40,7 +40,7 @@ def add_parser(commands: Any) -> None:
         help="precision of each cue from agents' verdicts, and threshold changes to try",
         description="Read the verdict store ([feedback] store; several stores for several "
         "sites) and print, per site, the precision of each cue kind and evidence tag (the "
-        "share of verdicts that say 'right', with a 95%% Wilson interval) and, where there are "
+        "share of verdicts that say 'right', with a 95% Wilson interval) and, where there are "
         "enough verdicts, the [pipeline.cues] thresholds that would drop most cues agents "
         "called wrong while keeping those called right, with the expected effect on precision "
         "and on the cue rate, as a TOML snippet for that site's edge.toml. It never changes "

@@ -240,3 +240,23 @@ def test_a_second_verdict_on_a_cue_replaces_the_first(tmp_path) -> None:
     assert first["verdict_id"] == second["verdict_id"]
     (kept,) = VerdictStore(tmp_path / "v.sqlite3").open_to_read().verdicts()
     assert kept.verdict == "right"
+
+
+def test_the_writer_prunes_while_it_runs(tmp_path, monkeypatch) -> None:
+    """Every PRUNE_EVERY seconds the writer deletes rows that have aged past the retention."""
+    import edge.feedback.store as store_module
+
+    monkeypatch.setattr(store_module, "PRUNE_EVERY", 0.05)
+    path = tmp_path / "v.sqlite3"
+    w = writer(path, retention_days=1.0)
+    w.start()
+    hub = Hub(PrivacyOptions(), clock=lambda: time.time() - 2 * 86400, keep=w.put)
+    a_call(hub)
+    hub.record_feedback(OPEN, {"call_id": "c1", "cue_id": 1})  # given two days ago
+    deadline = time.monotonic() + 5
+    seen = 1
+    while seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+        seen = len(VerdictStore(path).open_to_read().verdicts())
+    w.close()
+    assert seen == 0
