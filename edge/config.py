@@ -3,11 +3,11 @@
 :func:`load_config` reads the TOML file and the environment once, at start, and
 turns them into the frozen options dataclasses, each declared beside what it
 configures (:mod:`edge.pipeline.options`, :mod:`edge.server.options`,
-:mod:`edge.audio.options`). Every value is checked against its type hint and
-what its declaration allows (:mod:`edge.settings`: ranges, choices, shapes,
-cross-field rules); the first bad one raises :class:`~edge.errors.ConfigError`
-with one line naming where it came from, the key, the value and what is
-allowed::
+:mod:`edge.feedback.options`, :mod:`edge.audio.options`). Every value is
+checked against its type hint and what its declaration allows
+(:mod:`edge.settings`: ranges, choices, shapes, cross-field rules); the first
+bad one raises :class:`~edge.errors.ConfigError` with one line naming where it
+came from, the key, the value and what is allowed::
 
     edge.toml: [server] port = 70000: must be 0 (any free port) or an integer from 1 to 65535
     EDGE_PIPELINE__CUES__RAISE_AT=high: must be a number above 0 and up to 1
@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 from edge.audio.options import CaptureOptions
 from edge.errors import ConfigError
+from edge.feedback.options import FeedbackOptions
 from edge.pipeline.options import PipelineOptions
 from edge.server.options import (
     MIN_TOKEN_LENGTH,
@@ -115,6 +116,7 @@ class Config:
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
     server: ServerOptions = field(default_factory=ServerOptions)
     privacy: PrivacyOptions = field(default_factory=PrivacyOptions)
+    feedback: FeedbackOptions = field(default_factory=FeedbackOptions)
     tokens: tuple[TokenSpec, ...] = ()
     capture: CaptureOptions = field(default_factory=CaptureOptions)
     log: LogOptions = field(default_factory=LogOptions)

@@ -27,6 +27,17 @@ settings.register_profile(
 settings.load_profile("long" if os.environ.get("EDGE_FUZZ") == "long" else "ci")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def state_folder(tmp_path_factory):
+    """Services started by tests keep their verdicts ([feedback] store) in a temporary
+    folder, never in the home folder of the user running the tests."""
+    folder = tmp_path_factory.mktemp("state")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("STATE_DIRECTORY", raising=False)
+        patch.setenv("XDG_STATE_HOME", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def engine():
     """The real default models (tiny.en int8, Silero VAD), loaded once per session."""

@@ -17,9 +17,9 @@ def add_parser(commands: Any) -> None:
         help="check models, compute device, audio, ports, config and TLS on this machine",
         description="Check that this machine can run empathy-edge: the configuration, the "
         "model files against MANIFEST.sha256 (and each model loaded once, timed), the compute "
-        "device, the ports, the TLS files, the event log folder, the audio input devices and "
-        "the sound server. One line per check: ok, warn (not fatal) or FAIL, with what to do. "
-        "Exit status 1 if any check fails.",
+        "device, the ports, the TLS files, the event log folder, the verdict store, the audio "
+        "input devices and the sound server. One line per check: ok, warn (not fatal) or "
+        "FAIL, with what to do. Exit status 1 if any check fails.",
     )
     parser.add_argument(
         "--jsonl",

@@ -27,7 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edge {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    from edge.cli import config_command, demo, devices, doctor, replay, run, serve, stream
+    from edge.cli import (
+        calibrate,
+        config_command,
+        demo,
+        devices,
+        doctor,
+        replay,
+        run,
+        serve,
+        stream,
+    )
 
     replay.add_parser(commands)
     run.add_parser(commands)
@@ -37,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_parser(commands)
     demo.add_parser(commands)
     doctor.add_parser(commands)
+    calibrate.add_parser(commands)
     return parser
 
 

@@ -36,6 +36,7 @@ from edge.adapters.model_files import MANIFEST, manifest, models_dir, sha256
 from edge.audio.options import CaptureOptions
 from edge.config import Config, check_serve, config_path, load_config
 from edge.errors import EdgeError
+from edge.feedback.options import FeedbackOptions
 from edge.pipeline.options import PipelineOptions
 from edge.server.options import PrivacyOptions, ServerOptions
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE
@@ -492,6 +493,37 @@ def check_event_log(privacy: PrivacyOptions) -> Check:
     )
 
 
+def check_verdict_store(feedback: FeedbackOptions, environ: Mapping[str, str] | None) -> Check:
+    """The verdict store can be written (or verdicts are not kept)."""
+    if not feedback.keep:
+        return Check(name="verdict store", status=Status.OK, detail="off ([feedback] keep = false)")
+    try:
+        path = feedback.store_path(environ)
+    except EdgeError as e:
+        return Check(name="verdict store", status=Status.FAIL, detail=str(e), fix="")
+    existing = path if path.exists() else path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == path:
+        writable = path.is_file() and os.access(path, os.W_OK)
+    else:
+        writable = existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
+    if not writable:
+        return Check(
+            name="verdict store",
+            status=Status.FAIL,
+            detail=f"[feedback] store {path}: {existing} cannot be written",
+            fix="make it writable by the user running edge serve (systemd: StateDirectory=), "
+            "set [feedback] store to a writable file, or [feedback] keep = false",
+        )
+    state = "writable" if existing in (path, path.parent) else f"will be created in {existing}"
+    return Check(
+        name="verdict store",
+        status=Status.OK,
+        detail=f"{path} {state}; kept {feedback.retention_days:g} days",
+    )
+
+
 # -- sound ----------------------------------------------------------------------
 
 
@@ -628,7 +660,7 @@ def run_checks(
     """Every check in order, each yielded as soon as it is done.
 
     A configuration that does not load is one FAIL; the checks that depend on
-    it (compute, model loads, ports, TLS, event log) are then skipped, since
+    it (compute, model loads, ports, TLS, event log, verdict store) are then skipped, since
     they would check the wrong settings.
     """
     result, config = check_config(path, environ=environ)
@@ -645,6 +677,7 @@ def run_checks(
         yield from check_ports(config)
         yield check_tls(config.server)
         yield check_event_log(config.privacy)
+        yield check_verdict_store(config.feedback, environ)
     yield check_audio_devices(config.capture if config is not None else CaptureOptions())
     yield check_sound_server(environ)
 

@@ -46,6 +46,7 @@ from websockets.server import ServerProtocol
 
 from edge import logcontext
 from edge.config import Config
+from edge.feedback.store import VerdictStore, VerdictWriter
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
 from edge.server import pages
@@ -203,10 +204,22 @@ class Service:
             if config.privacy.event_log is not None
             else None
         )
+        self.verdicts = (
+            VerdictWriter(
+                VerdictStore(config.feedback.store_path()),
+                site=config.feedback.site_name(),
+                cues=dataclasses.asdict(config.pipeline.cues),
+                retention_days=config.feedback.retention_days,
+                lost=self.metrics.feedback_lost.inc,
+            )
+            if config.feedback.keep
+            else None
+        )
         self.hub = Hub(
             config.privacy,
             resume_events=config.server.resume_events,
             record=self.event_log.write if self.event_log else None,
+            keep=self.verdicts.put if self.verdicts else None,
         )
         self.server: Server | None = None
         self.live: dict[str, _LiveCall] = {}
@@ -239,23 +252,30 @@ class Service:
         return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
+        if self.verdicts is not None:  # first: an unwritable store stops the start at once
+            await asyncio.to_thread(self.verdicts.start)
         options = self.config.server
         tls = None
         if options.tls_cert and options.tls_key:
             tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             tls.load_cert_chain(options.tls_cert, options.tls_key)
-        self.server = await serve(
-            self._handle,
-            options.host,
-            options.port,
-            process_request=self._http,
-            create_connection=_Connection,
-            max_size=options.max_message_bytes,
-            ping_interval=options.ping_interval,
-            ping_timeout=options.ping_timeout,
-            ssl=tls,
-            server_header=None,
-        )
+        try:
+            self.server = await serve(
+                self._handle,
+                options.host,
+                options.port,
+                process_request=self._http,
+                create_connection=_Connection,
+                max_size=options.max_message_bytes,
+                ping_interval=options.ping_interval,
+                ping_timeout=options.ping_timeout,
+                ssl=tls,
+                server_header=None,
+            )
+        except BaseException:
+            if self.verdicts is not None:
+                await asyncio.to_thread(self.verdicts.close)
+            raise
         self._housekeeping = asyncio.create_task(self._keep_house(), name="edge-housekeeping")
         if self.event_log is not None:
             await self.event_log.start()
@@ -285,6 +305,8 @@ class Service:
         await self.server.wait_closed()
         if self.event_log is not None:
             await self.event_log.close()
+        if self.verdicts is not None:
+            await asyncio.to_thread(self.verdicts.close)
 
     async def _drain(self) -> None:
         """End intake (each ingest handler then flushes its call), then deliver what is queued."""

@@ -22,7 +22,6 @@ import dataclasses
 import enum
 import json
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -31,6 +30,7 @@ from typing import Any
 
 from edge.events import (
     CallEnded,
+    CueCleared,
     CueRaised,
     Event,
     ProsodyUpdate,
@@ -40,6 +40,7 @@ from edge.events import (
     VoiceEmotion,
     to_dict,
 )
+from edge.feedback.store import new_id, plain_tags, reason_problem
 from edge.server.auth import Principal
 from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
@@ -51,8 +52,10 @@ from edge.types import Role
 log = logging.getLogger(__name__)
 
 ALERTS = 200  # recent alerts a new wallboard receives
-FEEDBACK = 1000  # feedback reports kept in memory
-REASON = re.compile(r"[A-Za-z0-9_-]{1,32}")  # a feedback reason: one word, never a sentence
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _json(body: dict[str, Any]) -> str:
@@ -146,6 +149,14 @@ class CallRecord:
         self.buffer: deque[tuple[int, str, Hashable | None]] = deque(maxlen=resume_events)
         self.evicted_through = 0  # highest seq no longer in the buffer
         self.cues: dict[int, CueRaised] = {}  # every cue raised, for feedback
+        self.peaks: dict[int, float] = {}  # the highest score of each cue's raises
+        self.verdict_ids: dict[int, str] = {}  # one per cue: a second verdict replaces the first
+        # The caller's voice distress held over two readings, its highest while each
+        # caller cue was active: how far the distress behind it went (edge calibrate).
+        self.voice_peaks: dict[int, float] = {}
+        self._active: set[int] = set()  # caller cues raised and not cleared
+        self._voice: float | None = None  # the caller's last voice reading
+        self._held: float | None = None  # the lower of the caller's last two readings
         # Both roles' recent finals, for the snapshot (the summary keeps the caller's only).
         self.captions: deque[dict[str, Any]] = deque(maxlen=2 * CAPTIONS)
         self.ended_at: float | None = None
@@ -154,6 +165,26 @@ class CallRecord:
         if len(self.buffer) == self.buffer.maxlen:
             self.evicted_through = self.buffer[0][0]
         self.buffer.append((seq, message, key))
+
+    def follow_cues(self, event: Event) -> None:
+        """Keep each caller cue's peak score and the caller's voice while it is active."""
+        if isinstance(event, CueRaised):
+            self.cues[event.cue_id] = event
+            self.peaks[event.cue_id] = max(self.peaks.get(event.cue_id, 0.0), event.score)
+            if event.role is Role.CALLER and event.cue_id not in self._active:
+                self._active.add(event.cue_id)
+                if self._held is not None:  # the readings that led to the raise
+                    self.voice_peaks[event.cue_id] = self._held
+        elif isinstance(event, CueCleared):
+            self._active.discard(event.cue_id)
+        elif isinstance(event, VoiceEmotion) and event.role is Role.CALLER:
+            reading = event.peak
+            if self._voice is not None:
+                self._held = min(reading, self._voice)
+                for cue_id in self._active:
+                    peak = self.voice_peaks.get(cue_id, 0.0)
+                    self.voice_peaks[cue_id] = max(peak, self._held)
+            self._voice = reading
 
     def caption(self, event: Event) -> None:
         """Keep a (shared, so already redacted) final for a later snapshot."""
@@ -173,6 +204,7 @@ class Hub:
         linger: float = 60.0,
         clock: Callable[[], float] = time.time,
         record: Callable[[str], None] | None = None,
+        keep: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.privacy = Privacy(privacy)
         self.resume_events = resume_events
@@ -180,10 +212,10 @@ class Hub:
         self.calls: dict[str, CallRecord] = {}
         self.subscriptions: set[Subscription] = set()
         self.alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS)
-        self.feedback: deque[dict[str, Any]] = deque(maxlen=FEEDBACK)
         self.dropped = 0  # readings dropped across subscribers
         self._clock = clock
         self._record = record  # the opt-in event log's writer
+        self._keep = keep  # the verdict store's writer ([feedback] keep)
 
     # -- calls --------------------------------------------------------------
 
@@ -212,8 +244,8 @@ class Hub:
         if self._record is not None:
             self._record(_json({**body, "agent_id": record.meta.agent_id}))
         changed = record.summary.observe(shared)
+        record.follow_cues(shared)
         if isinstance(shared, CueRaised):
-            record.cues[shared.cue_id] = shared
             self.alerts.append(self._alert(record.meta, shared))
         if isinstance(shared, CallEnded):
             record.ended_at = self._clock()
@@ -301,7 +333,12 @@ class Hub:
     # -- feedback -----------------------------------------------------------
 
     def record_feedback(self, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
-        """A "this cue was wrong" report: kept for calibration; raises :class:`Refused`."""
+        """A verdict on a cue ("wrong" or "right"): kept for calibration; raises :class:`Refused`.
+
+        The report names the cue (kind, level, score, plain-word evidence tags),
+        the verdict and its optional one-word ``reason``: never the cue's quoted
+        words. It goes to the verdict store and, when on, the event log.
+        """
         call_id, cue_id = data.get("call_id"), data.get("cue_id")
         record = self.calls.get(call_id) if isinstance(call_id, str) else None
         # Not yours and no such call answer alike: a token holder cannot probe call ids.
@@ -314,12 +351,10 @@ class Hub:
         if verdict not in ("wrong", "right"):
             raise Refused(Close.BAD_MESSAGE, "feedback verdict must be 'wrong' or 'right'")
         reason = data.get("reason")
-        if reason is not None and not (isinstance(reason, str) and REASON.fullmatch(reason)):
-            raise Refused(
-                Close.BAD_MESSAGE,
-                "feedback reason must be one word of at most 32 letters, digits, - or _ "
-                "(e.g. misheard): no sentence, no name",
-            )
+        wrong = reason_problem(reason)
+        if wrong is not None:
+            # Not echoed: a sentence in it could be what the caller said.
+            raise Refused(Close.BAD_MESSAGE, f"{wrong}: no sentence, no name")
         report = {
             "type": "feedback",
             "time": round(self._clock(), 3),
@@ -330,14 +365,19 @@ class Hub:
             "cue_id": cue.cue_id,
             "level": cue.level.value,
             "score": round(cue.score, 3),
-            "evidence": list(cue.evidence),
+            "peak": round(record.peaks.get(cue.cue_id, cue.score), 3),
+            "voice_peak": _rounded(record.voice_peaks.get(cue.cue_id)),
+            "evidence": list(plain_tags(cue.evidence, cue.quote)),
             "stream_time": round(cue.stream_time, 2),
             "verdict": verdict,
+            "reason": reason or "",
             "by": principal.name,
+            # One id per cue: the store keeps an agent's last word on it; the id also
+            # links the stored verdict to this line of the event log.
+            "verdict_id": record.verdict_ids.setdefault(cue.cue_id, new_id()),
         }
-        if reason is not None:
-            report["reason"] = reason
-        self.feedback.append(report)
+        if self._keep is not None:
+            self._keep(report)
         if self._record is not None:
             self._record(_json(report))
         log.info(

@@ -107,6 +107,11 @@ class Metrics:
         self.feedback = Counter(
             "edge_cue_feedback", "Agents' feedback on cues", ["cue", "verdict"], registry=r
         )
+        self.feedback_lost = Counter(
+            "edge_feedback_lost_verdicts",
+            "Verdicts on cues not kept: the store's disk failing or slower than the feedback",
+            registry=r,
+        )
         self.event_log_lost = Counter(
             "edge_event_log_lost_lines",
             "Event log lines lost: disk full, folder gone, or writes slower than events",

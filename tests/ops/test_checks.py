@@ -12,6 +12,7 @@ import pytest
 
 from edge.config import Config, load_config
 from edge.errors import ConfigError
+from edge.feedback.options import FeedbackOptions
 from edge.ops.checks import (
     Status,
     check_config,
@@ -19,6 +20,7 @@ from edge.ops.checks import (
     check_port,
     check_tls,
     check_vad,
+    check_verdict_store,
     run_checks,
 )
 from edge.pipeline.options import PipelineOptions
@@ -41,6 +43,7 @@ ALL = [
     "port",
     "tls",
     "event log",
+    "verdict store",
     "audio devices",
     "sound server",
 ]
@@ -236,3 +239,16 @@ def test_the_sound_checks_see_a_real_pulseaudio_server(tmp_path, pulse):
     out = doctor("--quick", cwd=tmp_path, env=env)
     assert out.returncode == 1
     assert "FAIL audio devices: [capture] caller_device = 'softphone loopback': " in out.stdout
+
+
+def test_the_verdict_store_check_says_where_and_whether_it_can_be_written(tmp_path):
+    """Off; a writable store (or its folder to be made); a parent that is a file: FAIL."""
+    off = check_verdict_store(FeedbackOptions(keep=False), {})
+    assert off.status is Status.OK and "off" in off.detail
+    fine = check_verdict_store(FeedbackOptions(store=tmp_path / "new" / "v.sqlite3"), {})
+    assert fine.status is Status.OK and f"will be created in {tmp_path}" in fine.detail
+    default = check_verdict_store(FeedbackOptions(), {"STATE_DIRECTORY": str(tmp_path)})
+    assert default.detail.startswith(f"{tmp_path / 'verdicts.sqlite3'} writable")
+    (tmp_path / "file").write_text("")
+    bad = check_verdict_store(FeedbackOptions(store=tmp_path / "file" / "v.sqlite3"), {})
+    assert bad.status is Status.FAIL and "keep = false" in bad.fix

@@ -119,3 +119,19 @@ class Script:
 
     def ended(self, t: float) -> Event:
         return self.event(CallEnded, t, duration=t)
+
+
+def kept_reports(service: ServiceThread) -> list[dict[str, Any]]:
+    """From now on, the feedback reports the hub hands the verdict store, as a list
+    (still handed on to the store)."""
+    reports: list[dict[str, Any]] = []
+    hub = service.service.hub
+    store = hub._keep
+
+    def keep(report: dict[str, Any]) -> None:
+        reports.append(report)
+        if store is not None:
+            store(report)
+
+    service.run(setattr, hub, "_keep", keep)
+    return reports

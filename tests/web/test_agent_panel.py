@@ -18,7 +18,7 @@ from edge.server.hub import View
 from edge.server.options import ServerOptions
 from tests.helpers import TIME_FACTOR
 from tests.web.conftest import screenshot
-from tests.web.script import WAIT, Script, live
+from tests.web.script import WAIT, Script, kept_reports, live
 
 KEEPALIVE = 1.0 * TIME_FACTOR  # the pages turn stale after twice this without a message
 
@@ -189,6 +189,7 @@ def test_feedback_buttons_send_verdict_and_reason_and_the_server_records_them(
     page.reload()  # to see the frames of the new connection
     live(page)
     call = Script(service, "c-f", "a17")
+    kept = kept_reports(service)
     call.publish(
         call.started(),
         call.raised(3.0, 1, CueLevel.ELEVATED, "Caller sounds distressed: raised voice.",
@@ -224,7 +225,7 @@ def test_feedback_buttons_send_verdict_and_reason_and_the_server_records_them(
         {"type": "feedback", "call_id": "c-f", "cue_id": 2, "verdict": "right",
          "reason": "helpful"},
     ]  # fmt: skip
-    reports = service.run(lambda: list(service.service.hub.feedback))
+    reports = service.run(lambda: list(kept))
     assert [(r["cue"], r["verdict"], r["reason"]) for r in reports] == [
         ("caller_distressed", "wrong", "calm"),
         ("caller_confused", "right", "helpful"),

@@ -33,7 +33,7 @@ from edge.server.options import PrivacyOptions, ServerOptions, Share, TokenRole,
 from tests.helpers import assembled_call
 from tests.server.harness import ServiceThread, upload
 from tests.web.conftest import screenshot, watch
-from tests.web.script import WAIT, Script, live
+from tests.web.script import WAIT, Script, kept_reports, live
 
 
 @pytest.fixture
@@ -435,6 +435,7 @@ def test_feedback_from_the_keyboard_reaches_the_server(served, open_page) -> Non
     """Tab reaches "Wrong — hide", Enter sends it, the page says it was recorded
     and the server holds the report."""
     thread = served.thread
+    kept = kept_reports(thread)
     page = open_page(thread.http + "/agent#agent=a17")
     target = page.locator("#history .earlier[data-cue='caller_distressed']").first
     expect(target).to_be_visible(timeout=WAIT)
@@ -449,7 +450,7 @@ def test_feedback_from_the_keyboard_reaches_the_server(served, open_page) -> Non
     expect(target.locator(".feedback-status")).to_have_text(
         "Thanks — recorded as wrong", timeout=WAIT
     )
-    reports = thread.run(lambda: list(thread.service.hub.feedback))
+    reports = thread.run(lambda: list(kept))
     assert [(r["call_id"], r["cue"], r["verdict"]) for r in reports] == [
         ("distressed-1", "caller_distressed", "wrong")
     ]

@@ -1,0 +1,1 @@
+"""Agents' verdicts on cues: kept on disk (:mod:`.store`), read by ``edge calibrate``."""
