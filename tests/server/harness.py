@@ -25,10 +25,10 @@ from edge.server.options import ServerOptions
 
 
 class ServiceThread:
-    """Runs a :class:`Service` on port 0 in a background event loop."""
+    """Runs a :class:`Service` on ``port`` (0: a free one) in a background event loop."""
 
-    def __init__(self, config: Config, engine: Engine | None) -> None:
-        server = dataclasses.replace(config.server, port=0)
+    def __init__(self, config: Config, engine: Engine | None, *, port: int = 0) -> None:
+        server = dataclasses.replace(config.server, port=port)
         self.config = dataclasses.replace(config, server=server)
         self.engine = engine
         self.loop = asyncio.new_event_loop()
