@@ -680,6 +680,10 @@ class Service:
             last_seq = self._attach_publisher(ws, info, session)
             await ws.send(session.publishing(last_seq))
             async for message in ws:
+                if self._closing:
+                    # Shutting down: what was published is acknowledged (_let_go),
+                    # the rest the workstation resends to the next service.
+                    continue
                 accepted = session.event(message)
                 self.metrics.observe(accepted.event)
                 self.hub.publish(info.call_id, accepted.event)

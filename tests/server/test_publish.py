@@ -8,7 +8,6 @@ loopback: delivery, privacy on both sides, refusals, an outage and a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import time
@@ -16,7 +15,6 @@ from typing import Any
 
 import pytest
 import websockets
-from websockets.asyncio.server import serve
 from websockets.sync.client import connect
 
 from edge.client import Publisher, watch
@@ -40,7 +38,7 @@ from edge.server.protocol import Close, Refused
 from edge.server.publish import ACK_EVERY, Backlog, PublishInfo, PublishSession, hello_message
 from edge.types import CallId, Role
 from tests.helpers import TIME_FACTOR
-from tests.server.harness import ServiceThread, subscriber
+from tests.server.harness import ServiceThread, Tap, subscriber
 
 PHONE = "555-123-4567"
 
@@ -281,43 +279,17 @@ def test_published_events_reach_the_agent_panel_and_wallboard_as_if_analysed_the
     assert finals and all(PHONE not in t and "[phone]" in t for t in finals)
 
 
-class Tap:
-    """A websocket relay that records every message a client sends to the service."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.seen: list[str | bytes] = []
-
-    async def relay(self, client: Any) -> None:
-        async with websockets.connect(self.upstream + client.request.path) as service:
-
-            async def down() -> None:
-                async for message in service:
-                    await client.send(message)
-                await client.close()
-
-            back = asyncio.create_task(down())
-            with contextlib.suppress(websockets.ConnectionClosed):
-                async for message in client:
-                    self.seen.append(message)
-                    await service.send(message)
-            await asyncio.gather(back, return_exceptions=True)
-
-
 def test_with_share_cues_no_audio_and_no_transcript_text_crosses_the_wire() -> None:
     """On the wire to the service: JSON text events only; with share = cues, no words said."""
     events = scripted_call("pub-2", 8)
     said = {w for e in events if isinstance(e, TranscriptFinal) for w in e.text.split()}
-    with ServiceThread(Config(), None) as service, agent_view(service) as (agent, _):
-        tap = Tap(service.ws)
-
-        async def main() -> None:
-            async with serve(tap.relay, "127.0.0.1", 0) as relay:
-                port = relay.sockets[0].getsockname()[1]
-                privacy = PrivacyOptions(share=Share.CUES)
-                await publish(f"ws://127.0.0.1:{port}/publish", events, privacy=privacy)
-
-        asyncio.run(main())
+    with (
+        ServiceThread(Config(), None) as service,
+        agent_view(service) as (agent, _),
+        Tap(service.ws) as tap,
+    ):
+        privacy = PrivacyOptions(share=Share.CUES)
+        asyncio.run(publish(tap.ws + "/publish", events, privacy=privacy))
         got = received(agent)
     assert tap.seen and all(isinstance(m, str) for m in tap.seen)
     sent = [json.loads(m) for m in tap.seen]
