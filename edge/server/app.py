@@ -326,6 +326,8 @@ class Service:
         while True:
             await asyncio.sleep(PRUNE_EVERY)
             self.hub.prune()
+            for call_id in [c for c in self.published if c not in self.hub.calls]:
+                del self.published[call_id]
             if self.event_log is not None:
                 await self.event_log.prune()
 
@@ -718,9 +720,14 @@ class Service:
         source = principal.source or "open"
         record = self.hub.calls.get(info.call_id)
         known = self.published.get(info.call_id)
-        if record is not None and known is not None and known.source == source and known.ws is None:
-            if known.grace is not None:
-                known.grace.cancel()
+        if known is not None and known.source == source and known.ws is None:
+            if known.session.ended:
+                # It sent call.ended and was not told it arrived (the last ack
+                # lost): it learns the service holds it all.
+                session.state_ended()
+                return known.session.last_seq
+            assert known.grace is not None  # away, within its grace
+            known.grace.cancel()
             known.ws, known.grace = ws, None
             session.last_seq = known.session.last_seq
             known.session = session
@@ -733,11 +740,6 @@ class Service:
                 Close.CONFLICT,
                 f"call id {info.call_id!r} is already streaming: use a new call id per call",
             )
-        if record is not None and record.meta.source == source:
-            # Ended while its publisher was not told so (the last ack lost): the
-            # publisher learns the service holds it all; a new call needs a new id.
-            session.state_ended()
-            return record.summary.last_seq
         if self.hub.active_calls(source) >= self.config.server.max_calls_per_source:
             raise Refused(
                 Close.TOO_MANY,
@@ -768,10 +770,12 @@ class Service:
         known = self.published.get(call_id)
         if known is None or known.ws is not ws:
             return  # refused before it was attached
-        if known.session.ended or self._closing:
+        known.ws = None
+        if self._closing:
             del self.published[call_id]
             return
-        known.ws = None
+        if known.session.ended:
+            return  # kept while the hub holds the call (_keep_house), for a lost last ack
         known.grace = asyncio.create_task(self._grace(call_id, known), name=f"{call_id}/grace")
         log.info(
             "call %s: publisher gone; the call ends unless it is back within %g s",
@@ -780,7 +784,10 @@ class Service:
         )
 
     async def _grace(self, call_id: str, known: _Published) -> None:
-        """End a published call whose workstation did not come back in time."""
+        """End a published call whose workstation did not come back in time.
+
+        Forgotten here at once: a workstation back later starts a new record of the call.
+        """
         await asyncio.sleep(self.config.server.publisher_grace)
         if self.published.get(call_id) is not known:
             return

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.events import (
+    EVENT_TYPES,
     CallEnded,
     CallStarted,
     Event,
@@ -216,15 +217,28 @@ def parse_event(data: dict[str, Any]) -> Event:
     the rest; an event from the network must not carry a string where the hub
     adds numbers.
     """
+    kind = data.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is not None:
+        known = {f.name for f in dataclasses.fields(cls)}
+        for name in data:
+            if name not in known and name not in ("v", "type"):
+                raise _bad(f"{cls.type} has no field {shown(name)}: see docs/events.md")
     try:
         event = from_dict(data)
-    except SchemaError as e:
-        raise _bad(f"{e}: send events as docs/events.md writes them") from None
+    except (SchemaError, ArithmeticError) as e:  # float() of a 400-digit integer overflows
+        raise _bad(f"{_one_line(str(e))}: send events as docs/events.md writes them") from None
     for f in dataclasses.fields(event):
         _check(f.name, getattr(event, f.name), _hints(type(event))[f.name])
     if event.seq < 1:
         raise _bad(f"event seq {event.seq} is not a positive integer")
     return event
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    """A parser's message fit for a refusal: one line, encodable, short."""
+    text = " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -274,8 +288,8 @@ def _fits(value: object, hint: Any) -> bool:
         return (
             isinstance(value, int | float)
             and not isinstance(value, bool)
+            and abs(value) < 1e12  # first: a 400-digit integer has no float
             and math.isfinite(value)
-            and abs(value) < 1e12
         )
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import websockets
+from hypothesis import given
+from hypothesis import strategies as st
 from websockets.sync.client import connect
 
 from edge.client import Publisher, watch
@@ -33,12 +35,17 @@ from edge.events import (
     to_dict,
     to_json,
 )
+from edge.server.auth import OPEN
+from edge.server.hub import Hub, Subscription, View
 from edge.server.options import PrivacyOptions, ServerOptions, Share
+from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused
 from edge.server.publish import ACK_EVERY, Backlog, PublishInfo, PublishSession, hello_message
+from edge.server.summary import CallMeta
 from edge.types import CallId, Role
 from tests.helpers import TIME_FACTOR
 from tests.server.harness import ServiceThread, Tap, subscriber
+from tests.server.test_fuzz import check_refusal, dumps, junk
 
 PHONE = "555-123-4567"
 
@@ -130,7 +137,7 @@ def _refusal(s: PublishSession, message: str | bytes) -> Refused:
         (lambda d: {**d, "utterance": True}, Close.BAD_MESSAGE, "utterance"),
         (lambda d: {**d, "words": [{"text": 1, "start": 0, "end": 1, "confidence": 1}]},
          Close.BAD_MESSAGE, "words[0].text"),
-        (lambda d: {**d, "surprise": 1}, Close.BAD_MESSAGE, "malformed"),
+        (lambda d: {**d, "surprise": 1}, Close.BAD_MESSAGE, "no field 'surprise'"),
         (lambda d: {**d, "text": "x" * 70_000}, Close.TOO_BIG, "over the"),
     ],
 )  # fmt: skip
@@ -269,7 +276,8 @@ def test_published_events_reach_the_agent_panel_and_wallboard_as_if_analysed_the
         got = received(agent)
         tiles = received(board, until="alert")
         assert service.run(lambda: service.service.hub.calls["pub-1"].ended_at) is not None
-        assert service.run(lambda: service.service.published) == {}
+        known = service.run(lambda: service.service.published["pub-1"])
+        assert known.ws is None and known.session.ended
     assert publisher.connections == 1 and publisher.backlog.done
     assert kept(got) == kept([to_dict(e) for e in events])
     assert [m["seq"] for m in got] == sorted(m["seq"] for m in got)
@@ -364,7 +372,8 @@ def test_a_second_publisher_of_a_streaming_call_is_refused_4009() -> None:
 
 def test_a_publisher_that_does_not_come_back_has_its_call_ended() -> None:
     """Gone mid-call: the call waits publisher_grace seconds, then ends for its subscribers;
-    a publisher back within the grace resumes after the last seq the service holds."""
+    a publisher back within the grace resumes after the last seq the service holds, one
+    back later starts the call's record afresh, one back after its own end hears so."""
     events = scripted_call("pub-4", 3)
     with (
         ServiceThread(config(publisher_grace=1.0), None) as service,
@@ -381,5 +390,53 @@ def test_a_publisher_that_does_not_come_back_has_its_call_ended() -> None:
             assert json.loads(ws.recv(timeout=10))["last_seq"] == 5
             ws.send(to_json(events[5]))
         got = received(agent)
+        with connect(service.ws + "/publish") as ws:  # back too late: a new record
+            ws.send(hello)
+            assert json.loads(ws.recv(timeout=10))["last_seq"] == 0
+            for event in events[6:]:  # to its end, call.ended included
+                ws.send(to_json(event))
+            assert json.loads(ws.recv(timeout=10)) == {"type": "ack", "seq": len(events)}
+        with connect(service.ws + "/publish") as ws:  # the last ack lost: told it is all there
+            ws.send(hello)
+            assert json.loads(ws.recv(timeout=10))["last_seq"] == len(events)
     assert [m["seq"] for m in got] == [1, 2, 3, 4, 5, 6, 7]
     assert got[-1]["type"] == "call.ended"
+
+
+# -- fuzzed: taken whole by the hub, or refused with a documented code --------
+
+PUBLISH_CODES = {Close.BAD_MESSAGE, Close.TOO_BIG, Close.TRY_LATER}
+TEMPLATES = [to_dict(e) for e in scripted_call("c1", 4)[1:]]
+
+
+@st.composite
+def mutated_events(draw: st.DrawFn) -> str:
+    """A real event of each kind with one field replaced, removed or added."""
+    body = dict(draw(st.sampled_from(TEMPLATES)))
+    name = draw(st.sampled_from([*body, "x"]))
+    if draw(st.booleans()) and name in body:
+        del body[name]
+    else:
+        body[name] = draw(junk)
+    return dumps(body)
+
+
+@given(st.lists(mutated_events(), min_size=1, max_size=6))
+def test_a_fuzzed_event_is_taken_whole_by_the_hub_or_refused_in_one_line(script) -> None:
+    """Whatever an event carries, the session refuses it with a documented code, or the
+    hub takes it (privacy, resume buffer, tile, fan-out) without an exception."""
+    s = session()
+    hub = Hub(PrivacyOptions())
+    hub.open_call(CallMeta("c1", "a1", "t1", "s", 0.0))
+    watcher = Subscription(principal=OPEN, view=View.AGENT, outbox=Outbox(64), agent_id="a1")
+    board = Subscription(principal=OPEN, view=View.WALLBOARD, outbox=Outbox(64))
+    hub.attach(watcher, {})
+    hub.attach(board, {})
+    for message in script:
+        try:
+            accepted = s.event(message)
+        except Refused as refused:
+            check_refusal(refused, PUBLISH_CODES)
+            return
+        hub.publish("c1", accepted.event)
+    assert len(watcher.outbox) >= 1
