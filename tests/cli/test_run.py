@@ -278,3 +278,23 @@ def test_run_publishing_rides_out_the_service_going_away(pipe_source):
     assert delivered == kept(local), run.err
     assert len([k for k in delivered if k[0] == "transcript.final"]) >= 2
     assert wer_of(finals_of(before + after)) < 0.25
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--publish", "http://server/publish"], "is not a websocket URL"),
+        (["--publish", "ws://a/publish", "--forward", "ws://a/ingest"], "choose one"),
+        (["--publish", "ws://a/publish", "--call-id", "a b"], "--call-id"),
+    ],
+)
+def test_publish_settings_are_checked_before_any_device_opens(flags, says):
+    """A bad --publish setting is one line and exit 1, before devices or models."""
+    out = subprocess.run(
+        [*EDGE, "run", "--caller-device", "no such device", *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert says in out.stderr

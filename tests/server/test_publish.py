@@ -8,6 +8,7 @@ loopback: delivery, privacy on both sides, refusals, an outage and a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
@@ -37,7 +38,7 @@ from edge.events import (
 )
 from edge.server.auth import OPEN
 from edge.server.hub import Hub, Subscription, View
-from edge.server.options import PrivacyOptions, ServerOptions, Share
+from edge.server.options import PrivacyOptions, ServerOptions, Share, TokenRole, TokenSpec
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused
 from edge.server.publish import ACK_EVERY, Backlog, PublishInfo, PublishSession, hello_message
@@ -440,3 +441,30 @@ def test_a_fuzzed_event_is_taken_whole_by_the_hub_or_refused_in_one_line(script)
             return
         hub.publish("c1", accepted.event)
     assert len(watcher.outbox) >= 1
+
+
+def test_publishing_needs_an_ingest_token_and_counts_against_its_source() -> None:
+    """Secured service: no token 4001, an agent's token 4003, an ingest token publishes
+    (also as a Bearer header), and its source's call limit holds (4029)."""
+    ingest, agent = "ingest-token-0123456789", "agent-token-0123456789"
+    tokens = (
+        TokenSpec(token=ingest, role=TokenRole.INGEST, source="site-1"),
+        TokenSpec(token=agent, role=TokenRole.AGENT, agent="a1"),
+    )
+    secured = Config(tokens=tokens, server=ServerOptions(max_calls_per_source=1))
+
+    with ServiceThread(secured, None) as service, contextlib.ExitStack() as stack:
+
+        def hello(call_id: str, token: str | None, bearer: bool = False) -> dict[str, Any]:
+            headers = {"Authorization": f"Bearer {token}"} if bearer else None
+            ws = stack.enter_context(connect(service.ws + "/publish", additional_headers=headers))
+            sent = PublishInfo(CallId(call_id), "a1", "t", None if bearer else token)
+            ws.send(hello_message(sent))
+            return dict(json.loads(ws.recv(timeout=10)))
+
+        for token, code in ((None, 4001), (agent, 4003)):
+            reply = hello("c-1", token)
+            assert reply["type"] == "error" and reply["code"] == code, reply
+        assert hello("c-1", ingest, bearer=True)["type"] == "publishing"
+        reply = hello("c-2", ingest)
+        assert reply["code"] == 4029 and "max_calls_per_source" in reply["message"]
