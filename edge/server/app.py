@@ -9,7 +9,8 @@ One process, one ``websockets`` server:
 * ``/publish``: the events of a call analysed elsewhere (``edge run --publish``),
   one call per connection (:mod:`edge.server.publish` speaks the protocol);
 * ``/subscribe``: agents, wallboards and call detail out
-  (:mod:`edge.server.subscribe` speaks the protocol, :mod:`edge.server.hub` fans out);
+  (:mod:`edge.server.subscribe` speaks the protocol; the hub, through
+  :class:`~edge.server.hub_protocol.CallHub`, holds the calls and fans out);
 * plain HTTP on the same port: the pages (``/agent``, ``/wallboard``),
   ``/healthz``, ``/readyz`` and ``/metrics`` (GET and HEAD; other methods 405).
 
@@ -57,6 +58,7 @@ from edge.server.audiohook import Reply as AudioHookReply
 from edge.server.auth import Tokens, require
 from edge.server.eventlog import EventLog
 from edge.server.hub import Hub, Subscription, View
+from edge.server.hub_protocol import CallHub
 from edge.server.ingest import (
     Audio,
     Ignored,
@@ -219,7 +221,8 @@ class Service:
             if config.privacy.event_log is not None
             else None
         )
-        self.hub = Hub(
+        # The embedded hub: this process is the whole system (a shared one: issue 16).
+        self.hub: CallHub = Hub(
             config.privacy,
             resume_events=config.server.resume_events,
             record=self.event_log.write if self.event_log else None,
