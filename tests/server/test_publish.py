@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import json
+import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import hypothesis
 import pytest
 import websockets
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import connect
 
@@ -46,7 +50,15 @@ from edge.server.summary import CallMeta
 from edge.types import CallId, Role
 from tests.helpers import TIME_FACTOR
 from tests.server.harness import ServiceThread, Tap, subscriber
-from tests.server.test_fuzz import check_refusal, dumps, junk
+from tests.server.test_fuzz import (
+    SOCKET_EXAMPLES,
+    Records,
+    check_refusal,
+    documented_codes,
+    dumps,
+    exchange,
+    junk,
+)
 
 PHONE = "555-123-4567"
 
@@ -468,3 +480,45 @@ def test_publishing_needs_an_ingest_token_and_counts_against_its_source() -> Non
         assert hello("c-1", ingest, bearer=True)["type"] == "publishing"
         reply = hello("c-2", ingest)
         assert reply["code"] == 4029 and "max_calls_per_source" in reply["message"]
+
+
+@pytest.fixture(scope="module")
+def publish_service() -> Iterator[tuple[ServiceThread, Records]]:
+    """A service for fuzzed publishers, and its log (warnings and errors)."""
+    records = Records()
+    logging.getLogger().addHandler(records)
+    try:
+        with ServiceThread(config(publisher_grace=0.2, hello_timeout=5.0), None) as thread:
+            yield thread, records
+    finally:
+        logging.getLogger().removeHandler(records)
+    assert not records.tracebacks(), records.tracebacks()
+
+
+CALL_NUMBERS = itertools.count()
+
+
+@settings(max_examples=SOCKET_EXAMPLES)
+@given(st.booleans(), junk, st.lists(mutated_events(), max_size=5))
+def test_publish_over_sockets_closes_with_documented_codes(
+    publish_service, good_hello, bad_hello, script
+) -> None:
+    """Fuzzed publishers get a documented close and an error message saying why; the
+    service logs no traceback, and no call outlives its publisher's grace."""
+    thread, records = publish_service
+    call_id = f"fz-{next(CALL_NUMBERS)}"
+    hello = hello_message(PublishInfo(CallId(call_id), "a1", "t1", None))
+    events = [m.replace('"call_id": "c1"', f'"call_id": "{call_id}"') for m in script]
+    end = CallEnded(stream_time=9.0, duration=9.0, call_id=CallId(call_id), seq=10**6)
+    code, replies = exchange(
+        thread.ws + "/publish", [hello if good_hello else dumps(bad_hello), *events], to_json(end)
+    )
+    assert code in documented_codes(), (code, replies[-1:])
+    hypothesis.event(f"socket publish closed {code}")
+    if code != Close.NORMAL and code != Close.NOT_UTF8:
+        assert replies[-1]["type"] == "error" and replies[-1]["code"] == code, replies
+    deadline = time.monotonic() + 10 * TIME_FACTOR
+    while thread.run(lambda: thread.service.hub.active_calls()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert thread.run(lambda: thread.service.hub.active_calls()) == 0
+    assert not records.tracebacks(), records.tracebacks()
