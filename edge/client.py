@@ -341,14 +341,17 @@ class Publisher:
         async with connect(self.url, open_timeout=10) as ws:
             await ws.send(hello_message(self.info))
             reply = await _reply(ws)
-            self.backlog.resume(int(reply["last_seq"]))
+            last_seq = reply.get("last_seq")
+            if reply.get("type") != "publishing" or not isinstance(last_seq, int):
+                raise ServiceError(Close.BAD_MESSAGE, f"{self.url} is not a publish endpoint")
+            self.backlog.resume(last_seq)
             self.connections += 1
             self._delay = self.retry[0]
             log.info(
                 "publishing call %s to %s after seq %d",
                 self.info.call_id,
                 self.url,
-                reply["last_seq"],
+                last_seq,
             )
             reader = asyncio.create_task(self._read(ws), name="publish/acks")
             try:
@@ -373,7 +376,10 @@ class Publisher:
         """Acknowledgements in, until the service closes; an error becomes ServiceError."""
         try:
             async for message in ws:
-                data = json.loads(message)
+                try:
+                    data = json.loads(message)
+                except ValueError:
+                    raise ServiceError(Close.BAD_MESSAGE, "the service sent no JSON") from None
                 if data.get("type") == "error":
                     raise ServiceError(int(data["code"]), str(data["message"]))
                 if data.get("type") == "ack":

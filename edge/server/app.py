@@ -727,7 +727,7 @@ class Service:
             if known.session.ended:
                 # It sent call.ended and was not told it arrived (the last ack
                 # lost): it learns the service holds it all.
-                session.state_ended()
+                session.mark_ended()
                 return known.session.last_seq
             assert known.grace is not None  # away, within its grace
             known.grace.cancel()

@@ -145,7 +145,7 @@ class PublishSession:
         reply = {"type": "publishing", "protocol": PROTOCOL, "call_id": self.info.call_id}
         return json.dumps({**reply, "last_seq": last_seq})
 
-    def state_ended(self) -> None:
+    def mark_ended(self) -> None:
         """The call has ended already (a publisher back after its last ack was lost)."""
         self.state = _State.ENDED
 
