@@ -49,7 +49,6 @@ from websockets.server import ServerProtocol
 
 from edge import logcontext
 from edge.config import Config
-from edge.events import CallEnded
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
 from edge.server import pages
@@ -73,7 +72,7 @@ from edge.server.metrics import Metrics
 from edge.server.options import ServerOptions, TokenRole
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused, error_message, shown
-from edge.server.publish import PublishInfo, PublishSession
+from edge.server.publish import PublishInfo, PublishSession, ended_event
 from edge.server.subscribe import (
     Feedback,
     Reply,
@@ -83,7 +82,6 @@ from edge.server.subscribe import (
     subscribed_message,
 )
 from edge.server.summary import CallMeta
-from edge.types import CallId
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +203,10 @@ class _LiveCall:
 class Service:
     """The running service: shared engine, hub, tokens and the websocket server."""
 
+    # The embedded hub today: this process is the whole system; a hub shared by
+    # several nodes implements the same protocol (issue 16).
+    hub: CallHub
+
     def __init__(self, config: Config, engine: Engine | None = None) -> None:
         self.config = config
         self.engine: Engine | None = None  # until loaded: /readyz says 503, ingest: try later
@@ -221,8 +223,7 @@ class Service:
             if config.privacy.event_log is not None
             else None
         )
-        # The embedded hub: this process is the whole system (a shared one: issue 16).
-        self.hub: CallHub = Hub(
+        self.hub = Hub(
             config.privacy,
             resume_events=config.server.resume_events,
             record=self.event_log.write if self.event_log else None,
@@ -798,13 +799,9 @@ class Service:
         record = self.hub.calls.get(call_id)
         if record is None or record.ended_at is not None:
             return
-        duration = record.summary.duration
-        ended = CallEnded(
-            stream_time=duration,
-            duration=duration,
-            call_id=CallId(call_id),
-            seq=known.session.last_seq + 1,
-            wall_time=time.time(),
+        assert known.session.info is not None
+        ended = ended_event(
+            known.session.info.call_id, known.session.last_seq, record.summary.duration
         )
         self.hub.publish(call_id, ended)
         log.warning("call %s ended: its publisher did not come back", call_id)

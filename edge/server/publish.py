@@ -207,6 +207,17 @@ class PublishSession:
         self._credit -= 1
 
 
+def ended_event(call_id: CallId, last_seq: int, duration: float) -> CallEnded:
+    """The ``call.ended`` the service makes for a call whose publisher never came back."""
+    return CallEnded(
+        stream_time=duration,
+        duration=duration,
+        call_id=call_id,
+        seq=last_seq + 1,
+        wall_time=time.time(),
+    )
+
+
 # -- events, checked field by field --------------------------------------------
 
 
