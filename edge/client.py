@@ -1,6 +1,7 @@
 """Clients of ``edge serve``: stream a call's audio in, watch its events come out.
 
-Used by ``edge stream``, the demo, the benchmark and the tests; see
+Used by ``edge stream``, ``edge run`` (:class:`Forwarder`: the call's audio;
+:class:`Publisher`: its events), the demo, the benchmark and the tests; see
 ``docs/server.md`` for the protocols they speak.
 """
 
@@ -10,6 +11,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import random
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,11 @@ from websockets.exceptions import ConnectionClosed
 from edge.audio import g711
 from edge.contracts import Frame
 from edge.errors import EdgeError
+from edge.events import Event
+from edge.server.hub import Privacy
+from edge.server.options import PrivacyOptions
 from edge.server.protocol import PROTOCOL, Close
+from edge.server.publish import Backlog, PublishInfo, hello_message
 from edge.types import FRAME_SAMPLES, FRAME_SECONDS, Role
 
 log = logging.getLogger(__name__)
@@ -246,3 +252,140 @@ class Forwarder:
                 await self._ready.wait()
             await ws.send(json.dumps({"type": "stop"}))
             await _reply(ws)
+
+
+class Publisher:
+    """Publishes a call analysed on this workstation to ``edge serve``: events, never audio.
+
+    ``edge run --publish`` hands it every event (:meth:`offer`). What may leave
+    is decided here first, by the workstation's own ``[privacy]`` (redaction,
+    ``share = "cues"``), then the event waits in a bounded :class:`Backlog`
+    until the service acknowledges it. :meth:`run` keeps a connection to the
+    publish endpoint; when it is lost, analysis goes on, the backlog fills
+    (oldest readings dropped first), and :meth:`run` reconnects with exponential
+    back-off and resends what came after the service's ``last_seq``: no gap, no
+    duplicate.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        info: PublishInfo,
+        privacy: PrivacyOptions,
+        *,
+        buffer: int = 4096,
+        retry: tuple[float, float] = (0.5, 10.0),
+    ) -> None:
+        self.url = url
+        self.info = info
+        self.privacy = Privacy(privacy)
+        self.backlog = Backlog(buffer)
+        self.retry = retry  # first and longest wait between attempts, seconds
+        self.connections = 0  # accepted connections (1: never lost)
+        self._delay = retry[0]
+        self._ready = asyncio.Event()
+        self._closing = False
+
+    def offer(self, event: Event) -> None:
+        shared = self.privacy.share(event)
+        if shared is None:
+            return
+        self.backlog.add(shared)
+        self._ready.set()
+
+    async def close(self) -> None:
+        """No more events: deliver what is left (:meth:`run` returns once it is acknowledged)."""
+        self._closing = True
+        self._ready.set()
+
+    async def run(self) -> None:
+        """Publish until :meth:`close` and everything is acknowledged; reconnect when lost."""
+        try:
+            while not (self._closing and self.backlog.done):
+                try:
+                    await self._session()
+                    continue
+                except ServiceError as e:
+                    fatal = e.code in _FATAL or e.code == Close.TOO_BIG
+                    # A second connection of a call the service still holds open
+                    # is refused (4009) until it sees the first one gone: retry.
+                    if fatal or (e.code == Close.CONFLICT and not self.connections):
+                        log.error("publishing to %s stopped: %s", self.url, e)
+                        return
+                    problem = str(e)
+                except (OSError, ConnectionClosed, asyncio.TimeoutError) as e:
+                    problem = f"lost ({e or type(e).__name__})"
+                wait = self._delay * random.uniform(0.8, 1.2)
+                self._delay = min(self._delay * 2, self.retry[1])
+                log.warning(
+                    "publishing to %s: %s; %d event(s) kept, retrying in %.1f s",
+                    self.url,
+                    problem,
+                    len(self.backlog),
+                    wait,
+                )
+                await asyncio.sleep(wait)
+        finally:
+            backlog = self.backlog
+            if backlog.dropped or backlog.lost or not backlog.done:
+                log.warning(
+                    "publishing call %s: %d reading(s) dropped and %d event(s) lost while "
+                    "the service was away, %d not delivered",
+                    self.info.call_id,
+                    backlog.dropped,
+                    backlog.lost,
+                    len(backlog),
+                )
+
+    async def _session(self) -> None:
+        async with connect(self.url, open_timeout=10) as ws:
+            await ws.send(hello_message(self.info))
+            reply = await _reply(ws)
+            last_seq = reply.get("last_seq")
+            if reply.get("type") != "publishing" or not isinstance(last_seq, int):
+                raise ServiceError(Close.BAD_MESSAGE, f"{self.url} is not a publish endpoint")
+            self.backlog.resume(last_seq)
+            self.connections += 1
+            self._delay = self.retry[0]
+            log.info(
+                "publishing call %s to %s after seq %d",
+                self.info.call_id,
+                self.url,
+                last_seq,
+            )
+            reader = asyncio.create_task(self._read(ws), name="publish/acks")
+            try:
+                while not (self._closing and self.backlog.done):
+                    while (message := self.backlog.next()) is not None:
+                        await ws.send(message)
+                    if self._closing and self.backlog.done:
+                        break
+                    self._ready.clear()
+                    ready = asyncio.create_task(self._ready.wait())
+                    await asyncio.wait({reader, ready}, return_when=asyncio.FIRST_COMPLETED)
+                    ready.cancel()
+                    if reader.done():
+                        reader.result()  # the service's error, if it sent one
+                        if not (self._closing and self.backlog.done):
+                            raise ConnectionError("the service closed the connection")
+            finally:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        """Acknowledgements in, until the service closes; an error becomes ServiceError."""
+        try:
+            async for message in ws:
+                try:
+                    data = json.loads(message)
+                except ValueError:
+                    raise ServiceError(Close.BAD_MESSAGE, "the service sent no JSON") from None
+                if data.get("type") == "error":
+                    raise ServiceError(int(data["code"]), str(data["message"]))
+                if data.get("type") == "ack":
+                    self.backlog.acked(int(data["seq"]))
+                self._ready.set()
+        except ConnectionClosed as e:
+            if e.rcvd is not None and e.rcvd.code >= 4000:
+                raise ServiceError(e.rcvd.code, e.rcvd.reason) from None
+            raise

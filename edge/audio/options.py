@@ -39,12 +39,27 @@ class CaptureOptions:
     )
     forward_url: str | None = setting(
         None,
-        help="send the audio to `edge serve` (its ingest URL)",
+        help="send the call's audio to `edge serve` (its ingest URL); heavier and less "
+        "private than publish_url",
         format=Format(r"wss?://\S+", "a ws:// or wss:// URL"),
         example="wss://edge.example.org/ingest",
     )
     forward_token: str | None = setting(
         None, help="ingest token for forward_url", example="<an ingest token>", secret=True
+    )
+    publish_url: str | None = setting(
+        None,
+        help="send the call's events (not its audio) to `edge serve` (its publish URL)",
+        format=Format(r"wss?://\S+", "a ws:// or wss:// URL"),
+        example="wss://edge.example.org/publish",
+    )
+    publish_token: str | None = setting(
+        None, help="ingest token for publish_url", example="<an ingest token>", secret=True
+    )
+    publish_buffer: int = setting(
+        4096,
+        help="events kept while the service is away; when full, readings are dropped first",
+        range=Range(16),
     )
     agent_id: str = setting("", help="who this workstation's agent is")
     team: str = setting("", help="the agent's team")

@@ -8,6 +8,11 @@ printed, exit status 0. A second Ctrl-C gives up on the flush.
 
 A device that fails mid-call is logged and reopened when it comes back; its
 missing time is filled with silence (see :mod:`edge.audio.capture`).
+
+With ``--publish`` the call's events (after this workstation's ``[privacy]``)
+go to ``edge serve`` too, which shows them as if it had analysed the call;
+``--forward`` sends the audio instead, for the service to analyse again: more
+network and CPU, and the voice leaves the workstation.
 """
 
 from __future__ import annotations
@@ -24,13 +29,18 @@ from edge.audio.frames import parse_channel_map
 from edge.cli.format import add_output, show
 from edge.cli.options import add_common, add_pipeline, pipeline_options, positive_float
 from edge.cli.stopping import on_stop_signals
-from edge.client import CallSpec, Forwarder
+from edge.client import CallSpec, Forwarder, Publisher
 from edge.config import Config, load_config
 from edge.errors import ConfigError
 from edge.ops.metrics_http import RunMetrics
 from edge.pipeline.call import run_call
 from edge.pipeline.engine import Engine
+from edge.server.ingest import call_id_field
+from edge.server.protocol import Refused
+from edge.server.publish import PublishInfo
 from edge.types import CallId, Role
+
+PUBLISH_WAIT = 10.0  # seconds the end of a call waits for the service to take its last events
 
 
 def add_parser(commands: Any) -> None:
@@ -75,8 +85,18 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--call-id", default=None, help="call id in events (default: live-TIME)")
     forward = parser.add_argument_group(
-        "forwarding to `edge serve`",
-        "Send the call's audio to a running service too, so the agent panel shows it.",
+        "sending the call to `edge serve`",
+        "So the agent panel and the wallboard show it. --publish sends the events this "
+        "workstation makes, after its [privacy] settings; --forward sends the audio for the "
+        "service to analyse again (heavier, and the voice leaves the workstation).",
+    )
+    forward.add_argument(
+        "--publish",
+        metavar="URL",
+        help="publish URL, e.g. ws://server:8765/publish (default: [capture] publish_url)",
+    )
+    forward.add_argument(
+        "--publish-token", metavar="TOKEN", help="ingest token (default: [capture] publish_token)"
     )
     forward.add_argument(
         "--forward",
@@ -133,9 +153,36 @@ def make_forwarder(
     return Forwarder(url, spec, roles)
 
 
+def make_publisher(args: argparse.Namespace, config: Config, call_id: CallId) -> Publisher | None:
+    capture = config.capture
+    url = args.publish or capture.publish_url
+    if not url:
+        return None
+    if not url.startswith(("ws://", "wss://")):
+        raise ConfigError(f"--publish {url!r} is not a websocket URL: use ws://HOST:PORT/publish")
+    if args.forward or capture.forward_url:
+        raise ConfigError(
+            "--publish and --forward (or [capture] publish_url and forward_url) both send "
+            "the call to the service: choose one (--publish sends events, not audio)"
+        )
+    try:
+        call_id_field(call_id)
+    except Refused as e:
+        raise ConfigError(f"--call-id: {e}") from None
+    info = PublishInfo(
+        call_id=call_id,
+        agent_id=args.agent_id if args.agent_id is not None else capture.agent_id,
+        team=args.team if args.team is not None else capture.team,
+        token=args.publish_token or capture.publish_token,
+    )
+    return Publisher(url, info, config.privacy, buffer=capture.publish_buffer)
+
+
 async def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     options = pipeline_options(args, config.pipeline)
+    call_id = CallId(args.call_id or time.strftime("live-%Y%m%dT%H%M%S"))
+    publisher = make_publisher(args, config, call_id)  # a bad setting: before any device
     source = await asyncio.to_thread(open_source, args, config)
     try:
         engine = await asyncio.to_thread(Engine.load, options)
@@ -148,7 +195,6 @@ async def run(args: argparse.Namespace) -> int:
         source.close()
         engine.close()
         raise
-    call_id = CallId(args.call_id or time.strftime("live-%Y%m%dT%H%M%S"))
     logcontext.call_id.set(call_id)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -166,6 +212,7 @@ async def run(args: argparse.Namespace) -> int:
     timer = loop.call_later(args.seconds, stop.set) if args.seconds else None
     forwarder = make_forwarder(args, config, call_id, source.roles)
     sending = asyncio.create_task(forwarder.run()) if forwarder is not None else None
+    publishing = asyncio.create_task(publisher.run()) if publisher is not None else None
     try:
         calls = run_call(
             engine,
@@ -177,6 +224,8 @@ async def run(args: argparse.Namespace) -> int:
         )
         async for event in calls:
             metrics.observe(event)
+            if publisher is not None:
+                publisher.offer(event)
             show(event, jsonl=args.jsonl, signals=args.signals)
     except asyncio.CancelledError:
         if forced:
@@ -189,6 +238,12 @@ async def run(args: argparse.Namespace) -> int:
                 await asyncio.wait_for(asyncio.shield(sending), 10)
             sending.cancel()
             await asyncio.gather(sending, return_exceptions=True)
+        if publisher is not None and publishing is not None:
+            await publisher.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(publishing), PUBLISH_WAIT)
+            publishing.cancel()
+            await asyncio.gather(publishing, return_exceptions=True)
         if timer is not None:
             timer.cancel()
         undo_signals()

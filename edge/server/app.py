@@ -6,8 +6,11 @@ One process, one ``websockets`` server:
   (:mod:`edge.server.ingest` speaks the protocols);
 * ``/audiohook``: Genesys Cloud AudioHook sessions, one call each
   (:mod:`edge.server.audiohook` speaks the protocol);
+* ``/publish``: the events of a call analysed elsewhere (``edge run --publish``),
+  one call per connection (:mod:`edge.server.publish` speaks the protocol);
 * ``/subscribe``: agents, wallboards and call detail out
-  (:mod:`edge.server.subscribe` speaks the protocol, :mod:`edge.server.hub` fans out);
+  (:mod:`edge.server.subscribe` speaks the protocol; the hub, through
+  :class:`~edge.server.hub_protocol.CallHub`, holds the calls and fans out);
 * plain HTTP on the same port: the pages (``/agent``, ``/wallboard``),
   ``/healthz``, ``/readyz`` and ``/metrics`` (GET and HEAD; other methods 405).
 
@@ -55,6 +58,7 @@ from edge.server.audiohook import Reply as AudioHookReply
 from edge.server.auth import Tokens, require
 from edge.server.eventlog import EventLog
 from edge.server.hub import Hub, Subscription, View
+from edge.server.hub_protocol import CallHub
 from edge.server.ingest import (
     Audio,
     Ignored,
@@ -69,6 +73,7 @@ from edge.server.metrics import Metrics
 from edge.server.options import ServerOptions, TokenRole
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused, error_message, shown
+from edge.server.publish import PublishInfo, PublishSession, ended_event
 from edge.server.subscribe import (
     Feedback,
     Reply,
@@ -86,6 +91,8 @@ INGEST_PATHS = ("/ingest", "/twilio")
 AUDIOHOOK_PATH = "/audiohook"
 AUDIOHOOK_CLOSE_WAIT = 5.0  # seconds a refused AudioHook client gets to send close
 SUBSCRIBE_PATH = "/subscribe"
+PUBLISH_PATH = "/publish"
+WEBSOCKET_PATHS = (*INGEST_PATHS, AUDIOHOOK_PATH, SUBSCRIBE_PATH, PUBLISH_PATH)
 PRUNE_EVERY = 5.0
 STALL_GRACE = 1.0  # seconds an overflowed subscriber's sender may take to finish its send
 ALLOW = "GET, HEAD"
@@ -177,6 +184,16 @@ class _Session(Protocol):
     def timed_out(self, seconds: float) -> Refused: ...
 
 
+@dataclass(eq=False)
+class _Published:
+    """A call a workstation analyses and publishes; ``ws`` None while it is away."""
+
+    source: str
+    session: PublishSession
+    ws: ServerConnection | None
+    grace: asyncio.Task[None] | None = None  # ends the call unless the workstation returns
+
+
 @dataclass
 class _LiveCall:
     call: Call
@@ -187,6 +204,10 @@ class _LiveCall:
 
 class Service:
     """The running service: shared engine, hub, tokens and the websocket server."""
+
+    # The embedded hub today: this process is the whole system; a hub shared by
+    # several nodes implements the same protocol (issue 16).
+    hub: CallHub
 
     def __init__(self, config: Config, engine: Engine | None = None) -> None:
         self.config = config
@@ -225,6 +246,7 @@ class Service:
         self.live: dict[str, _LiveCall] = {}
         self.connections = 0  # open websocket connections (server.max_connections)
         self.paces: dict[str, SourcePace] = {}  # per ingest source (bounded by the tokens)
+        self.published: dict[str, _Published] = {}  # calls analysed on workstations
         self._closing = False
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -293,6 +315,10 @@ class Service:
         self.server.close(close_connections=False)  # stop listening
         for live in list(self.live.values()):
             await live.call.cancel()
+        graces = [p.grace for p in self.published.values() if p.grace is not None]
+        for grace in graces:
+            grace.cancel()
+        await asyncio.gather(*graces, return_exceptions=True)
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             await asyncio.gather(self._housekeeping, return_exceptions=True)
@@ -313,6 +339,9 @@ class Service:
         closing = [
             live.ws.close(Close.GOING_AWAY, "server shutting down") for live in self.live.values()
         ]
+        # Publishers hear what the service holds, then go: they resend the rest
+        # to whatever serves next, without gaps or duplicates.
+        closing += [self._let_go(p.ws, p.session) for p in self.published.values() if p.ws]
         await asyncio.gather(*closing, return_exceptions=True)
         while self.live:
             await asyncio.sleep(0.05)
@@ -324,13 +353,15 @@ class Service:
         while True:
             await asyncio.sleep(PRUNE_EVERY)
             self.hub.prune()
+            for call_id in [c for c in self.published if c not in self.hub.calls]:
+                del self.published[call_id]
             if self.event_log is not None:
                 await self.event_log.prune()
 
     # -- gauges: what /metrics reads (edge.server.metrics.Gauges) -----------
 
     def live_calls(self) -> int:
-        return len(self.live)
+        return len(self.live) + sum(p.ws is not None for p in self.published.values())
 
     def queued_frames(self) -> int:
         return sum(live.call.queued_frames for live in self.live.values())
@@ -367,7 +398,7 @@ class Service:
 
     def _answer(self, ws: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
-        websocket = path in INGEST_PATHS or path in (SUBSCRIBE_PATH, AUDIOHOOK_PATH)
+        websocket = path in WEBSOCKET_PATHS
         if request.method not in ("GET", "HEAD") or (websocket and request.method != "GET"):
             return _not_allowed("GET" if websocket else ALLOW)
         for name in SINGLE_HEADERS:
@@ -438,6 +469,8 @@ class Service:
                 await self._subscribe(ws)
             elif path == AUDIOHOOK_PATH:
                 await self._audiohook(ws)
+            elif path == PUBLISH_PATH:
+                await self._publish(ws)
             else:
                 await _refuse(ws, Refused(Close.NOT_FOUND, f"no websocket endpoint at {path}"))
         finally:
@@ -659,6 +692,148 @@ class Service:
                 live.pace.calls -= 1
             self.metrics.dropped_frames.inc(call.dropped_frames)
             log.info("call %s ended (%d frames dropped)", call.call_id, call.dropped_frames)
+
+    async def _publish(self, ws: ServerConnection) -> None:
+        """A workstation's analysed call: its events go to the hub as if analysed here."""
+        options = self.config.server
+        session = PublishSession(rate=options.publish_rate, burst=options.publish_burst)
+        peer = _peer(ws)
+        info: PublishInfo | None = None
+        try:
+            try:
+                first = await asyncio.wait_for(ws.recv(), options.hello_timeout)
+            except asyncio.TimeoutError:
+                raise session.timed_out(options.hello_timeout) from None
+            info = session.hello(first)
+            logcontext.call_id.set(info.call_id)
+            last_seq = self._attach_publisher(ws, info, session)
+            await ws.send(session.publishing(last_seq))
+            async for message in ws:
+                if self._closing:
+                    # Shutting down: what was published is acknowledged (_let_go),
+                    # the rest the workstation resends to the next service.
+                    continue
+                accepted = session.event(message)
+                self.metrics.observe(accepted.event)
+                self.hub.publish(info.call_id, accepted.event)
+                if accepted.ack is not None:
+                    await ws.send(accepted.ack)
+                if session.ended:
+                    await ws.close(Close.NORMAL, "call ended")
+        except Refused as e:
+            self.metrics.ingest_errors.labels(code=str(int(e.code))).inc()
+            e = self._scrubbed(e)
+            log.warning("publisher %s refused: %s", peer, e)
+            await _refuse(ws, e)
+        except ConnectionClosed:
+            pass
+        finally:
+            if info is not None:
+                self._detach_publisher(ws, info.call_id)
+
+    def _attach_publisher(
+        self, ws: ServerConnection, info: PublishInfo, session: PublishSession
+    ) -> int:
+        """Open the call, or take back one whose workstation was away: the last seq held.
+
+        A call id is one call: a call streaming (analysed here, or published by a
+        connection still open) refuses a second with 4009; so does another source
+        asking for a call it did not publish.
+        """
+        principal = self.tokens.authenticate(info.token or _bearer(ws))
+        require(principal, TokenRole.INGEST)
+        if self._closing:
+            raise Refused(Close.TRY_LATER, "the service is shutting down: retry in a few seconds")
+        source = principal.source or "open"
+        record = self.hub.calls.get(info.call_id)
+        known = self.published.get(info.call_id)
+        if known is not None and known.source == source and known.ws is None:
+            if known.session.ended:
+                # It sent call.ended and was not told it arrived (the last ack
+                # lost): it learns the service holds it all.
+                session.mark_ended()
+                return known.session.last_seq
+            assert known.grace is not None  # away, within its grace
+            known.grace.cancel()
+            known.ws, known.grace = ws, None
+            session.last_seq = known.session.last_seq
+            known.session = session
+            log.info(
+                "call %s: publisher back from %s at seq %d", info.call_id, source, session.last_seq
+            )
+            return session.last_seq
+        if record is not None and record.ended_at is None:
+            raise Refused(
+                Close.CONFLICT,
+                f"call id {info.call_id!r} is already streaming: use a new call id per call",
+            )
+        if self.hub.active_calls(source) >= self.config.server.max_calls_per_source:
+            raise Refused(
+                Close.TOO_MANY,
+                f"source {source!r} already streams {self.config.server.max_calls_per_source} "
+                "calls: the limit is server.max_calls_per_source",
+            )
+        meta = CallMeta(
+            call_id=info.call_id,
+            agent_id=info.agent_id,
+            team=info.team,
+            source=source,
+            started_at=time.time(),
+        )
+        self.hub.open_call(meta)
+        self.published[info.call_id] = _Published(source, session, ws)
+        self.metrics.calls_started.inc()
+        log.info(
+            "call %s published by %s (agent %r, team %r)",
+            info.call_id,
+            source,
+            info.agent_id,
+            info.team,
+        )
+        return 0
+
+    def _detach_publisher(self, ws: ServerConnection, call_id: str) -> None:
+        """The publisher's connection is gone: the call ends, or waits for it to return."""
+        known = self.published.get(call_id)
+        if known is None or known.ws is not ws:
+            return  # refused before it was attached
+        known.ws = None
+        if self._closing:
+            del self.published[call_id]
+            return
+        if known.session.ended:
+            return  # kept while the hub holds the call (_keep_house), for a lost last ack
+        known.grace = asyncio.create_task(self._grace(call_id, known), name=f"{call_id}/grace")
+        log.info(
+            "call %s: publisher gone; the call ends unless it is back within %g s",
+            call_id,
+            self.config.server.publisher_grace,
+        )
+
+    async def _grace(self, call_id: str, known: _Published) -> None:
+        """End a published call whose workstation did not come back in time.
+
+        Forgotten here at once: a workstation back later starts a new record of the call.
+        """
+        await asyncio.sleep(self.config.server.publisher_grace)
+        if self.published.get(call_id) is not known:
+            return
+        del self.published[call_id]
+        record = self.hub.calls.get(call_id)
+        if record is None or record.ended_at is not None:
+            return
+        assert known.session.info is not None
+        ended = ended_event(
+            known.session.info.call_id, known.session.last_seq, record.summary.duration
+        )
+        self.hub.publish(call_id, ended)
+        log.warning("call %s ended: its publisher did not come back", call_id)
+
+    async def _let_go(self, ws: ServerConnection, session: PublishSession) -> None:
+        """Shutting down: acknowledge all a publisher sent, then close (it comes back later)."""
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(session.ack())
+            await ws.close(Close.GOING_AWAY, "server shutting down")
 
     async def _subscribe(self, ws: ServerConnection) -> None:
         peer = _peer(ws)

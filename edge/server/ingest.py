@@ -232,7 +232,7 @@ class IngestSession:
                 Close.UNSUPPORTED,
                 f"protocol {shown(protocol)} is not supported: this server speaks 1",
             )
-        call_id = _call_id(data.get("call_id"))
+        call_id = call_id_field(data.get("call_id"))
         rate = data.get("sample_rate", 16000)
         if not isinstance(rate, int) or isinstance(rate, bool) or rate not in RATES:
             allowed = ", ".join(map(str, RATES))
@@ -277,11 +277,11 @@ class IngestSession:
         return self._started(
             CallInfo(
                 call_id=call_id,
-                agent_id=_text(data, "agent_id"),
-                team=_text(data, "team"),
+                agent_id=text_field(data, "agent_id"),
+                team=text_field(data, "team"),
                 roles=self._splitter.roles,
                 dialect=Dialect.NATIVE,
-                token=_optional_text(data, "token"),
+                token=optional_text_field(data, "token"),
                 live=live,
             )
         )
@@ -331,18 +331,20 @@ class IngestSession:
         if not all(track in ("inbound", "outbound") for track in tracks):
             raise _bad(f"Twilio tracks {shown(tracks)}: expected inbound and/or outbound")
         params = checked(start, "customParameters", dict, {})
-        call_id = _call_id(start.get("callSid") or data.get("streamSid") or start.get("streamSid"))
+        call_id = call_id_field(
+            start.get("callSid") or data.get("streamSid") or start.get("streamSid")
+        )
         for track in tracks:
             role = Role.CALLER if track == "inbound" else Role.AGENT
             self._tracks[track] = _Track(role)
         return self._started(
             CallInfo(
                 call_id=call_id,
-                agent_id=_text(params, "agent_id"),
-                team=_text(params, "team"),
+                agent_id=text_field(params, "agent_id"),
+                team=text_field(params, "team"),
                 roles=tuple(t.role for t in self._tracks.values()),
                 dialect=Dialect.TWILIO,
-                token=_optional_text(params, "token"),
+                token=optional_text_field(params, "token"),
             )
         )
 
@@ -466,7 +468,7 @@ class _Track:
         return self._splitter.feed(np.zeros((0, 1), np.float32), last=True)
 
 
-def _call_id(value: object) -> CallId:
+def call_id_field(value: object) -> CallId:
     if not isinstance(value, str) or not _CALL_ID.match(value):
         raise _bad(
             f"call_id {shown(value)} is not valid: use 1-128 letters, digits or ._:@- characters"
@@ -492,12 +494,12 @@ def _timestamp(value: object) -> float | None:
     return at_ms
 
 
-def _text(data: dict[str, Any], key: str) -> str:
+def text_field(data: dict[str, Any], key: str) -> str:
     value = checked(data, key, str, "")
     if len(value) > 128:
         raise _bad(f"{key} must be a string of at most 128 characters")
     return value
 
 
-def _optional_text(data: dict[str, Any], key: str) -> str | None:
+def optional_text_field(data: dict[str, Any], key: str) -> str | None:
     return optional(data, key, str)

@@ -114,6 +114,21 @@ class ServerOptions:
     drain_seconds: float = setting(
         10.0, help="on SIGTERM: seconds calls get to finish", range=POSITIVE
     )
+    publish_rate: float = setting(
+        100.0,
+        help="events per second a published call (edge run --publish) may send on average",
+        range=POSITIVE,
+    )
+    publish_burst: int = setting(
+        8192,
+        help="events a published call may send at once (a workstation catching up)",
+        range=Range(16),
+    )
+    publisher_grace: float = setting(
+        60.0,
+        help="seconds a published call waits for its workstation to reconnect before it ends",
+        range=POSITIVE,
+    )
 
     def __post_init__(self) -> None:
         check(self)

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.server.auth import Principal, Tokens, require
-from edge.server.hub import CallRecord, Subscription, View
+from edge.server.hub import Subscription, View
+from edge.server.hub_protocol import HeldCall
 from edge.server.options import Share, TokenRole
 from edge.server.outbox import Outbox
 from edge.server.protocol import (
@@ -110,7 +111,7 @@ class SubscribeSession:
     def __init__(
         self,
         tokens: Tokens,
-        calls: Mapping[str, CallRecord],
+        calls: Mapping[str, HeldCall],
         *,
         bearer: str | None = None,
         clock: Callable[[], float] = time.time,

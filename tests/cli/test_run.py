@@ -188,3 +188,113 @@ def test_run_forwards_the_call_to_edge_serve(pipe_source, engine):
     assert {m["call_id"] for m in served} == {"fwd-1"}
     assert wer_of(finals_of(served)) < 0.2, finals_of(served)
     assert wer_of(finals_of(local)) < 0.2  # and on the terminal, as without --forward
+
+
+def kept(messages):
+    """What publishing never drops, as (type, seq): call events, finals and cues."""
+    types = ("call.started", "transcript.final", "cue.raised", "call.ended")
+    return [(m["type"], m["seq"]) for m in messages if m.get("type") in types]
+
+
+@pytest.mark.slow
+def test_run_publishes_events_and_no_audio_or_words_with_share_cues(pipe_source, tmp_path):
+    """--publish with [privacy] share = "cues": the service (no models of its own) shows
+    the call; on the wire it received JSON text events only, and not one word said."""
+    from edge.config import Config
+    from tests.server.harness import ServiceThread, Tap, messages, subscriber
+
+    config = tmp_path / "edge.toml"
+    config.write_text('[privacy]\nshare = "cues"\n')
+    pipe = pipe_source(rate=16000, channels=1)
+    seconds = LEAD + 11 + 2.5
+    with (
+        ServiceThread(Config(), None) as service,
+        Tap(service.ws) as tap,
+        subscriber(service.ws, view="agent", agent_id="ws-7") as (ws, _),
+    ):
+        run = EdgeRun(
+            "--caller-device", "pulse", "--seconds", str(seconds), "--jsonl",
+            "--config", str(config), "--publish", tap.ws + "/publish", "--agent-id", "ws-7",
+            "--call-id", "pub-1", env=pipe.env,
+        )  # fmt: skip
+        run.wait_for("call.started")
+        time.sleep(LEAD)
+        pipe.play(jfk(16000))
+        code, local = run.finish(timeout=seconds + 30 * TIME_FACTOR)
+        served = messages(ws, until="call.ended", timeout=30)
+    assert code == 0, run.err
+    assert wer_of(finals_of(local)) < 0.2  # the terminal shows the transcript, as ever
+    assert tap.seen and all(isinstance(m, str) for m in tap.seen)  # no audio frame
+    sent = [json.loads(m) for m in tap.seen]
+    assert sent[0]["type"] == "publish" and sent[-1]["type"] == "call.ended"
+    wire = " ".join(tap.seen).lower()
+    said = {w for w in wer_text(" ".join(finals_of(local))).split() if len(w) > 5}
+    assert said and not [w for w in said if w in wire]
+    shared = [e for e in local if not e["type"].startswith("transcript.")]
+    assert [(m["type"], m["seq"]) for m in sent[1:]] == [(e["type"], e["seq"]) for e in shared]
+    assert [m["seq"] for m in served if "seq" in m] == [e["seq"] for e in shared]
+
+
+@pytest.mark.slow
+def test_run_publishing_rides_out_the_service_going_away(pipe_source):
+    """The service stops a few seconds into the call and comes back on its port: the
+    workstation goes on analysing, and every final and cue it made reaches the agent's
+    view once, in order (call.started again first on the fresh service)."""
+    from edge.config import Config
+    from tests.server.harness import ServiceThread, messages, subscriber, until_closed
+
+    pipe = pipe_source(rate=16000, channels=1)
+    seconds = LEAD + 11 + 2.5
+    first = ServiceThread(Config(), None).__enter__()
+    port, stopped = first.port, False
+    try:
+        with subscriber(first.ws, view="agent", agent_id="ws-7") as (ws, _):
+            run = EdgeRun(
+                "--caller-device", "pulse", "--seconds", str(seconds), "--jsonl",
+                "--publish", first.ws + "/publish", "--agent-id", "ws-7", "--call-id", "pub-2",
+                env=pipe.env,
+            )  # fmt: skip
+            run.wait_for("call.started")
+            time.sleep(LEAD)
+            pipe.play(jfk(16000))
+            time.sleep(3.0)
+            first.__exit__()  # the service stops, as on SIGTERM
+            stopped = True
+            before = until_closed(ws, timeout=30)
+    finally:
+        if not stopped:
+            first.__exit__()
+    run.wait_stderr("retrying", timeout=10 * TIME_FACTOR)
+    time.sleep(3.0)  # away for over three seconds; the call goes on meanwhile
+    with (
+        ServiceThread(Config(), None, port=port) as second,
+        subscriber(second.ws, view="agent", agent_id="ws-7") as (ws, _),
+    ):
+        code, local = run.finish(timeout=seconds + 30 * TIME_FACTOR)
+        after = messages(ws, until="call.ended", timeout=30)
+    assert code == 0, run.err
+    assert kept(after)[0] == ("call.started", 1) and kept(before)[0] == ("call.started", 1)
+    delivered = kept(before) + kept(after)[1:]
+    assert delivered == kept(local), run.err
+    assert len([k for k in delivered if k[0] == "transcript.final"]) >= 2
+    assert wer_of(finals_of(before + after)) < 0.25
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--publish", "http://server/publish"], "is not a websocket URL"),
+        (["--publish", "ws://a/publish", "--forward", "ws://a/ingest"], "choose one"),
+        (["--publish", "ws://a/publish", "--call-id", "a b"], "--call-id"),
+    ],
+)
+def test_publish_settings_are_checked_before_any_device_opens(flags, says):
+    """A bad --publish setting is one line and exit 1, before devices or models."""
+    out = subprocess.run(
+        [*EDGE, "run", "--caller-device", "no such device", *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert says in out.stderr

@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
 
+from websockets.asyncio.client import connect as connect_async
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from edge.client import CallSpec, stream_call
@@ -25,10 +28,10 @@ from edge.server.options import ServerOptions
 
 
 class ServiceThread:
-    """Runs a :class:`Service` on port 0 in a background event loop."""
+    """Runs a :class:`Service` on ``port`` (0: a free one) in a background event loop."""
 
-    def __init__(self, config: Config, engine: Engine | None) -> None:
-        server = dataclasses.replace(config.server, port=0)
+    def __init__(self, config: Config, engine: Engine | None, *, port: int = 0) -> None:
+        server = dataclasses.replace(config.server, port=port)
         self.config = dataclasses.replace(config, server=server)
         self.engine = engine
         self.loop = asyncio.new_event_loop()
@@ -114,3 +117,69 @@ def upload(ws_url: str, audio: Any, call_id: str, **spec: Any) -> dict[str, Any]
     channels = ("caller", "agent") if audio.ndim == 2 else ("caller",)
     full = CallSpec(call_id=call_id, channels=channels, live=False, **spec)
     return asyncio.run(stream_call(ws_url + "/ingest", audio, full, realtime=False))
+
+
+class Tap:
+    """A websocket relay on loopback that records what clients send to the service.
+
+    Clients connect to :attr:`ws` instead of the service; every message they
+    send is kept in :attr:`seen` (text as ``str``, binary as ``bytes``) and
+    passed on, and the service's answers and close come back unchanged. So a
+    test asserts on what crosses the wire, not on what a client says it sent.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream  # ws://host:port of the service
+        self.seen: list[str | bytes] = []
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._server: Any = None
+
+    def __enter__(self) -> Tap:
+        self._thread.start()
+        self._server = self._call(self._serve())
+        return self
+
+    async def _serve(self) -> Any:
+        return await serve(self._relay, "127.0.0.1", 0)
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.close()
+        self._call(self._server.wait_closed())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    async def _relay(self, client: ServerConnection) -> None:
+        assert client.request is not None
+        async with connect_async(self.upstream + client.request.path) as service:
+
+            async def back() -> None:
+                with contextlib.suppress(ConnectionClosed):
+                    async for message in service:
+                        await client.send(message)
+                code = service.close_code or 1000
+                await client.close(code if code != 1006 else 1011, service.close_reason or "")
+
+            answers = asyncio.create_task(back())
+            with contextlib.suppress(ConnectionClosed):
+                async for message in client:
+                    self.seen.append(message)
+                    await service.send(message)
+            await service.close()
+            await asyncio.gather(answers, return_exceptions=True)
+
+
+def until_closed(ws: ClientConnection, timeout: float = 60) -> list[dict[str, Any]]:
+    """Read JSON messages until the service closes the connection."""
+    seen: list[dict[str, Any]] = []
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            seen.append(json.loads(ws.recv(timeout=timeout)))
+    return seen

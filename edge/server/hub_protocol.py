@@ -1,0 +1,91 @@
+"""What ``edge serve`` needs of a hub: one small protocol, more than one implementation.
+
+The server (:mod:`edge.server.app`) opens calls, publishes their events, attaches
+and detaches subscribers, records feedback and reads a few facts about the calls
+it holds; it does all of it through :class:`CallHub`. The implementation today is
+the embedded, in-process :class:`edge.server.hub.Hub`: one box is the whole
+system, and nothing changes for it. A hub shared by several nodes (issue 16,
+part 2: Redis Streams) implements the same protocol, so the server's code does not
+branch on which one runs.
+
+What every implementation keeps, because subscribers and publishers rely on it:
+
+* **Privacy first.** :meth:`CallHub.publish` applies ``[privacy]`` (``share``,
+  redaction) before an event is stored, buffered, summarised, logged or fanned
+  out; nothing downstream of it ever sees transcript text it may not.
+* **Per call, in order.** A call's events keep their ``seq`` order for every
+  subscriber; one writer per call (the node that analyses it, or the one its
+  workstation publishes to) appends them.
+* **Resume without duplicates.** :meth:`CallHub.attach` queues what a
+  subscriber missed after its last ``seq`` per call, or a ``call.snapshot`` when
+  that is gone; nothing twice (``docs/server.md``, Resume).
+* **A call id is one call.** :meth:`CallHub.open_call` refuses an id that is
+  streaming with :class:`~edge.server.protocol.Refused` (4009); an ended one may
+  be reused.
+* **Never waiting.** Every method is synchronous and returns at once: fan-out
+  goes to each subscriber's bounded :class:`~edge.server.outbox.Outbox`, which the
+  server drains to its socket. An implementation that talks to a store does it
+  off these calls (a task of its own), never inside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from typing import Any, Protocol
+
+from edge.events import Event
+from edge.server.auth import Principal
+from edge.server.hub import Subscription
+from edge.server.summary import CallMeta, CallSummary
+
+
+class HeldCall(Protocol):
+    """A call the hub holds: live, or ended less than its linger ago."""
+
+    @property
+    def meta(self) -> CallMeta: ...
+
+    @property
+    def summary(self) -> CallSummary: ...  # the wallboard tile: last seq, duration, cues
+
+    @property
+    def ended_at(self) -> float | None: ...  # Unix time of call.ended; None while live
+
+
+class CallHub(Protocol):
+    """Live calls, their events and the subscribers attached to this node."""
+
+    @property
+    def calls(self) -> Mapping[str, HeldCall]: ...
+
+    @property
+    def subscriptions(self) -> Set[Subscription]: ...  # this node's subscribers
+
+    @property
+    def dropped(self) -> int: ...  # readings dropped across subscribers' outboxes
+
+    def open_call(self, meta: CallMeta) -> object:
+        """Hold a new call; raises :class:`~edge.server.protocol.Refused` (4009) if streaming."""
+        ...
+
+    def publish(self, call_id: str, event: Event) -> None:
+        """One event of a held call: privacy, resume buffer, tile, event log, fan-out."""
+        ...
+
+    def prune(self) -> None:
+        """Forget calls that ended longer ago than the linger (wallboards hear so)."""
+        ...
+
+    def active_calls(self, source: str | None = None) -> int:
+        """Calls streaming now, of one ingest source or of all."""
+        ...
+
+    def attach(self, sub: Subscription, resume: dict[str, int]) -> None:
+        """Add a subscriber and queue what it missed (call id to last seq seen)."""
+        ...
+
+    def detach(self, sub: Subscription) -> None: ...
+
+    def record_feedback(self, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+        """A verdict on a cue, checked and kept; raises ``Refused``."""
+        ...
