@@ -37,7 +37,6 @@ from edge.adapters.whisper_models import BASE, BASE_PACKAGES, EMBEDDED, TINY_EN,
 from edge.audio.options import CaptureOptions
 from edge.config import Config, check_serve, config_path, load_config
 from edge.errors import EdgeError
-from edge.languages import ENGLISH, TEXT_LANGUAGES, WHISPER_LANGUAGES, describe
 from edge.pipeline.options import PipelineOptions
 from edge.server.options import PrivacyOptions, ServerOptions
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE
@@ -244,6 +243,7 @@ def _copy_note(check: Check, configured: str | None) -> Check:
 def check_whisper(options: PipelineOptions) -> Check:
     """Whisper loads and decodes a second of silence."""
     from edge.adapters.asr import WhisperTranscriber
+    from edge.languages import ENGLISH, describe
 
     asr = options.asr
 
@@ -270,6 +270,8 @@ def check_whisper(options: PipelineOptions) -> Check:
 
 def check_languages(options: PipelineOptions) -> Check:
     """Which languages each installed model covers, and what ``[pipeline] language`` gets."""
+    from edge.languages import ENGLISH, TEXT_LANGUAGES, WHISPER_LANGUAGES, describe
+
     language, model = options.language, options.asr.model
     base = base_installed()
     covers = (
