@@ -29,6 +29,7 @@ from edge.contracts import (
     VadStream,
 )
 from edge.events import Event, TextEmotion, TranscriptFinal
+from edge.languages import ENGLISH
 from edge.stages.channel import AsrJob, ChannelStage
 from edge.stages.language import ChannelLanguage
 from edge.stages.prosody import ProsodyTracker
@@ -79,7 +80,7 @@ class ChannelFeed:
     @property
     def job_language(self) -> str | None:
         """The language to decode the next transcription in; None: detect it."""
-        return self.language.language if self.language is not None else "en"
+        return self.language.language if self.language is not None else ENGLISH
 
     @property
     def idle(self) -> bool:
