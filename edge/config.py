@@ -344,7 +344,15 @@ def _unknown(
             else "settings go in sections such as [server]"
         )
         return ConfigError(f"{src.file}: {_name(name)} at the top level: {hint}")
-    hint = f"did you mean {close[0]}?" if close else "see docs/configuration.md for the keys"
+    # A key of another section ([pipeline.asr] language is [pipeline] language).
+    owners = sorted(k.rsplit(".", 1)[0] for k in _all_keys() if k.rsplit(".", 1)[-1] == name)
+    hint = (
+        f"did you mean {close[0]}?"
+        if close
+        else "it belongs under " + " or ".join(f"[{o}]" for o in owners)
+        if owners
+        else "see docs/configuration.md for the keys"
+    )
     return ConfigError(f"{src.where(key)} unknown key {_name(name)}: {hint}")
 
 

@@ -86,6 +86,10 @@ class Hypothesis:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
+    # The language it was decoded in: the one asked for, or what the model detected
+    # (with its probability) when asked for none.
+    language: str | None = None
+    language_probability: float | None = None
 
     @property
     def text(self) -> str:
@@ -93,9 +97,14 @@ class Hypothesis:
 
 
 class Transcriber(Protocol):
-    """Turns 16 kHz mono audio into words. Called from a worker thread only."""
+    """Turns 16 kHz mono audio into words. Called from a worker thread only.
 
-    def transcribe(self, audio: Samples, *, prefix: str | None, final: bool) -> Hypothesis: ...
+    ``language``: the Whisper code to decode in; None: detect it from ``audio``.
+    """
+
+    def transcribe(
+        self, audio: Samples, *, prefix: str | None, final: bool, language: str | None = "en"
+    ) -> Hypothesis: ...
 
 
 # --- acoustic emotion ----------------------------------------------------------------

@@ -61,6 +61,24 @@ class CallEnded(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CallLanguage(Event):
+    """The language a channel is transcribed in, once known (``[pipeline] language``).
+
+    Configured: sent with the channel's first audio. ``auto``: sent when it is
+    detected from the channel's first seconds of speech; it then stays fixed
+    for the call. ``text_cues`` says whether the text model reads that language
+    (English only): when false, no text readings are made for the channel.
+    """
+
+    type: ClassVar[str] = "call.language"
+
+    language: str  # Whisper's code: "en", "es", "ja", ...
+    detected: bool  # True: detected from speech; False: configured
+    probability: float | None = None  # Whisper's probability of it, when detected
+    text_cues: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class SpeechStarted(Event):
     """Voice activity began on a channel (``start`` includes no padding)."""
 
@@ -307,6 +325,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         CallStarted,
         CallEnded,
+        CallLanguage,
         SpeechStarted,
         SpeechEnded,
         TranscriptPartial,

@@ -77,10 +77,14 @@ class TimedTranscriber:
         self.inner = inner
         self.seconds = 0.0
 
-    def transcribe(self, audio: np.ndarray, *, prefix: str | None, final: bool) -> Hypothesis:
+    def transcribe(
+        self, audio: np.ndarray, *, prefix: str | None, final: bool, language: str | None = "en"
+    ) -> Hypothesis:
         started = time.perf_counter()
         try:
-            return self.inner.transcribe(audio, prefix=prefix, final=final)  # type: ignore[attr-defined]
+            return self.inner.transcribe(  # type: ignore[attr-defined,no-any-return]
+                audio, prefix=prefix, final=final, language=language
+            )
         finally:
             self.seconds += time.perf_counter() - started
 

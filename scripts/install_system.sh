@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
     libasound2-plugins   # ALSA's pulse device, which PortAudio opens in the capture tests
     chromium             # the page tests' headless browser (driven by Playwright)
     openssl              # the TLS test makes a throwaway certificate
+    espeak-ng            # the language tests' speech (Spanish, Romanian, Vietnamese), make sample
 )
 
 need=()

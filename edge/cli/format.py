@@ -6,6 +6,7 @@ import argparse
 
 from edge.events import (
     CallEnded,
+    CallLanguage,
     CallStarted,
     CueCleared,
     CueRaised,
@@ -59,6 +60,10 @@ def readable(event: Event) -> str:
         return f"{head} ▶ call started: {', '.join(r.value for r in event.channels)}"
     if isinstance(event, CallEnded):
         return f"{head} ■ call ended after {clock(event.duration)}"
+    if isinstance(event, CallLanguage):
+        how = f"detected, {event.probability or 0:.2f}" if event.detected else "configured"
+        cues = "on" if event.text_cues else "off (the text model reads English only)"
+        return f"{head} ⚙ language {event.language} ({how}); text cues {cues}"
     if isinstance(event, SpeechStarted):
         return f"{head} ● speaking"
     if isinstance(event, SpeechEnded):

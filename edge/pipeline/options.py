@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from edge.adapters.asr import AsrOptions
-from edge.settings import Flag, Range, check, setting
+from edge.languages import AUTO, WHISPER_LANGUAGES
+from edge.settings import Flag, Format, Range, check, setting
 from edge.stages.channel import StreamOptions
 from edge.stages.conversation import ConversationOptions
 from edge.stages.cues import CueOptions
@@ -38,6 +39,16 @@ class PipelineOptions:
     prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
     conversation: ConversationOptions = field(default_factory=ConversationOptions)
     cues: CueOptions = field(default_factory=CueOptions)
+    language: str = setting(
+        "en",
+        help="language the callers speak; auto = detected per call and channel from its first "
+        "seconds of speech",
+        format=Format(
+            "|".join((AUTO, *WHISPER_LANGUAGES)),
+            "auto or a Whisper language code such as en, es, ja, tl, vi, ro (docs/languages.md)",
+        ),
+        flag=Flag("--language", metavar="CODE"),
+    )
     text: bool = setting(
         True, help="score the caller's finals with the text model", flag=Flag("--no-text")
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from edge.cli.format import readable
-from edge.events import VoiceEmotion
+from edge.events import CallLanguage, VoiceEmotion
 from edge.types import Role
 
 WINDOW = VoiceEmotion(
@@ -31,3 +31,20 @@ def test_an_utterance_only_reading_does_not_repeat_the_window() -> None:
     line = readable(replace(WINDOW, stream_time=12.25, onset_distress=0.9, window_repeated=True))
     assert line.endswith("voice: current utterance alone, distress 0.90")
     assert "0.30" not in line
+
+
+def test_the_language_line_says_how_it_was_known_and_whether_text_cues_run() -> None:
+    """call.language prints the code, detected or configured, and the text cues' state."""
+    detected = CallLanguage(
+        stream_time=2.4,
+        role=Role.CALLER,
+        language="es",
+        detected=True,
+        probability=0.91,
+        text_cues=False,
+    )
+    line = readable(detected)
+    assert line.startswith("00:02.40 caller")
+    assert "language es (detected, 0.91); text cues off" in line
+    configured = replace(detected, language="en", detected=False, probability=None, text_cues=True)
+    assert readable(configured).endswith("language en (configured); text cues on")

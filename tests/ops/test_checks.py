@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.adapters.asr import AsrOptions
 from edge.config import Config, load_config
 from edge.errors import ConfigError
 from edge.feedback.options import FeedbackOptions
@@ -17,6 +18,7 @@ from edge.ops.checks import (
     Status,
     check_config,
     check_emotion,
+    check_languages,
     check_port,
     check_tls,
     check_vad,
@@ -36,6 +38,7 @@ ALL = [
     "config",
     "models",
     "compute",
+    "languages",
     "whisper",
     "vad",
     "emotion",
@@ -102,6 +105,23 @@ def test_every_check_passes_here_with_the_defaults(tmp_path):
     assert "whisper: tiny.en (embedded) loads and runs in" in out.stdout
     assert "match " in out.stdout and "MANIFEST.sha256" in out.stdout
     assert lines[-1].startswith("edge doctor: ") and "FAIL" not in out.stdout
+
+
+def test_languages_says_what_each_model_covers_and_what_the_setting_gets():
+    """English: tiny.en, text cues on; es: base, text cues off (warn); es with tiny.en: FAIL."""
+    english = check_languages(PipelineOptions())
+    assert english.status is Status.OK
+    assert "Whisper tiny.en (embedded): English" in english.detail
+    assert "Whisper base (embedded): 99 languages" in english.detail
+    assert "text model: English" in english.detail
+    assert 'language = "en": transcribed by tiny.en, text cues on' in english.detail
+    spanish = check_languages(PipelineOptions(language="es"))
+    assert spanish.status is Status.WARN
+    assert 'language = "es": transcribed by base; text cues off' in spanish.detail
+    auto = check_languages(PipelineOptions(language="auto"))
+    assert auto.status is Status.WARN and "transcribed by base" in auto.detail
+    wrong = check_languages(PipelineOptions(language="es", asr=AsrOptions(model="tiny.en")))
+    assert wrong.status is Status.FAIL and 'model = "base"' in wrong.fix
 
 
 def test_jsonl_is_one_object_per_check(tmp_path):

@@ -67,7 +67,9 @@ class ScriptedTranscriber:
     def __init__(self, fault: Fault | None = None) -> None:
         self.fault = fault
 
-    def transcribe(self, audio: Samples, *, prefix: str | None, final: bool) -> Hypothesis:
+    def transcribe(
+        self, audio: Samples, *, prefix: str | None, final: bool, language: str | None = "en"
+    ) -> Hypothesis:
         if final and self.fault is not None:
             self.fault.strike()
         return Hypothesis(WORDS, avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.2)

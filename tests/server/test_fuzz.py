@@ -572,7 +572,7 @@ class Silence:
 
 
 class NoTranscriber:
-    def transcribe(self, audio: Any, *, prefix: str | None, final: bool) -> Any:
+    def transcribe(self, audio: Any, *, prefix: str | None, final: bool, language: Any) -> Any:
         raise AssertionError("no speech was heard: nothing to transcribe")
 
 
