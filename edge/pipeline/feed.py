@@ -130,6 +130,7 @@ class ChannelFeed:
             distress=score.distress,
             sentiment=score.sentiment,
             evidence=score.evidence,
+            quote=score.quote,
         )
 
 
