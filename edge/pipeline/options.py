@@ -13,9 +13,11 @@ from typing import ClassVar
 from edge.adapters.asr import AsrOptions
 from edge.settings import Flag, Range, check, setting
 from edge.stages.channel import StreamOptions
+from edge.stages.confusion import ConfusionOptions
 from edge.stages.conversation import ConversationOptions
 from edge.stages.cues import CueOptions
 from edge.stages.guards import GuardOptions
+from edge.stages.jargon import JargonOptions
 from edge.stages.prosody import ProsodyOptions
 from edge.stages.segmenter import VadOptions
 from edge.stages.voice import EmotionOptions
@@ -38,6 +40,8 @@ class PipelineOptions:
     prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
     conversation: ConversationOptions = field(default_factory=ConversationOptions)
     cues: CueOptions = field(default_factory=CueOptions)
+    jargon: JargonOptions = field(default_factory=JargonOptions)
+    confusion: ConfusionOptions = field(default_factory=ConfusionOptions)
     text: bool = setting(
         True, help="score the caller's finals with the text model", flag=Flag("--no-text")
     )

@@ -36,6 +36,15 @@ TOPICS: tuple[tuple[str, str], ...] = (
     ("tone of voice only", "Ask how they are doing, and listen: the voice alone can mislead."),
 )
 
+# The caller not following: by what showed it (the signs of edge.stages.confusion).
+CONFUSED: tuple[tuple[str, str], ...] = (
+    ("asked what a word means", "Explain that word in everyday words, then check it made sense."),
+    ("asked the same question again", "Answer it again another way, and check it made sense."),
+    ("said they don't follow", "Say it again in simpler words, one step at a time."),
+    ("asked to hear it again", "Say it again slowly and clearly, in fewer words."),
+    ("long pause, then unsure", "Ask: \u201cDoes that make sense? Shall I go over it again?\u201d"),
+)
+
 BY_KIND: dict[CueKind, str] = {
     CueKind.CALLER_DISTRESSED: "Ask how they are feeling, and listen.",
     CueKind.ESCALATING: "Slow down. Say you understand, and tell them what you will do next.",
@@ -52,8 +61,8 @@ _BY_EVIDENCE = frozenset({CueKind.CALLER_DISTRESSED, CueKind.ESCALATING})
 
 def suggest(kind: CueKind, evidence: tuple[str, ...] = ()) -> str:
     """The suggestion for a cue of ``kind`` resting on ``evidence`` ("" when none fits)."""
-    if kind in _BY_EVIDENCE:
-        for word, suggestion in TOPICS:
-            if word in evidence:
-                return suggestion
+    table = TOPICS if kind in _BY_EVIDENCE else CONFUSED if kind is CueKind.CALLER_CONFUSED else ()
+    for word, suggestion in table:
+        if word in evidence:
+            return suggestion
     return BY_KIND.get(kind, "")
