@@ -52,7 +52,9 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:i|we) (?:still |really |just |honestly )?(?:don't|do not|didn't|did not|"
             r"can't|cannot) (?:really |quite |fully )?(?:understand|follow|get it|get that|"
-            r"get what you|see what you mean|know what (?:that|this|you|it) means?)\b|"
+            r"get what you|see what you mean|know what (?:that|this|you|it) means?)\b"
+            r"(?<!can't understand)(?<!cannot understand)|"
+            r"\b(?:i|we) (?:can't|cannot) understand(?! why)\b|"
             r"\b(?:i'm|i am) (?:a bit |a little |very |so |really |totally |completely )?"
             r"(?:confused|lost(?! for words| without| my| his| her| the| it| them| in )|"
             r"not following|not with you|not sure what (?:that|you|this|it) means?)\b|"
@@ -64,10 +66,10 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         WHAT_MEANS,
         re.compile(
-            r"\bwhat (?:does|did) (?:that|this|it|that word|(?:the |a )?\w+(?: \w+)?) "
+            r"\bwhat (?:does|did) (?:that|this|it|that word|(?:the |a )?[\w-]+(?: [\w-]+)?) "
             r"(?:mean|stand for)\b|"
             r"\bwhat do you mean\s*(?:\?|$|by)|"
-            r"\bwhat(?:'s| is| are) (?:a|an) [\w-]+(?: [\w-]+)?\s*\?|"
+            r"\bwhat(?:'s| is| are) (?:a|an) (?P<word>[\w-]+(?: [\w-]+){0,2})\s*\?|"
             r"^(?:and |sorry,? |um,? |uh,? )?what(?:'s| is) (?:that|this)\s*\?$|"
             r"\bwhat (?:is|are|was) (?:that|those) (?:again|word|term)\b"
         ),
@@ -75,12 +77,14 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         AGAIN,
         re.compile(
-            r"\b(?:can|could|would|will) you (?:please |just )?(?:repeat|re-explain)\b|"
+            r"\b(?:can|could|would|will) you (?:please |just )?(?:repeat|re-explain)"
+            r"(?: (?:that|it|this|what you (?:just )?said|yourself|all (?:of )?that)\b|\s*\?|$)|"
+            r"\b(?:mind|try) (?:repeating|saying that again|going over that)\b|"
             r"\b(?:can|could|would|will) you (?:please |just )?(?:say|explain|go over|run through)"
             r" (?:that|it|this|what you said|that last (?:bit|part))"
             r"(?: (?:again|one more time|once more|more slowly|slower|another way|"
             r"differently|more simply)|\s*\?|$)|"
-            r"\bsay (?:that|it) again\b|\bcome again\b|\bone more time\s*\?|"
+            r"\bsay (?:that|it) again\b|\bcome again\s*\?|\bone more time\s*\?|"
             r"\bi (?:didn't|did not|couldn't|could not) (?:catch|hear|get) "
             r"(?:that|what you said|you|all of that|the last (?:bit|part))(?! \w)|"
             r"\b(?:slow down|speak (?:up|more slowly|slower))\b|"
@@ -192,6 +196,11 @@ def phrase_signs(text: str, glossary: Iterable[Term] = ()) -> list[Sign]:
         if kind == WHAT_MEANS:
             asked = find_terms(glossary, stripped[match.start() :])
             term = asked[0].term if asked else None
+            # "What's a copay?" asks about a word; "what's a normal blood pressure?" does
+            # not: more than one word counts only when it is a glossary term.
+            word = match.group("word")
+            if word is not None and " " in word and term is None:
+                continue
         signs.append(Sign(kind, _cut(quote), term))
     return signs
 

@@ -45,7 +45,7 @@ _EXPLAINED = re.compile(
     r"\b(?:that means|which means|this means|it means|meaning|in other words|that is,|"
     r"i\.e\.|basically|simply put|put simply|in plain|"
     r"(?:that's|that is|which is|which are|it's|this is|those are) "
-    r"(?:the|a|an|just|when|what|how|where|your|how much|basically)|"
+    r"(?:the|a|an|just|when|what|how|where|your|how much|basically|nothing|no|only)|"
     r"(?:is|are) (?:the amount|the list|the set|the most|what|how much|when|where))\b"
 )
 EXPLAIN_WORDS = 10  # the explanation must start within this many words after the term
