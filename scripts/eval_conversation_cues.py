@@ -194,7 +194,8 @@ def ordinary_calls() -> Iterator[tuple[str, list[tuple[str, str]]]]:
         yield "speech/phone/sample.stm", [(p[2], p[5]) for p in lines if len(p) == 6]
     libri = speech / "librivox" / "transcription"
     if libri.is_file():
-        said = [re.sub(r"</?s>|\(.*\)", "", line).strip() for line in libri.read_text().splitlines()]
+        lines = libri.read_text().splitlines()
+        said = [re.sub(r"</?s>|\(.*\)", "", line).strip() for line in lines]
         yield "speech/librivox", [("one", s) for s in said if s]
     jfk = speech / "jfk.txt"
     if jfk.is_file():
