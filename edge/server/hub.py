@@ -77,7 +77,7 @@ class Privacy:
             return self._context(event).event(event) if self.options.redact else event
         if isinstance(event, TextEmotion):
             if self.options.share is Share.CUES and event.quote:
-                return dataclasses.replace(event, quote=())  # caption words, as a final's
+                event = dataclasses.replace(event, quote=())  # caption words, as a final's
             return self._context(event).event(event) if self.options.redact else event
         if isinstance(event, CueRaised) and event.quote:
             if self.options.share is Share.CUES:
