@@ -16,10 +16,9 @@ CALL = Path(__file__).parents[1] / "data" / "conversation_cues.flac"
 
 
 def test_the_agents_jargon_and_the_callers_question_raise_their_cues(engine) -> None:
-    """The agent says "formulary" and "prior authorization", the caller asks "what does
-    that mean?":
-    Whisper's finals raise agent_jargon with the plain words and caller_confused, each
-    quoting the caption words it rests on."""
+    """The agent says "formulary" and "prior authorization", the caller asks "what
+    does that mean?": Whisper's finals raise agent_jargon with the plain words and
+    caller_confused, each quoting the caption words it rests on."""
     events = run_file(engine, CALL, channels="caller,agent")
     said = {e.role: e.text for e in events if isinstance(e, TranscriptFinal)}
     cues = {e.cue: e for e in events if isinstance(e, CueRaised)}
