@@ -35,10 +35,10 @@ def test_at_most_one_false_cue_an_hour_of_ordinary_conversation(figures):
 
 
 def test_held_out_precision_and_recall_stay_at_the_card_figures(figures):
-    """The held-out figures in the card (0.89 / 0.70 confused, 0.95 / 0.90 jargon) hold;
+    """The held-out figures in the card (0.89 / 0.72 confused, 0.96 / 0.87 jargon) hold;
     a change to the rules that loses them fails here."""
     confused, jargon = figures["confusion_heldout"], figures["jargon_heldout"]
-    assert confused["lines"] >= 100 and jargon["lines"] >= 80
+    assert confused["lines"] >= 140 and jargon["lines"] >= 150
     assert confused["precision"] >= 0.85 and confused["recall"] >= 0.68
     assert jargon["precision"] >= 0.9 and jargon["recall"] >= 0.85
     assert figures["confusion_tune"]["precision"] >= 0.95
