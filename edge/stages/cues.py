@@ -498,8 +498,7 @@ class CueMachine:
             (self._seen_quotes, quotes),
         ):
             for word in found:
-                seen.pop(word, None)  # re-inserted: the dict keeps the latest last
-                seen[word] = now
+                seen[word] = now  # a word seen again keeps its place: reasons keep their order
             for word in [w for w, at in seen.items() if now - at > o.evidence_hold + _EPS]:
                 del seen[word]
 
@@ -646,7 +645,7 @@ class CueMachine:
                 continue
             reasons, quote = self._reasons()
             evidence, _ = _explain(kind, score, reasons, active.level)
-            if (evidence, quote) != (active.evidence, active.quote):
+            if (set(evidence), set(quote)) != (set(active.evidence), set(active.quote)):
                 events.append(self._raise(kind, active.level, score))
         return events
 

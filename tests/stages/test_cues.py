@@ -694,3 +694,19 @@ def test_until_the_callers_baseline_settles_only_strong_distress_raises():
     assert strong.raised() and strong.raised()[0].stream_time < 10.0
     with pytest.raises(ConfigError, match="warmup_raise_at"):
         CueOptions(raise_at=0.7, warmup_raise_at=0.6)
+
+
+def test_reasons_seen_again_in_another_order_are_not_a_change():
+    """Raised voice, then shaky voice, then both again in turn for a minute: the set of
+    reasons stays the same, so nothing is re-sent beyond the rise to high."""
+    call = Call()
+    call.words(0.9, "pain words", quote=("it hurts",))
+    call.speak(6, 0.85, arousal=0.8)
+    call.speak(6, 0.85, arousal=0.2, sad=0.3, fearful=0.3)
+    for i in range(60):
+        if i % 10 == 0:
+            call.words(0.9, "pain words", quote=("it hurts",))
+        shaky = i % 2
+        call.speak(1, 0.85, arousal=0.2 if shaky else 0.8, sad=0.3 * shaky, fearful=0.3 * shaky)
+    later = [e for e in call.raised() if e.stream_time > 13.0]
+    assert [e.level for e in later] in ([], [CueLevel.HIGH]), [(e.level, e.evidence) for e in later]
