@@ -30,7 +30,7 @@ from typing import ClassVar
 
 from edge.errors import ConfigError
 from edge.events import CueCleared, CueKind, CueLevel, CueRaised, Event, TranscriptFinal
-from edge.settings import Format, Range, check, setting
+from edge.settings import Format, Range, check, literal, setting
 from edge.types import Role
 
 GLOSSARY = Path(__file__).with_name("glossary.txt")
@@ -137,6 +137,17 @@ class JargonOptions:
 
     def __post_init__(self) -> None:
         check(self)
+        known = {
+            s.casefold()
+            for t in (*(shipped() if self.shipped else ()), *map(parse_entry, self.terms))
+            for s in t.spellings
+        }
+        for word in self.ignore:
+            if word.casefold() not in known:
+                raise ConfigError(
+                    f"{self.SECTION}.ignore = {literal(self.ignore)}: {literal(word)} is in no "
+                    "glossary entry; spell it as edge/stages/glossary.txt or your terms do"
+                )
 
     def glossary(self) -> tuple[Term, ...]:
         """The terms in force: shipped (unless off), then the site's, less `ignore`."""

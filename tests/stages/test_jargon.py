@@ -122,6 +122,8 @@ def test_a_site_adds_replaces_and_ignores_terms():
     assert not JargonOptions(shipped=False).glossary()
     with pytest.raises(ConfigError, match="term = plain words"):
         parse_entry("formulary")
+    with pytest.raises(ConfigError, match='"copya" is in no glossary entry'):
+        JargonOptions(ignore=("copya",))
 
 
 def test_the_config_file_takes_jargon_settings(tmp_path):
