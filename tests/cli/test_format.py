@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from edge.cli.format import readable
-from edge.events import VoiceEmotion
+from edge.events import CueKind, CueLevel, CueRaised, VoiceEmotion
 from edge.types import Role
 
 WINDOW = VoiceEmotion(
@@ -31,3 +31,21 @@ def test_an_utterance_only_reading_does_not_repeat_the_window() -> None:
     line = readable(replace(WINDOW, stream_time=12.25, onset_distress=0.9, window_repeated=True))
     assert line.endswith("voice: current utterance alone, distress 0.90")
     assert "0.30" not in line
+
+
+def test_a_cue_prints_its_message_and_suggestion() -> None:
+    """`edge replay` shows what the agent could do, after the cue's message."""
+    cue = CueRaised(
+        stream_time=30.0,
+        role=Role.AGENT,
+        cue=CueKind.AGENT_JARGON,
+        cue_id=3,
+        level=CueLevel.NOTICE,
+        score=1.0,
+        message="The caller may not know \u201cformulary\u201d.",
+        quote=("formulary",),
+        suggestion="Say \u201cthe list of medicines your plan pays for\u201d instead.",
+    )
+    line = readable(cue)
+    assert "CUE agent_jargon (notice): The caller may not know" in line
+    assert line.endswith("Try: Say \u201cthe list of medicines your plan pays for\u201d instead.")
