@@ -144,11 +144,14 @@ class TextScore:
     ``distress``: probability (0..1) that the caller is distressed or negative.
     ``sentiment``: -1 (very negative) .. 1 (very positive).
     ``evidence``: tags naming the phrases that explain the score, e.g. ("pain words",).
+    ``quote``: those phrases as they stand in the text (verbatim spans), or, for a
+    distressed sentence with no tag, its most distressed clause.
     """
 
     distress: float
     sentiment: float
     evidence: tuple[str, ...]
+    quote: tuple[str, ...] = ()
 
 
 class TextScorer(Protocol):

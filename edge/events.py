@@ -213,6 +213,9 @@ class TextEmotion(Event):
     distress: float  # 0..1
     sentiment: float  # -1 (negative) .. 1 (positive)
     evidence: tuple[str, ...] = ()  # human words, e.g. "pain words"
+    # The caption words behind the evidence, verbatim (transcript text: the hub drops
+    # them with share = "cues" and redacts them with redact, as it does a final's text).
+    quote: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

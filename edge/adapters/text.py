@@ -7,8 +7,10 @@ mean-pooled and L2-normalised as sentence-transformers does, and a small head
 embedding into two numbers: ``distress`` (0..1) and ``sentiment`` (-1..1).
 
 The model alone decides the score. A negation-aware phrase matcher adds short
-tags saying *why* a sentence may sound distressed ("pain words", "fear", …);
-the tags never change the score. See ``models/text_distress.md`` for the data,
+tags saying *why* a sentence may sound distressed ("pain words", "fear", …)
+and quotes the phrases behind them ("My chest hurts"); a distressed sentence
+with no tag is quoted by its most distressed clause. The tags and quotes never
+change the score. See ``models/text_distress.md`` for the data,
 the metrics and the limits.
 """
 
@@ -91,6 +93,25 @@ _TAGS: tuple[tuple[str, str], ...] = (
         r"so low|really low|hopeless|"
         r"alone|hurting (?:himself|herself|myself)",
     ),
+    # Topics rather than feelings: they say what a distressed caller is upset about,
+    # so that the agent's suggestion fits (edge.stages.guidance).
+    (
+        "medicine words",
+        r"medication(?:s)?|medicine(?:s)?|pills?|tablets?|prescriptions?|inhaler|insulin|"
+        r"dose(?:s)?|dosage|side effects?",
+    ),
+    (
+        "money words",
+        r"bill(?:s|ed)?|invoice|overcharged|charged|charging me|refund|afford|"
+        r"pay (?:for|this|that|it)|payment|copay|co-pay|deductible|out of pocket|"
+        r"(?:so|too) expensive|cost(?:s)? (?:me|us|so|too)|debt",
+    ),
+    (
+        "grief words",
+        r"passed away|died|dying|funeral|bereave(?:d|ment)|grief|grieving|widow(?:ed|er)?|"
+        r"lost my (?:husband|wife|mum|mom|mother|dad|father|son|daughter|brother|sister|"
+        r"partner|baby|child)",
+    ),
 )
 _PATTERNS = tuple((tag, re.compile(rf"\b(?:{phrases})(?=\W|$)")) for tag, phrases in _TAGS)
 NEGATION_WINDOW = 3
@@ -99,6 +120,14 @@ _NEGATIONS = frozenset({"not", "no", "never", "nothing", "none", "without", "don
 # "can't stop hurting", "can't stand the pain": a negation before these verbs affirms.
 _AFFIRMING = ("stop", "bear", "stand", "take", "handle", "cope", "deal", "ignore")
 _CLAUSE_END = re.compile(r"[,.;:!?]")
+# A quoted phrase keeps up to this many words before it in its clause ("My chest hurts"),
+# so the agent reads what hurts; a quote with no tag is cut to QUOTE_WORDS words.
+CONTEXT_WORDS = 2
+QUOTE_WORDS = 12
+# A sentence with no tag that the model reads at least this distressed is quoted by its
+# most distressed clause: the lowest text distress the cue logic counts as evidence by
+# default (CueOptions.evidence_text), so an "upsetting words" reason always shows its words.
+QUOTE_AT = 0.3
 
 
 def _negated(before: str) -> bool:
@@ -113,14 +142,54 @@ def _negated(before: str) -> bool:
     return False
 
 
+def _folded(text: str) -> str:
+    """``text`` lower-cased with curly apostrophes straightened, character for character
+    (so a match's offsets are the original's)."""
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text).replace("\u2019", "'")
+
+
+def _with_context(text: str, start: int) -> int:
+    """Where a quote of the phrase at ``start`` begins: up to CONTEXT_WORDS words earlier,
+    within its clause."""
+    clause = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+    kept = [m.start() for m in re.finditer(r"\S+", text[clause:start])][-CONTEXT_WORDS:]
+    return clause + kept[0] if kept else start
+
+
+def matches(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The tags of the distress phrases in ``text`` that are not negated, in a fixed
+    order, and the phrases themselves as they stand in ``text``, in reading order."""
+    lowered = _folded(text)
+    tags: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for tag, pattern in _PATTERNS:
+        found = [m for m in pattern.finditer(lowered) if not _negated(lowered[: m.start()])]
+        if found:
+            tags.append(tag)
+            spans += [(_with_context(text, m.start()), m.end()) for m in found]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(tags), tuple(text[a:b] for a, b in merged)
+
+
 def evidence(text: str) -> tuple[str, ...]:
     """Tags for the distress phrases in ``text`` that are not negated, in a fixed order."""
-    lowered = text.lower().replace("\u2019", "'")
-    found = []
-    for tag, pattern in _PATTERNS:
-        if any(not _negated(lowered[: m.start()]) for m in pattern.finditer(lowered)):
-            found.append(tag)
-    return tuple(found)
+    return matches(text)[0]
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of ``text`` (split at punctuation), verbatim and stripped, each cut to
+    QUOTE_WORDS words."""
+    out = []
+    for part in _CLAUSE_END.split(text):
+        words = list(re.finditer(r"\S+", part))
+        if words:
+            out.append(part[words[0].start() : words[min(len(words), QUOTE_WORDS) - 1].end()])
+    return out
 
 
 # --- models -----------------------------------------------------------------------
@@ -230,9 +299,34 @@ class MiniLmTextScorer:
     def score(self, texts: Sequence[str]) -> list[TextScore]:
         if not texts:
             return []
+        distress, sentiment = self._run(texts)
+        found = [matches(text) for text in texts]
+        quotes = [quote for _, quote in found]
+        # "Upsetting words" with no tag: quote the most distressed clause, so the agent
+        # sees which words (one more batch, for such sentences of several clauses only).
+        pending = [
+            (i, parts)
+            for i, (text, (tags, _)) in enumerate(zip(texts, found, strict=True))
+            if not tags and distress[i] >= QUOTE_AT and (parts := clauses(text))
+        ]
+        several = [(i, parts) for i, parts in pending if len(parts) > 1]
+        scored = self._run([c for _, parts in several for c in parts])[0] if several else None
+        at = 0
+        for i, parts in pending:
+            if len(parts) == 1:
+                quotes[i] = (parts[0],)
+                continue
+            assert scored is not None
+            readings = scored[at : at + len(parts)]
+            at += len(parts)
+            quotes[i] = (parts[int(np.argmax(readings))],)
+        return [
+            TextScore(distress=float(d), sentiment=float(s), evidence=tags, quote=quote)
+            for d, s, (tags, _), quote in zip(distress, sentiment, found, quotes, strict=True)
+        ]
+
+    def _run(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Distress and sentiment of ``texts``, one batch."""
         embeddings = self.encoder.embed(texts)
         distress, sentiment = self.head.run(["distress", "sentiment"], {"embedding": embeddings})
-        return [
-            TextScore(distress=float(d), sentiment=float(s), evidence=evidence(text))
-            for text, d, s in zip(texts, np.ravel(distress), np.ravel(sentiment), strict=True)
-        ]
+        return np.ravel(distress), np.ravel(sentiment)

@@ -75,7 +75,8 @@ def readable(event: Event) -> str:
             return f"{head} ✗ (no words: earlier partials withdrawn)"
         return f"{head} ✓ {event.text}  [{event.confidence:.2f}]"
     if isinstance(event, CueRaised):
-        return f"{head} ⚑ CUE {event.cue.value} ({event.level.value}): {event.message}"
+        tip = f" Try: {event.suggestion}" if event.suggestion else ""
+        return f"{head} ⚑ CUE {event.cue.value} ({event.level.value}): {event.message}{tip}"
     if isinstance(event, CueCleared):
         return f"{head} ⚐ cue {event.cue.value} cleared after {event.duration:.0f} s"
     if isinstance(event, VoiceEmotion):

@@ -152,6 +152,7 @@ class ChannelFeed:
             distress=score.distress,
             sentiment=score.sentiment,
             evidence=score.evidence,
+            quote=score.quote,
         )
 
 

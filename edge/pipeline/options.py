@@ -14,9 +14,11 @@ from edge.adapters.asr import AsrOptions
 from edge.languages import AUTO, WHISPER_LANGUAGES
 from edge.settings import Flag, Format, Range, check, setting
 from edge.stages.channel import StreamOptions
+from edge.stages.confusion import ConfusionOptions
 from edge.stages.conversation import ConversationOptions
 from edge.stages.cues import CueOptions
 from edge.stages.guards import GuardOptions
+from edge.stages.jargon import JargonOptions
 from edge.stages.prosody import ProsodyOptions
 from edge.stages.segmenter import VadOptions
 from edge.stages.voice import EmotionOptions
@@ -49,6 +51,8 @@ class PipelineOptions:
         ),
         flag=Flag("--language", metavar="CODE"),
     )
+    jargon: JargonOptions = field(default_factory=JargonOptions)
+    confusion: ConfusionOptions = field(default_factory=ConfusionOptions)
     text: bool = setting(
         True, help="score the caller's finals with the text model", flag=Flag("--no-text")
     )

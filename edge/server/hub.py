@@ -80,8 +80,10 @@ class Privacy:
             if self.options.share is Share.CUES:
                 return None
             return self._context(event).event(event) if self.options.redact else event
-        if isinstance(event, TextEmotion) and self.options.redact:
-            return self._context(event).event(event)
+        if isinstance(event, TextEmotion):
+            if self.options.share is Share.CUES and event.quote:
+                event = dataclasses.replace(event, quote=())  # caption words, as a final's
+            return self._context(event).event(event) if self.options.redact else event
         if isinstance(event, CueRaised) and event.quote:
             if self.options.share is Share.CUES:
                 return dataclasses.replace(event, quote=())

@@ -27,13 +27,29 @@ current utterance is also read alone (``VoiceEmotion.utterance_distress``), and
 row of one utterance are all distressed (``onset_at``) and unusual *for this
 caller* (``onset_z`` robust spreads above their own earlier utterance readings).
 
+**Reasons that follow the caller.** A cue names what it rests on (``evidence``,
+in plain words) and quotes the caption words behind them (``quote``, from the
+text reading). A reason counts from when it is seen until ``evidence_hold``
+seconds after it was last seen, so reasons do not flicker with each reading.
+An active distress cue is re-sent (a new ``cue.raised``, same ``cue_id``)
+whenever its reasons or quotes change, at most once every ``resend_after``
+seconds, never for a score change alone; with each, its ``suggestion``
+(:mod:`edge.stages.guidance`) follows the reasons too.
+
+**As sure as its evidence** (issue 13). The voice model generalises poorly
+beyond its training voices, so a cue resting on it alone, with no words and no
+prosody against the caller's own baseline, says "tone of voice only" and stays
+``elevated``; ``high`` needs corroboration (``voice_only_high`` lifts the rule).
+A distress cue raises only with at least one reason to show (``need_reason``):
+a score made of inputs each too weak to name is no cue.
+
 **No flapping.** Every cue has a latch: it raises after its condition has
 held for a while (``min_duration`` for distress), clears only after the
 opposite condition (a lower threshold: hysteresis) has held for
 ``clear_after``, and cannot raise again within a cooldown of clearing. At most
 one cue of each kind is active; a distress cue may rise from ``elevated`` to
 ``high`` (a new ``cue.raised`` with the same ``cue_id``) but never falls back
-until it clears.
+until it clears, even when the reasons that lifted it fade.
 """
 
 from __future__ import annotations
@@ -58,6 +74,7 @@ from edge.events import (
 )
 from edge.settings import NONNEGATIVE, POSITIVE, UNIT, Order, Range, check, setting
 from edge.stages.conversation import ConversationObservation
+from edge.stages.guidance import suggest
 from edge.types import Role
 
 _EPS = 1e-9
@@ -199,6 +216,29 @@ class CueOptions:
     shaky_share: float = setting(
         0.4, help='sad + fearful probability for "shaky voice"', range=UNIT
     )
+    evidence_hold: float = setting(
+        10.0,
+        help="seconds a reason stays on an active cue after it was last seen",
+        range=Range(0, 600),
+    )
+    resend_after: float = setting(
+        1.0,
+        help="seconds at least between two cue.raised of one active cue whose reasons changed",
+        range=Range(0.1, 600),
+    )
+    max_quotes: int = setting(
+        3, help="caption quotes a cue carries at most (the latest)", range=Range(0, 20)
+    )
+    need_reason: bool = setting(
+        True,
+        help="a distress cue raises only once it has a reason to show (the score alone is not one)",
+    )
+    voice_only_high: bool = setting(
+        False,
+        help='a cue resting on the voice model alone ("tone of voice only": no words, no '
+        "prosody against the caller's own baseline) may turn high; the model's distress "
+        "AUC on corpora it was not trained on is 0.57-0.73 (models/emotion.md)",
+    )
     # escalating
     escalate_window: float = setting(
         60.0, help="seconds of score history the trend covers", range=Range(10, 3600)
@@ -315,6 +355,12 @@ class CueMachine:
         self._next_id = 1
         self._active: dict[CueKind, CueRaised] = {}
         self._raised_at: dict[CueKind, float] = {}
+        self._sent_at: dict[CueKind, float] = {}
+        # Reasons as last seen (stream time): the voice model's words, the corroborating
+        # words (the text model's, prosody against the caller's baseline) and quotes.
+        self._seen_voice: dict[str, float] = {}
+        self._seen_other: dict[str, float] = {}
+        self._seen_quotes: dict[str, float] = {}
         self._latches = {
             CueKind.CALLER_DISTRESSED: Latch(o.min_duration, o.clear_after, o.cooldown),
             CueKind.ESCALATING: Latch(o.min_duration, o.clear_after, o.cooldown),
@@ -389,6 +435,7 @@ class CueMachine:
             self.now += step
             self._smooth(step)
             self._record()
+            self._observe()
             events += self._distress_cues()
         return events
 
@@ -439,22 +486,43 @@ class CueMachine:
                 boost += share * min(max((z - o.z_onset) / (o.z_full - o.z_onset), 0.0), 1.0)
         return boost
 
-    def _evidence(self) -> tuple[str, ...]:
-        """Human words for what the score rests on now: voice, then words, then prosody."""
+    def _observe(self) -> None:
+        """Note the reasons the score rests on now, and forget those not seen for
+        ``evidence_hold`` seconds, so that a cue's reasons follow the caller without
+        flickering with every reading."""
+        o, now = self.options, self.now
+        voice, other, quotes = self._evidence()
+        for seen, found in (
+            (self._seen_voice, voice),
+            (self._seen_other, other),
+            (self._seen_quotes, quotes),
+        ):
+            for word in found:
+                seen[word] = now  # a word seen again keeps its place: reasons keep their order
+            for word in [w for w, at in seen.items() if now - at > o.evidence_hold + _EPS]:
+                del seen[word]
+
+    def _evidence(self) -> tuple[list[str], list[str], tuple[str, ...]]:
+        """Human words for what the score rests on now: the voice model's, the
+        corroborating ones (words, then prosody against the caller's baseline), and the
+        caption words quoted."""
         o = self.options
-        found: list[str] = []
+        voice_words: list[str] = []
+        other: list[str] = []
+        quotes: tuple[str, ...] = ()
         voice, prosody = self._fresh_voice(), self._fresh_prosody()
         loudness_z = prosody.loudness_z if prosody else None
         if voice is not None and voice.peak >= o.evidence_voice:
             # Without a settled baseline the model's arousal alone stands for loudness.
             if voice.arousal >= o.arousal_high and (loudness_z is None or loudness_z >= o.raised_z):
-                found.append("raised voice")
+                voice_words.append("raised voice")
             if voice.prob("sad") + voice.prob("fearful") >= o.shaky_share:
-                found.append("shaky voice")
-            if not found:
-                found.append("distressed tone")
+                voice_words.append("shaky voice")
+            if not voice_words:
+                voice_words.append("distressed tone")
         if self._text is not None and self._text_distress() >= o.evidence_text:
-            found += self._text[1].evidence or ("upsetting words",)
+            other += self._text[1].evidence or ("upsetting words",)
+            quotes = self._text[1].quote
         if prosody is not None:
             for name, words in (
                 ("loudness_z", "raised voice"),
@@ -463,8 +531,30 @@ class CueMachine:
             ):
                 z = getattr(prosody, name)
                 if z is not None and z >= o.evidence_z:
-                    found.append(words)
-        return tuple(dict.fromkeys(found))
+                    other.append(words)
+        return voice_words, other, quotes
+
+    def _corroborated(self) -> bool:
+        """Does the score rest on more than the voice model: words, or prosody against
+        the caller's own baseline?"""
+        return bool(self._seen_other)
+
+    def _reasons(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The reasons an active distress cue shows, and its quotes.
+
+        The voice model's words come first; "distressed tone" only when it has no more
+        specific one. A cue with nothing but the voice model says so: "tone of voice
+        only" (issue 13: the model generalises poorly beyond its training voices).
+        """
+        voice = list(self._seen_voice)
+        if len(voice) > 1 and "distressed tone" in voice:
+            voice.remove("distressed tone")
+        if not self._seen_other:
+            alone = [w for w in voice if w != "distressed tone"]
+            return ((*alone, VOICE_ONLY) if voice else ()), ()
+        words = tuple(dict.fromkeys([*voice, *self._seen_other]))
+        keep = self.options.max_quotes
+        return words, tuple(self._seen_quotes)[-keep:] if keep else ()
 
     # -- distress cues ------------------------------------------------------
 
@@ -482,7 +572,8 @@ class CueMachine:
         the score jumps to the reading, so hysteresis holds it as for any raise."""
         kind = CueKind.CALLER_DISTRESSED
         warming = self._warming_up() and reading < self.options.warmup_raise_at
-        if warming or not self._latches[kind].trip(self.now):
+        self._observe()
+        if warming or not self._has_reason() or not self._latches[kind].trip(self.now):
             return []
         self._score = max(self._score, reading)
         return [self._raise(kind, CueLevel.ELEVATED, self._score)]
@@ -515,8 +606,10 @@ class CueMachine:
         elif self._high_since is None:
             self._high_since = now
         high = self._high_since is not None and now - self._high_since >= o.min_duration - _EPS
+        high = high and (o.voice_only_high or self._corroborated())  # as sure as its evidence
         kind = CueKind.CALLER_DISTRESSED
-        change = self._latches[kind].update(now, on=s >= self._raise_at(), off=s < o.clear_at)
+        on = s >= self._raise_at() and self._has_reason()
+        change = self._latches[kind].update(now, on=on, off=s < o.clear_at)
         if change is True:
             events.append(self._raise(kind, CueLevel.HIGH if high else CueLevel.ELEVATED, s))
         elif change is False:
@@ -533,6 +626,27 @@ class CueMachine:
             events.append(self._raise(kind, CueLevel.ELEVATED, s))
         elif change is False:
             events.append(self._clear(kind))
+        events += self._follow(s, skip={e.cue for e in events if isinstance(e, CueRaised)})
+        return events
+
+    def _has_reason(self) -> bool:
+        """Has a distress cue a reason to show now (or is none needed)?"""
+        return not self.options.need_reason or bool(self._reasons()[0])
+
+    def _follow(self, score: float, skip: set[CueKind]) -> list[Event]:
+        """Re-send each active distress cue whose reasons or quotes changed (not its
+        score alone), at most once every ``resend_after`` seconds."""
+        events: list[Event] = []
+        for kind in (CueKind.CALLER_DISTRESSED, CueKind.ESCALATING):
+            active = self._active.get(kind)
+            if active is None or kind in skip:
+                continue
+            if self.now - self._sent_at[kind] < self.options.resend_after - _EPS:
+                continue
+            reasons, quote = self._reasons()
+            evidence, _ = _explain(kind, score, reasons, active.level)
+            if (set(evidence), set(quote)) != (set(active.evidence), set(active.quote)):
+                events.append(self._raise(kind, active.level, score))
         return events
 
     # -- conversation cues --------------------------------------------------
@@ -564,7 +678,8 @@ class CueMachine:
     def _raise(self, kind: CueKind, level: CueLevel, score: float) -> CueRaised:
         previous = self._active.get(kind)
         cue_id = self.new_cue_id() if previous is None else previous.cue_id
-        evidence, message = _explain(kind, score, self._evidence(), level)
+        reasons, quote = self._reasons() if kind in _DISTRESS else ((), ())
+        evidence, message = _explain(kind, score, reasons, level)
         raised = CueRaised(
             stream_time=round(self.now, 3),
             role=_ROLES[kind],
@@ -574,14 +689,18 @@ class CueMachine:
             score=round(score, 3),
             evidence=evidence,
             message=message,
+            quote=quote,
+            suggestion=suggest(kind, evidence),
         )
         self._active[kind] = raised
         self._raised_at.setdefault(kind, self.now)
+        self._sent_at[kind] = self.now
         return raised
 
     def _clear(self, kind: CueKind) -> CueCleared:
         raised = self._active.pop(kind)
         started = self._raised_at.pop(kind)
+        self._sent_at.pop(kind, None)
         self._latches[kind].active = False
         return CueCleared(
             stream_time=round(self.now, 3),
@@ -644,6 +763,9 @@ def _slope(times: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> f
     return float(np.dot(centred, values) / np.dot(centred, centred))
 
 
+_DISTRESS = (CueKind.CALLER_DISTRESSED, CueKind.ESCALATING)
+VOICE_ONLY = "tone of voice only"  # the reason of a cue resting on the voice model alone
+
 _ROLES: dict[CueKind, Role | None] = {
     CueKind.CALLER_DISTRESSED: Role.CALLER,
     CueKind.ESCALATING: Role.CALLER,
@@ -663,6 +785,8 @@ def _explain(
     listed = ", ".join(distress_evidence)
     if kind is CueKind.CALLER_DISTRESSED:
         how = "very distressed" if level is CueLevel.HIGH else "distressed"
+        if VOICE_ONLY in distress_evidence:
+            return distress_evidence, f"Caller may be distressed: {listed}."
         return distress_evidence, f"Caller sounds {how}" + (f": {listed}." if listed else ".")
     if kind is CueKind.ESCALATING:
         evidence = ("rising distress", *distress_evidence)

@@ -1078,9 +1078,10 @@ def _redacted(event: Event, before: str, final: _End) -> Event:
         return dataclasses.replace(event, text=text, words=words)
     if isinstance(event, TextEmotion):
         evidence = tuple(redact_text(e) for e in event.evidence)
-        if evidence == event.evidence:
+        quote = tuple(redact_text(q) for q in event.quote)
+        if evidence == event.evidence and quote == event.quote:
             return event
-        return dataclasses.replace(event, evidence=evidence)
+        return dataclasses.replace(event, evidence=evidence, quote=quote)
     return event
 
 

@@ -1,4 +1,5 @@
-"""A call's cue logic in one pure object: conversation tracking plus the cue machine.
+"""A call's cue logic in one pure object: conversation tracking, the cue machine, and
+the watchers of the words (``agent_jargon``, ``caller_confused``).
 
 The glue hands it every event the call emits and the call's stream time as
 it advances; it answers with the cue events to emit:
@@ -14,32 +15,48 @@ same object offline, so evaluation measures exactly what the service does.
 from __future__ import annotations
 
 from edge.events import Event
+from edge.stages.confusion import ConfusionOptions, ConfusionWatch
 from edge.stages.conversation import ConversationOptions, ConversationTracker
 from edge.stages.cues import CueMachine, CueOptions
+from edge.stages.jargon import JargonOptions, JargonWatch
 
 
 class CallSignals:
-    def __init__(self, conversation: ConversationOptions, cues: CueOptions) -> None:
+    def __init__(
+        self,
+        conversation: ConversationOptions,
+        cues: CueOptions,
+        *,
+        jargon: JargonOptions | None = None,
+        confusion: ConfusionOptions | None = None,
+    ) -> None:
         self.conversation = ConversationTracker(conversation)
         self.cues = CueMachine(cues)
+        self.jargon = JargonWatch(jargon or JargonOptions(), self.cues.new_cue_id)
+        self.confusion = ConfusionWatch(
+            confusion or ConfusionOptions(), self.cues.new_cue_id, self.jargon.glossary
+        )
         self.now = 0.0
 
     def reset(self) -> None:
         self.conversation.reset()
         self.cues.reset()
+        self.jargon.reset()
+        self.confusion.reset()
         self.now = 0.0
 
     def observe(self, event: Event) -> list[Event]:
         self.conversation.feed(event)
-        return self.cues.feed(event)
+        return self.cues.feed(event) + self.jargon.feed(event) + self.confusion.feed(event)
 
     def tick(self, now: float) -> list[Event]:
         if now <= self.now:
             return []
         self.now = now
-        return self.cues.tick(now, self.conversation.observe(now))
+        events = self.cues.tick(now, self.conversation.observe(now))
+        return events + self.jargon.tick(now) + self.confusion.tick(now)
 
     def flush(self, now: float) -> list[Event]:
         now = max(now, self.now)
         self.conversation.flush(now)
-        return self.cues.flush(now)
+        return self.cues.flush(now) + self.jargon.flush(now) + self.confusion.flush(now)

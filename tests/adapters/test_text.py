@@ -16,6 +16,7 @@ from edge.adapters.text import (
     MiniLmTextScorer,
     encoder_path,
     evidence,
+    matches,
 )
 from edge.contracts import TextScore
 from edge.errors import ModelError
@@ -203,3 +204,33 @@ def test_one_sentence_scores_in_a_few_ms(scorer):
 def test_evidence_tags_respect_negation(text, tags):
     """The phrase matcher tags distress phrases and skips ones negated in the same clause."""
     assert evidence(text) == tags
+
+
+@pytest.mark.parametrize(
+    ("text", "quote"),
+    [
+        ("Help me please! I can't breathe! My chest hurts!", ("I can't breathe", "My chest hurts")),
+        ("my chest hurts so much", ("my chest hurts",)),
+        ("No, it doesn't hurt anymore.", ()),
+        (
+            "It\u2019s my mother\u2019s prescription, she\u2019s run out.",
+            ("my mother\u2019s prescription",),
+        ),
+    ],
+)
+def test_matches_quote_the_phrases_verbatim(text, quote):
+    """Each tagged phrase is quoted as it stands in the caption, with up to two words of
+    its clause before it, so the agent reads what hurts."""
+    _, quoted = matches(text)
+    assert quoted == quote
+    assert all(q in text for q in quoted)
+
+
+def test_a_distressed_sentence_without_a_tag_quotes_its_most_distressed_clause(scorer):
+    """No phrase tag, yet the model reads distress: the quote is the worst clause, verbatim."""
+    text = "The weather was fine this morning, but I feel absolutely terrible now."
+    (score,) = scorer.score([text])
+    assert score.evidence == () and score.distress >= 0.3
+    assert score.quote == ("but I feel absolutely terrible now",)
+    (calm,) = scorer.score(["Dogs are sitting by the door."])
+    assert calm.quote == ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from edge.cli.format import readable
-from edge.events import CallLanguage, VoiceEmotion
+from edge.events import CallLanguage, CueKind, CueLevel, CueRaised, VoiceEmotion
 from edge.types import Role
 
 WINDOW = VoiceEmotion(
@@ -48,3 +48,21 @@ def test_the_language_line_says_how_it_was_known_and_whether_text_cues_run() -> 
     assert "language es (detected, 0.91); text cues off" in line
     configured = replace(detected, language="en", detected=False, probability=None, text_cues=True)
     assert readable(configured).endswith("language en (configured); text cues on")
+
+
+def test_a_cue_prints_its_message_and_suggestion() -> None:
+    """`edge replay` shows what the agent could do, after the cue's message."""
+    cue = CueRaised(
+        stream_time=30.0,
+        role=Role.AGENT,
+        cue=CueKind.AGENT_JARGON,
+        cue_id=3,
+        level=CueLevel.NOTICE,
+        score=1.0,
+        message="The caller may not know \u201cformulary\u201d.",
+        quote=("formulary",),
+        suggestion="Say \u201cthe list of medicines your plan pays for\u201d instead.",
+    )
+    line = readable(cue)
+    assert "CUE agent_jargon (notice): The caller may not know" in line
+    assert line.endswith("Try: Say \u201cthe list of medicines your plan pays for\u201d instead.")

@@ -36,7 +36,8 @@ def test_distress_cue_fires_in_the_distressed_part_only(engine, tmp_path, actor)
     voice = [e for e in events if isinstance(e, VoiceEmotion)]
     assert len(voice) > 60  # two scores a second of speech
     # "Kids are talking by the door": the evidence names the voice, not the words.
-    assert {"raised voice", "shaky voice", "distressed tone"} & set(first.evidence)
+    assert {"raised voice", "shaky voice", "tone of voice only"} & set(first.evidence)
+    assert first.suggestion
 
 
 def test_replay_prints_cues_and_jsonl_carries_the_signals(tmp_path, actor) -> None:

@@ -14,6 +14,7 @@ from edge.events import (
     CueLevel,
     CueRaised,
     FinalReason,
+    TextEmotion,
     TranscriptFinal,
     VoiceEmotion,
     Word,
@@ -300,3 +301,33 @@ def test_a_cues_quoted_words_leave_only_as_transcripts_do(share, redact, expecte
     hub.publish("c1", Stamp("c1")(raised))
     (got,) = drain(s)
     assert got["type"] == "cue.raised" and got["quote"] == expected
+
+
+@pytest.mark.parametrize(
+    ("share", "redact", "expected"),
+    [
+        (Share.TRANSCRIPTS, False, ["call me on 555-123-4567", "My chest hurts"]),
+        (Share.TRANSCRIPTS, True, ["call me on [phone]", "My chest hurts"]),
+        (Share.CUES, False, []),
+        (Share.CUES, True, []),
+    ],
+)
+def test_a_text_readings_quoted_words_leave_only_as_transcripts_do(share, redact, expected):
+    """emotion.text's quote is caption text: dropped with share = cues, redacted with redact."""
+    hub = Hub(PrivacyOptions(share=share, redact=redact))
+    hub.open_call(meta("c1"))
+    s = sub(View.AGENT, agent_id="a1")
+    hub.attach(s, {})
+    reading = TextEmotion(
+        stream_time=2.0,
+        role=Role.CALLER,
+        utterance=1,
+        distress=0.9,
+        sentiment=-0.6,
+        evidence=("pain words",),
+        quote=("call me on 555-123-4567", "My chest hurts"),
+    )
+    hub.publish("c1", Stamp("c1")(reading))
+    (got,) = drain(s)
+    assert got["type"] == "emotion.text" and got["quote"] == expected
+    assert got["evidence"] == ["pain words"]

@@ -364,6 +364,21 @@ def test_text_emotion_evidence_is_redacted():
     assert out.evidence == ("pain", "[phone]")
 
 
+def test_text_emotion_quote_is_redacted():
+    """A text reading's quoted caption words are transcript text: PHI in them is masked."""
+    said = TextEmotion(
+        stream_time=1,
+        utterance=1,
+        distress=0.9,
+        sentiment=-0.5,
+        evidence=("pain words",),
+        quote=("call me on 555-123-4567", "it hurts"),
+    )
+    out = Redactor().event(said)
+    assert isinstance(out, TextEmotion)
+    assert out.quote == ("call me on [phone]", "it hurts")
+
+
 def test_other_events_are_returned_unchanged():
     """Events without transcript text are the same object after redaction."""
     event = SpeechStarted(stream_time=1.0, role=Role.CALLER, utterance=0, start=0.9)
