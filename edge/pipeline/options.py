@@ -15,6 +15,7 @@ from edge.settings import Flag, Range, check, setting
 from edge.stages.channel import StreamOptions
 from edge.stages.conversation import ConversationOptions
 from edge.stages.cues import CueOptions
+from edge.stages.emergency import EmergencyOptions
 from edge.stages.guards import GuardOptions
 from edge.stages.prosody import ProsodyOptions
 from edge.stages.segmenter import VadOptions
@@ -38,6 +39,7 @@ class PipelineOptions:
     prosody: ProsodyOptions = field(default_factory=ProsodyOptions)
     conversation: ConversationOptions = field(default_factory=ConversationOptions)
     cues: CueOptions = field(default_factory=CueOptions)
+    emergency: EmergencyOptions = field(default_factory=EmergencyOptions)
     text: bool = setting(
         True, help="score the caller's finals with the text model", flag=Flag("--no-text")
     )
