@@ -179,6 +179,7 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"(?:trouble|difficulty|difficulties|problems?|hard\s+time|struggling|struggle|pain)"
         r"\s+(?:with\s+)?breathing",
         r"(?:hard|difficult|painful|impossible)\s+to\s+(?:breathe?|get\s+(?:my|his|her)\s+breath)",
+        rf"breathing\s+(?:is|has\s+been|'s|s|was)\s+{_INTENSE}(?:difficult|hard|painful|a\s+struggle)",
         r"short(?:ness)?\s+of\s+breath",
         rf"(?:is{_NT}|are{_NT}|was{_NT}|not|stopped|stops|stopping|quit|barely|hardly|no\s+longer)"
         r"\s+breathing",
@@ -214,6 +215,7 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"really\s+bad|bad|painful|agony)(?:\s+me)?",
         r"(?:my|his|her)\s+chest\s+(?:really\s+)?(?:hurts|aches|is\s+killing|hurting|kills)",
         r"chest\s+(?:tightness|pressure|heaviness|discomfort)",
+        r"(?:clutching|clutches|clutched|holding|grabbing|gripping)\s+(?:at\s+)?(?:his|her|my)\s+chest",
         r"heart\s+attack",
         r"cardiac\s+arrest",
         r"pain\s+(?:going|spreading|shooting|radiating|running|moving|goes|spreads|shoots)\s+"
@@ -224,9 +226,10 @@ _RULES: dict[Category, tuple[str, ...]] = {
     Category.STROKE: (
         r"(?:a|another|mini|having|had)[\s-]+(?:mini[\s-]?)?stroke\b",
         r"stroking\s+out",
+        rf"(?:face|arm|leg|side|hand)\s+(?:is{_NT}|isnt|not|won{_A}t|will\s+not|can{_A}t)\s+mov(?:e|ing)",
         r"(?:face|mouth|smile|lip|eyelid)\s+(?:is\s+|has\s+|'s\s+|went\s+|looks\s+|seems\s+|"
         r"started\s+|just\s+)?(?:all\s+|gone\s+|kind\s+of\s+|sort\s+of\s+)?(?:drooping|droopy|"
-        r"dropped|dropping|fallen|lopsided|crooked|sagging|saggy|twisted|numb|slumped|"
+        r"dropped|dropping|drop|fallen|lopsided|crooked|sagging|saggy|twisted|numb|slumped|"
         r"gone\s+(?:droopy|numb|funny)|fallen\s+down)",
         rf"one\s+side\s+of\s+{_POSS}\s+(?:face|mouth|body)",
         r"droop(?:ing|y|ed|s)?\s+(?:face|mouth|on\s+one\s+side|to\s+one\s+side)",
@@ -279,6 +282,7 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"(?:took|taken|take|taking|swallowed|had|downed|ate|eaten|necked)\s+(?:all|the\s+whole|"
         r"a\s+whole|too\s+many|too\s+much|loads|lots|a\s+lot|a\s+handful|handfuls|a\s+(?:bottle|box|"
         r"packet|pack|strip|load)|double|twice|extra|a\s+bunch|every\s+one|the\s+rest)\s+"
+        r"(?:(?:bottle|box|packet|pack|strip|load|tub|lot|jar)\s+)?"
         r"(?:of\s+)?(?:(?:my|his|her|their|the|your|these|those|our)\s+)?(?:\w+\s+)?" + _PILLS,
         r"(?:took|taken|swallowed)\s+(?:my|his|her|their|the)\s+(?:\w+\s+)?"
         + _PILLS
@@ -317,6 +321,7 @@ _RULES: dict[Category, tuple[str, ...]] = {
         rf"cutting|burning)\s+{_SELF}",
         rf"(?:been|started|keep|kept|i'm|i\s+am|is|'s)\s+(?:cutting|harming|hurting|burning)\s+{_SELF}",
         r"self[\s-]?harm(?:ing|ed)?",
+        r"(?:cut|cutting|slit|slashed|slashing)\s+(?:my|his|her|their)\s+wrists?",
         r"suicid(?:al|e)",
         r"(?:kill|hang|shoot|drown)\s+(?:my|him|her)self",
     ),
@@ -332,6 +337,7 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"(?:lost|losing)\s+consciousness",
         r"(?:keeled|fell|toppled)\s+over",
         r"collaps(?:ed|ing|e|es)\b",
+        r"(?<!face\s)(?<!side\s)(?<!hand\s)(?<!arm\s)(?<!leg\s)"
         rf"(?:not|is{_NT}|isnt|stopped|was{_NT}|no\s+longer)\s+moving",
         r"(?:gone|went|going|is|'s|has\s+gone)\s+(?:all\s+|completely\s+)?(?:limp|floppy)",
         r"out\s+cold",
@@ -383,11 +389,14 @@ _IDIOMS = (
     r"(?:phone|battery|line|car|laptop|plant|plants|it|that|idea|market)\s*(?:'s|\s+is|\s+looks)"
     r"\s+dead",
     r"(?:turn(?:ing|ed|s)?|gone|going|went|go(?:es)?)\s+(?:all\s+|a\s+bit\s+|really\s+)?"
-    r"(?:blue|purple|grey|gray)\s+(?:with|from)\s+(?:the\s+)?(?:cold|envy|rage|paint|dye|ink)",
+    r"(?:blue|purple|grey|gray)\s+(?:(?:with|from|in)\s+(?:the\s+)?)?(?:cold|envy|rage|paint|"
+    r"dye|ink|winter|weather)",
     r"(?:hair|paint|walls?|sky|screen|car|light|traffic\s+light|sign|dress|room)\s+(?:\w+\s+){0,2}"
     r"(?:turn(?:ing|ed|s)?|gone|going|went|go(?:es)?)\s+(?:all\s+|a\s+bit\s+|really\s+)?"
     r"(?:blue|purple|grey|gray)",
     r"(?:grey|gray)\s+hair",
+    r"(?:hands|feet|fingers|toes|nose)\s+(?:go|goes|get|gets)\s+(?:a\s+bit\s+|all\s+|really\s+)?"
+    r"(?:blue|purple|white)",
     r"fainting\s+(?:goat|spell\s+in\s+the\s+film)",
     r"faint(?:ed|ing|s)?\s+(?:smell|hope|idea|line|chance|sound|trace)",
     r"black(?:ed|ing)\s+out\s+(?:the|my|his|her|some|a|those|these|names|details|windows|curtains|"
@@ -403,7 +412,7 @@ _IDIOMS = (
     r"(?:slurp|slurr)\w*\s+(?:my|his|her|the)\s+(?:soup|tea|coffee|drink)",
     r"drinks?\s+(?:a\s+bit\s+)?slurr",
     r"choking\s+hazard",
-    r"gasping\s+for\s+(?:a\s+)?(?:coffee|tea|drink|cuppa|a\s+smoke|a\s+cigarette)",
+    r"gasping\s+for\s+(?:a\s+)?(?:coffee|tea|drink|cuppa|cup|brew|pint|smoke|cigarette|fag)",
 )
 # Said of something else: the caller asks about, reads, or heard about it.
 _INFO = (
@@ -459,7 +468,8 @@ _PAST = (
     r"\bprior\b",
     r"\bin\s+the\s+past\b",
     r"\ba\s+(?:while|long\s+time)\s+(?:ago|back)\b",
-    r"\bsince\s+(?:my|his|her|the|their)\b",
+    r"\bsince\s+(?:my|his|her|the|their)\s+(?:\w+\s+)?(?:stroke|heart\s+attack|overdose|"
+    r"seizure|bleed|collapse)\b",
     r"\bafter\s+(?:my|his|her|the|their)\s+(?:\w+\s+)?(?:stroke|heart\s+attack|overdose|seizure|"
     r"bleed|collapse|surgery|operation)\b",
     r"\brecover(?:ed|ing|y)\b",
@@ -522,6 +532,7 @@ _AS_IF = re.compile(
     r"(?:if|whether)\b",
     re.IGNORECASE,
 )
+_THINK = re.compile(r"\s*(?:really\s+)?(?:think|believe|reckon|feel\s+like)\b", re.IGNORECASE)
 _NEGATION_WORDS = 6  # a negation reaches this many words ahead
 
 
@@ -554,7 +565,11 @@ def _negated(before: str) -> bool:
     last = None
     for m in _NEGATOR.finditer(window):
         last = m
-    return last is not None and not _SUBJECT.search(window, last.end())
+    if last is None:
+        return False
+    if _THINK.match(window, last.end()):  # "I don't think it's a stroke"
+        return True
+    return not _SUBJECT.search(window, last.end())
 
 
 def _hedged(sentence_before: str) -> bool:
@@ -563,10 +578,13 @@ def _hedged(sentence_before: str) -> bool:
     return bool(_INFO_RE.search(text))
 
 
-def detect(text: str) -> list[Finding]:
+def detect(text: str, *, partial: bool = False) -> list[Finding]:
     """The emergencies ``text`` describes now, each with its verbatim span; [] for none.
 
     Negated, past, reported and hypothetical mentions and idioms are left out.
+    With ``partial`` (words still being spoken), a match that ends the text and
+    is often completed otherwise ("I had a stroke" ... "in 2015", "I'm going to
+    end it" ... "with my pharmacy") waits for the next words.
     """
     original, text = text, text.replace("\u2019", "'")  # one apostrophe; the same length
     findings: list[Finding] = []
@@ -583,6 +601,8 @@ def detect(text: str) -> list[Finding]:
                     if _negated(text[c_start:start]) or _hedged(text[s_start:start]):
                         continue
                     if _after_service(text, end):
+                        continue
+                    if partial and _open_ended(text, c_start, start, end):
                         continue
                     quote = original[_quote_start(text, c_start, start) : end].strip(" ,")
                     findings.append(Finding(category, start, end, quote))
@@ -602,6 +622,52 @@ _SERVICE = re.compile(
 def _after_service(text: str, end: int) -> bool:
     """The match names a service or medicine, not an event: "stroke clinic", "seizure meds"."""
     return bool(_SERVICE.match(text, end))
+
+
+_OPEN_END = re.compile(
+    r"(?:\bend\s+(?:it|things)|choked|tablets|meds|medication|medicine|insulin|painkillers|"
+    r"\b(?:the|my|his|her|your|what\s+a)\s+(?:seizures?|stroke))$",
+    re.IGNORECASE,
+)
+_SIMPLE_PAST = re.compile(r"(?<!')(?<!\bhas\s)(?<!\bhave\s)\bhad\b", re.IGNORECASE)
+
+
+def _open_ended(text: str, clause_start: int, start: int, end: int) -> bool:
+    """A match at the end of a partial that the next words often undo.
+
+    The simple past ("I had a stroke" ... "last year") waits for the final;
+    words an idiom often follows ("I'm going to end it" ... "with my pharmacy")
+    wait for the next word; a time or an idiom that may have begun ("collapsed
+    back" ... "in 2019", "a stroke of" ... "luck") waits for two more words.
+    """
+    if _SIMPLE_PAST.search(text, clause_start, start):
+        return True
+    after = text[end:].split()
+    if not after:
+        return bool(_OPEN_END.search(text, clause_start, end))
+    return len(after) <= 2 and after[0].lower().strip(",.") in _STARTERS
+
+
+_STARTERS = frozenset(
+    [
+        "back",
+        "last",
+        "in",
+        "years",
+        "months",
+        "decades",
+        "ages",
+        "when",
+        "as",
+        "a",
+        "about",
+        "of",
+        "up",
+        "for",
+        "with",
+        "from",
+    ]
+)
 
 
 def _quote_start(text: str, clause_start: int, start: int) -> int:
@@ -656,7 +722,7 @@ class EmergencyWatch:
         ):
             return []
         self.now = max(self.now, event.stream_time)
-        findings = detect(event.text)
+        findings = detect(event.text, partial=isinstance(event, TranscriptPartial))
         if not findings:
             return []
         self._last_trigger = self.now
