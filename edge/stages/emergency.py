@@ -193,6 +193,7 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"(?:lips|face|skin|fingers)\s+(?:are|is|look|looks|went|turned|going|gone|turning|have\s+gone)"
         r"\s+(?:all\s+|a\s+bit\s+|really\s+)?(?:blue|purple)",
         r"blue\s+lips",
+        r"lips\s+(?:\w+\s+)?(?:blue|purple)",  # "her lips on blue": Whisper's "are" on a phone line
         r"(?:throat|airway)\s+(?:is\s+|'s\s+|feels\s+(?:like\s+it\s+is\s+|like\s+it's\s+)?)?"
         r"(?:closing|swelling|closed|tightening)",
         r"(?:tongue|lips?|face)\s+(?:is\s+|are\s+|has\s+)?(?:swelling|swelled|swollen)\s+up",
@@ -213,7 +214,8 @@ _RULES: dict[Category, tuple[str, ...]] = {
         rf"{_INTENSE}(?:\w+\s+)?(?:tight|heavy|crushing|crushed|hurting|killing|sore|burning|"
         r"on\s+fire|squeezing|squeezed|aching|pounding|like\s+(?:an?|someone|something)|"
         r"really\s+bad|bad|painful|agony)(?:\s+me)?",
-        r"(?:my|his|her)\s+chest\s+(?:really\s+)?(?:hurts|aches|is\s+killing|hurting|kills)",
+        r"(?:my|his|her)\s+chest\s+(?:really\s+)?(?:hurts|aches|is\s+killing|hurting|kills)"
+        r"(?:\s+(?:me|him|her))?",
         r"chest\s+(?:tightness|pressure|heaviness|discomfort)",
         r"(?:clutching|clutches|clutched|holding|grabbing|gripping)\s+(?:at\s+)?(?:his|her|my)\s+chest",
         r"heart\s+attack",
