@@ -184,6 +184,14 @@ _RULES: dict[Category, tuple[str, ...]] = {
         rf"(?:is{_NT}|are{_NT}|was{_NT}|not|stopped|stops|stopping|quit|barely|hardly|no\s+longer)"
         r"\s+breathing",
         r"(?:barely|hardly)\s+breathe?",
+        r"(?:can|could)\s+(?:hardly|barely|scarcely|only\s+just)\s+(?:breathe?|catch|get\s+"
+        r"(?:a|my|any|his|her|enough)?\s*(?:breath|air))",
+        r"(?:gurgling|rattling|rasping|grunting|horrible|awful|strange|weird|funny)\s+(?:\w+\s+){0,3}"
+        r"(?:when|as|while)\s+(?:he|she|they|i)\s+breathes?",
+        r"out\s+of\s+breath\s+(?:just\s+)?(?:sitting|resting|lying|at\s+rest|doing\s+nothing|"
+        r"talking)",
+        r"(?:every|each)\s+breath\s+(?:is|feels)",
+        r"asthma(?:'s|\s+is)\s+(?:really\s+|very\s+|so\s+)?bad",
         r"breathless(?:ness)?",
         r"gasping",
         r"suffocat(?:ing|e|es)",
@@ -200,7 +208,8 @@ _RULES: dict[Category, tuple[str, ...]] = {
         rf"breathing\s+(?:is\s+|was\s+|has\s+gone\s+|sounds\s+|looks\s+|seems\s+|'s\s+)?{_INTENSE}"
         r"(?:funny|strange|weird|shallow|noisy|rattly|rattling|laboured|labored|erratic|"
         r"irregular|really\s+bad|bad|wrong)",
-        rf"(?:asthma\s+attack|inhaler\s+(?:is{_NT}|isnt|does{_NT}|not)\s+(?:working|helping))",
+        rf"(?:asthma\s+attack|inhaler{_A}s?\s+(?:is\s+)?(?:is{_NT}|isnt|does{_NT}|not|n't)\s+"
+        r"(?:working|helping))",
         r"(?:no|not\s+getting\s+(?:any|enough))\s+air\s+(?:in|into|going)",
         rf"(?:not\s+sure|don{_A}t\s+know|can{_A}t\s+tell)\s+(?:if|whether)\s+{_WHO}{_BE}\s+"
         r"(?:still\s+)?breathing",
@@ -212,11 +221,15 @@ _RULES: dict[Category, tuple[str, ...]] = {
         rf"\s+feeling)?|burning)\s+(?:in|on|across|around|right\s+in)\s+{_POSS}\s+chest",
         r"chest\s+(?:is|feels?|'s|s|has\s+been|keeps|went|started)\s+"
         rf"{_INTENSE}(?:\w+\s+)?(?:tight|heavy|crushing|crushed|hurting|killing|sore|burning|"
-        r"on\s+fire|squeezing|squeezed|aching|pounding|like\s+(?:an?|someone|something)|"
+        r"on\s+fire|squeezing|squeezed|aching|pounding|"
+        r"like\s+(?:an?|someone|something|it(?:'s|\s+is|s)|i'm|i\s+am)|"
         r"really\s+bad|bad|painful|agony)(?:\s+me)?",
         r"(?:my|his|her)\s+chest\s+(?:really\s+)?(?:hurts|aches|is\s+killing|hurting|kills)"
         r"(?:\s+(?:me|him|her))?",
         r"chest\s+(?:tightness|pressure|heaviness|discomfort)",
+        rf"(?:weight|band|vice|elephant|brick)\s+(?:\w+\s+){{0,2}}(?:on|around|across|round)\s+{_POSS}"
+        r"\s+chest",
+        r"it(?:'s|\s+is)\s+my\s+heart\b(?!\s+\w)",
         r"(?:clutching|clutches|clutched|holding|grabbing|gripping)\s+(?:at\s+)?(?:his|her|my)\s+chest",
         r"heart\s+attack",
         r"cardiac\s+arrest",
@@ -236,8 +249,8 @@ _RULES: dict[Category, tuple[str, ...]] = {
         rf"one\s+side\s+of\s+{_POSS}\s+(?:face|mouth|body)",
         r"droop(?:ing|y|ed|s)?\s+(?:face|mouth|on\s+one\s+side|to\s+one\s+side)",
         r"slurr(?:ing|ed|s|y)",
-        r"(?:speech|voice|words)\s+(?:is\s+|are\s+|has\s+|'s\s+|sounds\s+|went\s+|gone\s+|"
-        r"coming\s+out\s+|come\s+out\s+)?(?:all\s+|really\s+|very\s+|sort\s+of\s+)?"
+        r"(?:speech|voice|words)\s+(?:(?:is|are|has|'s|sounds|went|gone|coming\s+out|come\s+out|"
+        r"came\s+out)\s+){0,2}(?:all\s+|really\s+|very\s+|sort\s+of\s+)?"
         r"(?:slurred|slurry|garbled|jumbled|muddled|mixed\s+up|wrong|funny|weird|strange)",
         r"(?:talking|speaking|saying\s+words)\s+(?:really\s+|all\s+)?(?:funny|gibberish|nonsense|"
         r"strange(?:ly)?|weird(?:ly)?|jumbled|muddled)",
@@ -259,6 +272,8 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"worst\s+headache\s+(?:of\s+(?:my|his|her)\s+life|(?:i|he|she)(?:'ve|\s+has|\s+have|'s)"
         r"\s+ever\s+had|ever)",
         r"thunderclap\s+headache",
+        rf"lost\s+(?:the\s+)?(?:use|feeling|strength)\s+(?:of|in)\s+{_POSS}\s+(?:left\s+|right\s+)?"
+        r"(?:arm|leg|hand|side|face|foot)",
     ),
     Category.BLEEDING: (
         r"bleed(?:ing|s)?\s+(?:really\s+|very\s+|so\s+)?(?:heavily|badly|bad|a\s+lot|loads|"
@@ -276,12 +291,24 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"ha?emorrhag(?:e|ing|ed)",
         r"(?:soaked|soaking|drenched)\s+(?:through\s+)?(?:with|in)\s+blood",
         r"bled\s+through",
-        r"(?:gushing|pouring|spurting|squirting)\s+(?:out\s+)?blood",
+        r"(?:gushing|pouring|spurting|squirting|pumping|losing)\s+(?:out\s+)?blood",
+        r"bleed(?:ing)?\b[^.?!;]{0,40}?\b(?:a\s+lot|heavily|badly|loads|everywhere|so\s+much)",
+        r"wound(?:'s|\s+is)\s+(?:gushing|pouring|pumping|spurting)",
     ),
     Category.OVERDOSE: (
         r"overdos(?:e|ed|ing)",
         rf"\bo\.?\s?d{_A}(?:e)?d\b",
-        r"(?:took|taken|take|taking|swallowed|had|downed|ate|eaten|necked)\s+(?:all|the\s+whole|"
+        r"swallowed\s+(?:\w+\s+){0,4}" + _PILLS,
+        r"(?:took|taken|eaten|ate)\s+some\s+of\s+(?:my|her|his|their|mum's|dad's|grandma's|nan's|"
+        r"the)\s+(?:\w+\s+)?" + _PILLS,
+        r"(?:taken|took|swallowed)\s+something(?!\s+for)\b",
+        r"(?:drank|drunk|drinking)\s+(?:\w+\s+){0,4}and\s+(?:took|taken|swallowed)\s+(?:\w+\s+){0,3}"
+        + _PILLS,
+        r"(?:twice|double|triple|three\s+times)\s+the\s+(?:dose|amount)",
+        r"(?:more|lots\s+more|loads\s+more|way\s+more)\s+than\s+(?:i|he|she|you|they)\s+"
+        r"(?:should|was\s+supposed\s+to|were\s+supposed\s+to)",
+        r"(?:took|taken|take|taking|swallowed|had|downed|ate|eaten|necked|injected|injecting|"
+        r"given|gave)\s+(?:him\s+|her\s+|them\s+|myself\s+)?(?:all|the\s+whole|"
         r"a\s+whole|too\s+many|too\s+much|loads|lots|a\s+lot|a\s+handful|handfuls|a\s+(?:bottle|box|"
         r"packet|pack|strip|load)|double|twice|extra|a\s+bunch|every\s+one|the\s+rest)\s+"
         r"(?:(?:bottle|box|packet|pack|strip|load|tub|lot|jar)\s+)?"
@@ -306,7 +333,7 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"(?:end|ending|take|taking|took)\s+(?:my|his|her|their)\s+(?:own\s+)?li(?:fe|ves)",
         r"end\s+it\s+all",
         r"(?:going\s+to|gonna|want\s+to|wanna|will|'ll|might|about\s+to|thinking\s+(?:about|of)|"
-        r"think\s+about|ready\s+to|plan\s+to|planning\s+to)\s+end(?:ing)?\s+(?:it|things|"
+        r"think\s+about|ready\s+to|plan\s+to|planning\s+to|feel\s+like)\s+end(?:ing)?\s+(?:it|things|"
         r"everything|my\s+life)\b",
         r"(?:want|wanna|wants|wanted|going|ready)\s+(?:to\s+)?die\b",
         r"wish\s+(?:i|he|she)\s+(?:was|were|could\s+be)\s+dead",
@@ -326,6 +353,14 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"(?:cut|cutting|slit|slashed|slashing)\s+(?:my|his|her|their)\s+wrists?",
         r"suicid(?:al|e)",
         r"(?:kill|hang|shoot|drown)\s+(?:my|him|her)self",
+        r"standing\s+on\s+(?:the|a)\s+(?:bridge|edge|ledge|roof|cliff)",
+        r"(?:want|wish)\s+(?:it\s+all|everything)\s+to\s+(?:stop|end|be\s+over)",
+        rf"{_CANT}\s+cope\s+(?:any\s*more|no\s+more)",
+        r"(?:nobody|no\s+one|no-one)\s+(?:would|will|'d)\s+(?:miss|care|notice)\s+(?:me|if)",
+        r"(?:written|wrote|left|writing)\s+(?:a|my)\s+(?:suicide\s+|goodbye\s+)?(?:note|letter)\s+"
+        r"(?:for|to)\s+(?:my\s+)?(?:family|kids|children|wife|husband|everyone|mum|parents)",
+        r"never\s+wake\s+up",
+        r"no\s+way\s+out",
     ),
     Category.UNRESPONSIVE: (
         r"unconscious(?:ness)?",
@@ -341,7 +376,12 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"collaps(?:ed|ing|e|es)\b",
         r"(?<!face\s)(?<!side\s)(?<!hand\s)(?<!arm\s)(?<!leg\s)"
         rf"(?:not|is{_NT}|isnt|stopped|was{_NT}|no\s+longer)\s+moving",
+        r"(?<!arm\s)(?<!leg\s)(?<!hand\s)(?<!side\s)(?<!face\s)"
         r"(?:gone|went|going|is|'s|has\s+gone)\s+(?:all\s+|completely\s+)?(?:limp|floppy)",
+        r"(?:he|she|they)\s+(?:won't|will\s+not|isn't|is\s+not|doesn't|does\s+not|can't)\s+"
+        r"(?:answer(?:ing)?|respond(?:ing)?)(?=\s+(?:me|us|when|to\s+me)\b|\s*[.,!?]|\s*$)",
+        r"dropped\s+(?:down\s+)?(?:to|on)\s+the\s+(?:floor|ground)",
+        r"knocked\s+(?:(?:him|her|them|him|him)self\s+|himself\s+|herself\s+)?out\b",
         r"out\s+cold",
         r"seizures?\b",
         r"(?<!\bwill\s)(?<!\bwould\s)(?:having|had|has\s+had|'s\s+having)\s+a\s+fit\b",
@@ -367,7 +407,10 @@ _IDIOMS = (
     r"stroke\s+of\s+(?:luck|genius|midnight|the\s+pen|the\s+brush|bad\s+luck)",
     r"(?:back|breast|heat|sun)[\s-]?stroke",
     r"(?:food|blood)\s+poisoning",
-    r"poison\s+(?:ivy|oak|pen|control|centre|center)",
+    r"poisons?\s+(?:ivy|oak|pen|control|centre|center|line|helpline|unit|information|advice)",
+    r"(?:get|gets|getting|feel|feels)\s+(?:a\s+bit\s+|quite\s+|a\s+little\s+|very\s+)?"
+    r"(?:breathless|short\s+of\s+breath|out\s+of\s+breath)\s+(?:on|when|after|going|climbing|"
+    r"walking|if|with|doing)",
     r"(?:choked|choking)\s+up",
     r"passed\s+out\s+(?:the|some|those|these|leaflets|flyers|forms|copies|papers|sweets)",
     r"(?:will|would|'ll|gonna|going\s+to|throw|threw|throwing|thrown)\s+(?:\w+\s+)?(?:have\s+)?"
@@ -447,6 +490,9 @@ _INFO = (
     r"\bhow\s+(?:much|many)\b",
     r"\b(?:is|are)\s+there\s+(?:any\s+)?(?:signs|symptoms|risk)\b",
     r"\bwhat\s+happens\b",
+    r"\bwhat(?:'s|s)\s+the\b",
+    r"\bis\s+it\s+normal\b",
+    r"\bhow\s+(?:long|soon|often|quickly)\b",
     r"\b(?:call|ring|phone|dial|go)\s+(?:\w+\s+){0,3}(?:if|when)\b",
     r"\bif\s+(?:you|someone|anyone|a\s+person|people|they|he|she|i|my|your)\b",
     r"\b(?:imagine|suppose|supposing|hypothetically)\b",
@@ -462,7 +508,10 @@ _PAST = (
     r"\blast\s+(?:year|month|week|spring|summer|autumn|fall|winter|christmas|easter|time|"
     r"january|february|march|april|may|june|july|august|september|october|november|december)\b",
     r"\bback\s+(?:in|when)\b",
-    r"\bwhen\s+(?:i|he|she|we|they)\s+(?:was|were)\s+(?:a\s+|younger|little|small|in\s+)",
+    r"\bwhen\s+(?:i|he|she|we|they)\s+(?:was|were)\s+(?:a\s+(?:child|kid|baby|teenager|student|"
+    r"boy|girl)|younger|little|small|young|pregnant|at\s+(?:school|uni|college)|"
+    r"\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|\d+)\b",
+    r"\bearlier\b",
     r"\bas\s+a\s+(?:child|kid|teenager|teen|baby)\b",
     r"\bhistory\s+of\b",
     r"\bused\s+to\b",
@@ -472,7 +521,7 @@ _PAST = (
     r"\ba\s+(?:while|long\s+time)\s+(?:ago|back)\b",
     r"\bsince\s+(?:my|his|her|the|their)\s+(?:\w+\s+)?(?:stroke|heart\s+attack|overdose|"
     r"seizure|bleed|collapse)\b",
-    r"\bafter\s+(?:my|his|her|the|their)\s+(?:\w+\s+)?(?:stroke|heart\s+attack|overdose|seizure|"
+    r"\bafter\s+(?:my|his|her|the|their|a|an)\s+(?:\w+\s+)?(?:stroke|heart\s+attack|overdose|seizure|"
     r"bleed|collapse|surgery|operation)\b",
     r"\brecover(?:ed|ing|y)\b",
     r"\bsurvived?\b",
@@ -534,8 +583,22 @@ _AS_IF = re.compile(
     r"(?:if|whether)\b",
     re.IGNORECASE,
 )
-_THINK = re.compile(r"\s*(?:really\s+)?(?:think|believe|reckon|feel\s+like)\b", re.IGNORECASE)
-_NEGATION_WORDS = 6  # a negation reaches this many words ahead
+_THINK = re.compile(
+    r"\s*(?:really\s+)?(?:think|believe|reckon|feel\s+like|say|said|saying|mean|meant)\b",
+    re.IGNORECASE,
+)
+_NEGATION_WORDS = 6
+# A question about facts: "Can a stroke cause memory loss?", "How long after a seizure ...?"
+_QUESTION = re.compile(
+    r"\s*(?:(?:so|and|but|oh|um|erm|okay|ok|well|sorry|hi|hello|also|just|and\s+so),?\s+)?"
+    r"(?:can|could|does|do|did|is|are|would|will|should|how|what|when|why|which)\b",
+    re.IGNORECASE,
+)
+_QUESTION_AFTER = re.compile(
+    r"\b(?:cause[sd]?|lead\s+to|side[\s-]?effects?|risks?|symptoms?|signs?|look\s+like|mean|"
+    r"normal|if|call\s+it|drive|work|fly|travel|driving|take|eat|drink)\b",
+    re.IGNORECASE,
+)  # a negation reaches this many words ahead
 
 
 @dataclass(frozen=True)
@@ -592,6 +655,9 @@ def detect(text: str, *, partial: bool = False) -> list[Finding]:
     findings: list[Finding] = []
     idioms = [(m.start(), m.end()) for m in _IDIOM.finditer(text)]
     for s_start, s_end in _spans(_SENTENCE_END, text, 0, len(text)):
+        question = bool(_QUESTION.match(text, s_start, s_end))
+        if question and partial and s_end == len(text):
+            continue  # a question still being asked: what follows may make it one about facts
         for c_start, c_end in _spans(_CLAUSE_END, text, s_start, s_end):
             clause = text[c_start:c_end]
             past = bool(_PAST_RE.search(clause))
@@ -601,6 +667,8 @@ def detect(text: str, *, partial: bool = False) -> list[Finding]:
                     if past or any(a < end and start < b for a, b in idioms):
                         continue
                     if _negated(text[c_start:start]) or _hedged(text[s_start:start]):
+                        continue
+                    if question and _QUESTION_AFTER.search(text, end, s_end):
                         continue
                     if _after_service(text, end):
                         continue
@@ -628,7 +696,8 @@ def _after_service(text: str, end: int) -> bool:
 
 _OPEN_END = re.compile(
     r"(?:\bend\s+(?:it|things)|choked|tablets|meds|medication|medicine|insulin|painkillers|"
-    r"\b(?:the|my|his|her|your|what\s+a)\s+(?:seizures?|stroke))$",
+    r"\b(?:the|my|his|her|your|what\s+a)\s+(?:seizures?|stroke)|"
+    r"\b(?:get|gets|getting)\s+(?:a\s+bit\s+)?(?:breathless|short\s+of\s+breath))$",
     re.IGNORECASE,
 )
 _SIMPLE_PAST = re.compile(r"(?<!')(?<!\bhas\s)(?<!\bhave\s)\bhad\b", re.IGNORECASE)
