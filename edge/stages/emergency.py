@@ -175,6 +175,8 @@ _RULES: dict[Category, tuple[str, ...]] = {
         rf"{_CANT}\s+(?:really\s+|properly\s+|even\s+|hardly\s+|barely\s+)?"
         rf"(?:breathe?|breathing|get\s+(?:my|his|her|a|any|enough|their)?\s*(?:breath|air)|"
         rf"catch\s+(?:my|his|her|a|their)\s+breath|get\s+(?:his|her|my)\s+breath\s+back)",
+        rf"{_CANT}\s+(?:seem\s+to\s+|really\s+|properly\s+|quite\s+|hardly\s+)+(?:breathe?\b|"
+        r"get\s+(?:my|his|her|a|any|enough)?\s*(?:breath|air))",
         r"(?:struggling|fighting|gasping|battling|straining)\s+(?:to\s+breathe?|for\s+(?:breath|air))",
         r"(?:trouble|difficulty|difficulties|problems?|hard\s+time|struggling|struggle|pain)"
         r"\s+(?:with\s+)?breathing",
@@ -272,6 +274,8 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"worst\s+headache\s+(?:of\s+(?:my|his|her)\s+life|(?:i|he|she)(?:'ve|\s+has|\s+have|'s)"
         r"\s+ever\s+had|ever)",
         r"thunderclap\s+headache",
+        rf"{_CANT}\s+smile\s+(?:properly|straight|normally|on\s+one\s+side)",
+        rf"one\s+side\s+(?:of\s+\w+\s+\w+\s+)?(?:{_WONT}|{_CANT}|does{_NT}|is{_NT}|isnt)\s+mov(?:e|ing)",
         rf"lost\s+(?:the\s+)?(?:use|feeling|strength)\s+(?:of|in)\s+{_POSS}\s+(?:left\s+|right\s+)?"
         r"(?:arm|leg|hand|side|face|foot)",
     ),
@@ -298,7 +302,7 @@ _RULES: dict[Category, tuple[str, ...]] = {
     Category.OVERDOSE: (
         r"overdos(?:e|ed|ing)",
         rf"\bo\.?\s?d{_A}(?:e)?d\b",
-        r"swallowed\s+(?:\w+\s+){0,4}" + _PILLS,
+        r"swallowed\s+(?:\w+\s+){0,6}" + _PILLS,
         r"(?:took|taken|eaten|ate)\s+some\s+of\s+(?:my|her|his|their|mum's|dad's|grandma's|nan's|"
         r"the)\s+(?:\w+\s+)?" + _PILLS,
         r"(?:taken|took|swallowed)\s+something(?!\s+for)\b",
@@ -361,6 +365,11 @@ _RULES: dict[Category, tuple[str, ...]] = {
         r"(?:for|to)\s+(?:my\s+)?(?:family|kids|children|wife|husband|everyone|mum|parents)",
         r"never\s+wake\s+up",
         r"no\s+way\s+out",
+        rf"(?:don{_A}t|do\s+not|can{_A}t|cannot)\s+see\s+(?:the\s+|any\s+)?point\s+(?:in|of)\s+"
+        r"(?:living|life|going\s+on|carrying\s+on|anything|being\s+alive)",
+        r"(?:hurt|harmed|cut|burned|burnt)\s+myself\s+(?:on\s+purpose|deliberately)",
+        r"(?:cut|cutting|slashed|slashing|scratched|scratching)\s+(?:my|his|her)\s+(?:arms|wrists?|"
+        r"legs|thighs)",
     ),
     Category.UNRESPONSIVE: (
         r"unconscious(?:ness)?",
@@ -396,8 +405,65 @@ _RULES: dict[Category, tuple[str, ...]] = {
         rf"{_CANT}\s+(?:get|wake)\s+(?:him|her|them|my\s+\w+)\s+(?:to\s+)?(?:respond|wake|up)",
         r"not\s+(?:conscious|awake|alert|with\s+it)",
         r"(?:having|had)\s+another\s+(?:one|seizure|fit)",
+        rf"(?:{_WONT}|not|is{_NT}|isnt|has{_NT}|hasnt|{_CANT}\s+get\s+(?:him|her|them)\s+to)\s+"
+        r"(?:come|coming)\s+(?:round|around|to)\b(?!\s+(?:for|to\s+\w+|today|tomorrow|later|this|"
+        r"until|till|any\s*more|the|my|our|your))",
     ),
 }
+
+# Looser rules: two words of a kind close together in a clause, in either order. They
+# catch phrasings the rules above do not name; a negation inside them voids them.
+_NEAR = r"\b[^.?!;]{0,45}?\b"
+_LOOSE: dict[Category, tuple[str, ...]] = {
+    Category.BREATHING: (
+        rf"(?:breath|breathing|breathe|breathes)\b{_NEAR}(?:struggl\w*|difficult\w*|hard|"
+        r"labou?red|shallow|rattl\w*|gurgl\w*|wheez\w*|gasp\w*|stopp\w*|stops|funny|"
+        r"weird|strange|fast\s+and\s+shallow|noisy)",
+        r"(?:struggl\w*|difficult\w*|hard|gasp\w*|fight\w*)\s+(?:\w+\s+){0,2}(?:to\s+)?"
+        r"(?:breathe?|for\s+(?:breath|air))",
+    ),
+    Category.CHEST_PAIN: (
+        rf"chest\b{_NEAR}(?:pain\w*|hurt\w*|tight\w*|pressure|heavy|heaviness|crush\w*|agony|"
+        r"burn\w*|squeez\w*|ache|aching|sore)",
+        rf"(?:pain\w*|hurt\w*|tight\w*|pressure|heavy|heaviness|crush\w*|agony|burn\w*|"
+        rf"squeez\w*|ache|aching)\b{_NEAR}chest",
+    ),
+    Category.STROKE: (
+        rf"(?:face|mouth|smile|speech|voice|lip|eye)\b{_NEAR}(?:droop\w*|slurr\w*|lopsided|"
+        r"crooked|numb|paralys\w*|dropped|fallen|twisted|sagging)",
+        rf"(?:sudden(?:ly)?|all\s+of\s+a\s+sudden|out\s+of\s+nowhere){_NEAR}(?:numb\w*|"
+        r"weak\w*|paralys\w*|droop\w*|slurr\w*)",
+        rf"(?:one\s+side|left\s+side|right\s+side){_NEAR}(?:numb\w*|weak\w*|paralys\w*|"
+        r"droop\w*|dead|limp|floppy)",
+    ),
+    Category.BLEEDING: (
+        rf"(?:blood|bleed\w*|nosebleed\w*)\b{_NEAR}(?:everywhere|pouring|gushing|pumping|spurting|"
+        r"squirting|dripping|soaked|soaking|so\s+much|a\s+lot|lots|loads|heavy|heavily|badly|"
+        r"all\s+over)",
+        rf"(?:pouring|gushing|pumping|spurting|squirting|soaked|soaking|so\s+much|lots|loads|"
+        rf"a\s+lot){_NEAR}(?:blood|bleed\w*)",
+    ),
+    Category.OVERDOSE: (
+        rf"{_PILLS}\b{_NEAR}(?:all\s+of\s+(?:them|it)|all\s+at\s+once|the\s+whole\s+(?:lot|box|"
+        r"bottle|packet)|too\s+many|too\s+much|overdose|a\s+handful|whole\s+(?:box|bottle|"
+        r"packet))",
+        rf"(?:took|taken|swallowed|injected|had|eaten|ate|downed)\b{_NEAR}(?:loads|lots|too\s+much|"
+        r"too\s+many|a\s+handful|half\s+a\s+\w+|a\s+whole\s+\w+)\s+of\s+(?:(?:my|his|her|the|"
+        r"their)\s+)?(?:\w+\s+)?" + _PILLS,
+    ),
+    Category.SELF_HARM: (
+        rf"(?:want|wanna|wish|going|gonna|plan\w*|thinking|ready|better\s+off|feel\s+like|"
+        rf"tempted){_NEAR}(?:die|dead|suicid\w*|kill\s+(?:my|him|her)self|end\s+(?:it|my\s+life|"
+        r"things|everything)|take\s+my\s+(?:own\s+)?life|not\s+be\s+(?:here|around|alive))\b",
+    ),
+    Category.UNRESPONSIVE: (
+        rf"(?:{_WONT}|{_CANT}|not|is{_NT}|isnt)\s+(?:seem\s+to\s+|get\s+(?:him|her|them)\s+to\s+|"
+        r"properly\s+|fully\s+)(?:wake|waking|respond\w*|rouse|come\s+round|coming\s+round)",
+        rf"(?:{_PERSON})\s+(?:is|'s|isn't|is\s+not)\s+(?:not\s+)?(?:coming\s+round|breathing\s+and\s+"
+        r"not\s+moving)",
+    ),
+}
+_LOOSE_ALLOWS_NEGATION = {Category.UNRESPONSIVE}
 
 # Words around a match that make it something else: idioms, clinic talk, objects.
 _IDIOMS = (
@@ -448,6 +514,10 @@ _IDIOMS = (
     r"blinds|parts)",
     r"(?:power|lights|screen|tv|telly|city|area|street|house)\s+(?:\w+\s+){0,2}black(?:ed|ing)\s+out",
     r"(?:bleeding|bled)\s+(?:me|us|them|you)\s+dry",
+    r"blood\s+(?:test|tests|pressure|sugar|sugars|results?|work|count|thinners?|donation|donor|"
+    r"bank|type|group|cells|levels?|glucose|clot\s+test)",
+    r"rather\s+die\s+than",
+    r"(?:nearly|almost|practically)\s+(?:had|have|having)\s+a\s+fit",
     r"bleeding\s+heart",
     r"(?:not|n't)\s+(?:really\s+)?(?:want|wanna)\s+to\s+be\s+(?:here|on\s+hold)\s+(?:all\s+day|forever)",
     r"(?:take|took|taking|taken)\s+(?:all\s+)?(?:my|his|her|the)\s+(?:\w+\s+)?"
@@ -528,7 +598,7 @@ _PAST = (
     r"\brehab\b",
     r"\bfollow[\s-]?up\b",
     r"\bdischarged\b",
-    r"\bdied\s+(?:of|from|after)\b",
+    r"\bdied\s+(?:of|from|after|by)\b",
     r"\bpassed\s+away\b",
     r"\b(?:the|that)\s+time\s+(?:i|he|she|when|we)\b",
     r"\bat\s+(?:the\s+)?age\s+(?:of\s+)?\d*\b",
@@ -536,7 +606,8 @@ _PAST = (
     r"\bin\s+(?:january|february|march|april|june|july|august|september|october|november|"
     r"december)\b",
     r"\bgot\s+over\b",
-    r"\b(?:cleared|gone|went\s+away|settled|eased|stopped|better)\s+(?:now|since|off|completely)\b",
+    r"\b(?:cleared|gone|went\s+away|settled|eased|stopped)\s+(?:now|since|off|completely)\b",
+    r"\bbetter\s+now\b",
 )
 # Scope of a negation: "no chest pain", "I'm not short of breath", "never had a stroke".
 _NEGATOR = re.compile(
@@ -574,6 +645,10 @@ _SENTENCE_END = re.compile(r"[.?!;]+")
 _COMPILED = {
     category: re.compile("|".join(f"(?:\\b{r})" for r in rules), re.IGNORECASE)
     for category, rules in _RULES.items()
+}
+_LOOSE_COMPILED = {
+    category: re.compile("|".join(f"(?:\\b{r})" for r in rules), re.IGNORECASE)
+    for category, rules in _LOOSE.items()
 }
 _IDIOM = re.compile("|".join(f"(?:\\b{r})" for r in _IDIOMS), re.IGNORECASE)
 _INFO_RE = re.compile("|".join(_INFO), re.IGNORECASE)
@@ -623,6 +698,11 @@ def _spans(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tu
     return spans
 
 
+def _negates(span: str) -> bool:
+    """Whether a negation stands inside a loose match ("chest isn't hurting")."""
+    return bool(_NEGATOR.search(_NOT_NEGATION.sub(" ", span)))
+
+
 def _negated(before: str) -> bool:
     """Whether the last words before a match negate it (and no new subject intervenes)."""
     words = before.split()[-_NEGATION_WORDS:]
@@ -658,12 +738,15 @@ def detect(text: str, *, partial: bool = False) -> list[Finding]:
         question = bool(_QUESTION.match(text, s_start, s_end))
         if question and partial and s_end == len(text):
             continue  # a question still being asked: what follows may make it one about facts
-        for c_start, c_end in _spans(_CLAUSE_END, text, s_start, s_end):
-            clause = text[c_start:c_end]
-            past = bool(_PAST_RE.search(clause))
-            for category, pattern in _COMPILED.items():
+        # The rules read a clause; the looser ones the whole sentence ("My chest, it's agony").
+        spans = [(c, e, False) for c, e in _spans(_CLAUSE_END, text, s_start, s_end)]
+        for c_start, c_end, loose in [*spans, (s_start, s_end, True)]:
+            past = bool(_PAST_RE.search(text, c_start, c_end))
+            for category, pattern in (_LOOSE_COMPILED if loose else _COMPILED).items():
                 for m in pattern.finditer(text, c_start, c_end):
                     start, end = m.start(), m.end()
+                    if loose and category not in _LOOSE_ALLOWS_NEGATION and _negates(m.group()):
+                        continue
                     if past or any(a < end and start < b for a, b in idioms):
                         continue
                     if _negated(text[c_start:start]) or _hedged(text[s_start:start]):

@@ -580,6 +580,112 @@ NEGATIVE_2: list[str] = [
     "*He was choking earlier but he coughed it up and he's fine.",
 ]
 
+# The third batch, written after the second held-out run (its errors not looked at either).
+POSITIVE_3: dict[str, list[str]] = {
+    "breathing": [
+        "*He can't seem to breathe, he's pulling at his collar.",
+        "*Her breathing has gone very shallow and slow.",
+        "*I'm struggling for air, I can't talk much.",
+        "*My son's breathing is really laboured and he's grunting.",
+        "*She keeps stopping breathing in her sleep and I can't wake her properly.",
+        "*I've been stung and my throat feels tight and I can't swallow or breathe.",
+        "*The little one is fighting to breathe.",
+        "*He's wheezing so badly he's going grey.",
+    ],
+    "chest_pain": [
+        "*This pain in the chest is unbearable.",
+        "*My chest, it's agony, it's going into my arm.",
+        "*I've got an awful tightness across the chest and I'm clammy.",
+        "*Pressure, like a heavy weight, in the centre of my chest.",
+        "*I woke up with terrible chest pain and I'm being sick.",
+        "*His chest is hurting him really badly.",
+        "*I think it's my heart, the pain is terrible.",
+        "*It's like somebody sitting on my chest.",
+    ],
+    "stroke": [
+        "*Her face has gone lopsided all of a sudden.",
+        "*All of a sudden his arm is weak and he can't hold his cup.",
+        "*She's drooling from one side of her mouth.",
+        "*His speech has gone all slurry and he's confused.",
+        "*I've suddenly lost feeling in my left leg and arm.",
+        "*My wife can't smile properly, one side won't move.",
+        "*He can't say his words right, and his face is droopy.",
+        "*Out of nowhere my face went numb on the left.",
+    ],
+    "bleeding": [
+        "*The blood is just pouring out of his head.",
+        "*She's bleeding through all the towels.",
+        "*I've sliced my hand open, there's blood all over the kitchen.",
+        "*He's losing so much blood, I'm scared.",
+        "*I'm pregnant and there's so much blood.",
+        "*It's bleeding and bleeding, it won't stop at all.",
+        "*My nosebleed's been going for two hours and it's pouring.",
+        "*There's loads of blood coming from the wound.",
+    ],
+    "overdose": [
+        "*He's taken the whole packet of paracetamol.",
+        "*She's swallowed half a bottle of my sleeping pills.",
+        "*I've taken all of them, all of my tablets.",
+        "*My daughter took a bunch of pills at a party.",
+        "*I think he's overdone it on the heroin, he's blue.",
+        "*My toddler's drunk some of the bleach.",
+        "*Grandad took his tablets three times today by mistake.",
+        "*She's injected herself with loads of insulin.",
+    ],
+    "self_harm": [
+        "*I'm thinking of ending it tonight.",
+        "*I don't see the point in living anymore.",
+        "*I want to end my life.",
+        "*I've got a rope and I'm going to use it.",
+        "*My son's locked himself in the bathroom and says he wants to die.",
+        "*I just wish I could disappear forever, I'm going to do it.",
+        "*I've hurt myself on purpose again, I cut my arms.",
+        "*I'm better off dead, everyone says so.",
+    ],
+    "unresponsive": [
+        "*He's just lying there, he won't come round.",
+        "*My mum's slumped over and she's not coming round.",
+        "*He's fitting and foaming at the mouth.",
+        "*She's completely unconscious.",
+        "*I can't get him to wake up at all.",
+        "*My daughter has fainted and she's still out.",
+        "*My husband fell down the stairs and he's knocked himself out.",
+        "*He's on the floor, eyes open but not responding.",
+    ],
+}
+NEGATIVE_3: list[str] = [
+    "*He's breathing much easier now after the nebuliser.",
+    "*Her chest isn't hurting anymore since the antibiotics.",
+    "*The cut isn't bleeding much, just a little.",
+    "*She's awake and talking now, she's fine.",
+    "*No numbness, no weakness, nothing like that.",
+    "*I'm not suicidal, I promise, I just want a referral.",
+    "*My brother died by suicide five years ago and I still struggle.",
+    "*Years ago I had a mini stroke but I'm fine now.",
+    "*I went to A and E last month with chest pains and they said it was anxiety.",
+    "*My son took an overdose in 2018, he's doing well now.",
+    "*What do I do if my daughter has a nosebleed that won't stop?",
+    "*Can you bleed a lot after a tooth extraction?",
+    "*Is breathlessness a symptom of anaemia?",
+    "*Can paracetamol and alcohol cause liver damage?",
+    "*What's the maximum dose of ibuprofen?",
+    "*My chest infection is clearing up nicely.",
+    "*Could I get my blood pressure checked by the nurse?",
+    "*The tablets have made me a bit lightheaded.",
+    "*This heat is killing me.",
+    "*I'm dying for a cup of tea.",
+    "*My wallet took a beating.",
+    "*I nearly had a fit when I saw the price of parking.",
+    "*I'm fed up to the back teeth with this phone line.",
+    "*I could murder a sandwich.",
+    "*I've been coughing a lot with this cold.",
+    "*My blood test needs to be done fasting.",
+    "*My mum needs her stroke review booked.",
+    "*I'd like some advice about my dad's epilepsy medication.",
+    "*The district nurse changed his dressing today.",
+    "*She's sleeping a lot but she wakes up for meals.",
+]
+
 # Everyday templates: who x what (positives) and the same words past or asked about.
 WHO = ("my husband", "my wife", "my mum", "my dad", "my son", "my daughter", "my neighbour")
 NOW = {
@@ -625,6 +731,11 @@ def rows() -> list[tuple[str, str, str]]:
         for line in lines:
             add(line, category)
     for line in NEGATIVE_2:
+        add(line, "none")
+    for category, lines in POSITIVE_3.items():
+        for line in lines:
+            add(line, category)
+    for line in NEGATIVE_3:
         add(line, "none")
     for line, categories in MULTI:
         add(line, categories)
