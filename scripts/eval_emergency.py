@@ -3,6 +3,7 @@
     python scripts/eval_emergency.py                     # the figures of models/emergency.md
     python scripts/eval_emergency.py --tune-errors       # while tuning: the tune split's errors
     python scripts/eval_emergency.py --json report.json  # also the figures as JSON
+    python scripts/eval_emergency.py --latency [--live]  # the recorded calls through the models
 
 **The labelled set** (``scripts/data/emergency_set.csv``, written by
 ``scripts/data/make_emergency_set.py``): each line is read as a caller's
@@ -20,6 +21,12 @@ non-emergency lines, and the reference transcripts of the shared speech data
 goes through one watch as a call's caller finals (and partials), one utterance
 after another; every distinct ``cue_id`` raised is a false cue. Hours are
 words / (150 words a minute x 60), a typical conversational rate.
+
+**Latency** (``--latency``): the short espeak-ng calls of the pipeline test
+(``tests/data/emergency``, phone band too) through the real pipeline, as
+``edge replay`` runs them (``--live``: paced in real time, as a live call, so
+model time counts); seconds of stream time from the end of the phrase to the
+first ``possible_emergency``, and whether a partial or the final raised it.
 """
 
 from __future__ import annotations
@@ -252,6 +259,54 @@ def tune_errors(report: dict[str, Any]) -> list[str]:
     return out
 
 
+def latency(*, live: bool = False) -> list[dict[str, Any]]:
+    """The recorded calls through the real models: when the cue came after the phrase."""
+    import asyncio
+
+    from edge.audio.frames import parse_channel_map
+    from edge.audio.sources import FileSource
+    from edge.pipeline.call import replay
+    from edge.pipeline.engine import Engine
+    from edge.pipeline.options import PipelineOptions
+    from edge.types import CallId
+
+    folder = ROOT / "tests" / "data" / "emergency"
+    options = PipelineOptions()
+    engine = Engine.load(options)
+
+    async def run(path: Path) -> list[Event]:
+        source = FileSource(path, parse_channel_map("caller"))
+        return [e async for e in replay(engine, source, call_id=CallId("x"), realtime=live)]
+
+    rows = []
+    try:
+        for call in json.loads((folder / "calls.json").read_text()):
+            events = asyncio.run(run(folder / call["file"]))
+            cues = [
+                e
+                for e in events
+                if isinstance(e, CueRaised) and e.cue is CueKind.POSSIBLE_EMERGENCY
+            ]
+            finals = [e for e in events if isinstance(e, TranscriptFinal)]
+            first = cues[0] if cues else None
+            by_final = first is not None and any(
+                f.stream_time == first.stream_time and first.quote[0] in f.text for f in finals
+            )
+            rows.append(
+                {
+                    "call": call["file"],
+                    "emergency": call["emergency"],
+                    "cue": first is not None,
+                    "latency": round(first.stream_time - call["phrase_end"], 2) if first else None,
+                    "from": None if first is None else "final" if by_final else "partial",
+                    "partial_interval": options.stream.partial_interval,
+                }
+            )
+    finally:
+        engine.close()
+    return rows
+
+
 def _print(report: dict[str, Any]) -> None:
     print(f"lines: {report['sizes']}")
     for split in ("heldout", "tune"):
@@ -279,8 +334,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--set", type=Path, default=SET, help="the labelled CSV")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--tune-errors", action="store_true", help="print the tune split's errors")
+    parser.add_argument(
+        "--tune-errors", action="store_true", help="print the tune split's errors"
+    )
+    parser.add_argument(
+        "--latency", action="store_true", help="time the recorded calls through the models"
+    )
+    parser.add_argument("--live", action="store_true", help="with --latency: in real time")
     args = parser.parse_args(argv)
+    if args.latency:
+        print(f"latency after the phrase's end ({'live' if args.live else 'replay'}):")
+        for row in latency(live=args.live):
+            print(f"  {row}")
+        return 0
     report = evaluate(args.set)
     _print(report)
     if args.tune_errors:
