@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -259,7 +260,7 @@ def tune_errors(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def latency(*, live: bool = False) -> list[dict[str, Any]]:
+def latency(*, live: bool = False, partial_interval: float | None = None) -> list[dict[str, Any]]:
     """The recorded calls through the real models: when the cue came after the phrase."""
     import asyncio
 
@@ -272,6 +273,9 @@ def latency(*, live: bool = False) -> list[dict[str, Any]]:
 
     folder = ROOT / "tests" / "data" / "emergency"
     options = PipelineOptions()
+    if partial_interval is not None:
+        stream = dataclasses.replace(options.stream, partial_interval=partial_interval)
+        options = dataclasses.replace(options, stream=stream)
     engine = Engine.load(options)
 
     async def run(path: Path) -> list[Event]:
@@ -334,17 +338,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--set", type=Path, default=SET, help="the labelled CSV")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument(
-        "--tune-errors", action="store_true", help="print the tune split's errors"
-    )
+    parser.add_argument("--tune-errors", action="store_true", help="print the tune split's errors")
     parser.add_argument(
         "--latency", action="store_true", help="time the recorded calls through the models"
     )
     parser.add_argument("--live", action="store_true", help="with --latency: in real time")
+    parser.add_argument(
+        "--partial-interval", type=float, metavar="S", help="with --latency: this partial cadence"
+    )
     args = parser.parse_args(argv)
     if args.latency:
         print(f"latency after the phrase's end ({'live' if args.live else 'replay'}):")
-        for row in latency(live=args.live):
+        for row in latency(live=args.live, partial_interval=args.partial_interval):
             print(f"  {row}")
         return 0
     report = evaluate(args.set)
