@@ -15,8 +15,16 @@ bleeding, overdose or poisoning, suicide or self-harm, unconscious / collapsed
 * idioms and clinic talk: "this bill is killing me", "you gave me a heart
   attack", "a refill of my seizure medication".
 
+Two layers of rules: phrases per category, read per clause ("can't get my
+breath", "he's gone blue"), and looser near-word rules read over the sentence
+(a chest word and a pain word close together), void when a negation stands
+between them. A match at the end of a partial that the next words often undo
+(a simple past, an idiom's first words, a question still being asked) waits for
+them.
+
 :func:`detect` is the rule set alone (``scripts/eval_emergency.py`` measures
-it on a labelled set); :class:`EmergencyWatch` turns its findings into cues::
+it on a labelled set; figures and limits in ``models/emergency.md``);
+:class:`EmergencyWatch` turns its findings into cues::
 
     events = watch.feed(event)   # the call's events; the caller's transcripts count
     events = watch.tick(now)     # clears the cue `hold` seconds after the last trigger
