@@ -238,7 +238,7 @@ class Call:
         if not live and stream.speculative:  # speculation only saves wall time
             stream = dataclasses.replace(stream, speculative=False)
         self.sequencer = Sequencer(call_id)
-        self.signals = CallSignals(options.conversation, options.cues, options.emergency)
+        self.signals = CallSignals(options.conversation, options.cues, emergency=options.emergency)
         self._progress = {role: 0.0 for role in self.roles}
         self._held: list[tuple[float, int, Event]] = []
         self._held_seq = 0

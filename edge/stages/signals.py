@@ -24,6 +24,7 @@ class CallSignals:
         self,
         conversation: ConversationOptions,
         cues: CueOptions,
+        *,
         emergency: EmergencyOptions | None = None,
     ) -> None:
         self.conversation = ConversationTracker(conversation)
