@@ -918,7 +918,11 @@ class EmergencyWatch:
         cue_id = self._active.cue_id if self._active else self._new_cue_id()
         if self._active is None:
             self._raised_at = self.now
-        says = " and ".join(_SAYS[c] for c in categories)
+        if len(categories) == 1:
+            says = f"the caller {_SAYS[categories[0]]}"
+        else:  # several: the plain words, shorter to read at a glance
+            *rest, last = [c.plain for c in categories]
+            says = f"the caller describes {', '.join(rest)} and {last}"
         self._active = CueRaised(
             stream_time=round(self.now, 3),
             role=Role.CALLER,
@@ -927,7 +931,7 @@ class EmergencyWatch:
             level=CueLevel.HIGH,
             score=float(len(quotes)),
             evidence=tuple(c.plain for c in categories),
-            message=f"Possible emergency: the caller {says}.",
+            message=f"Possible emergency: {says}.",
             quote=quotes,
             suggestion=self.options.protocol_for(newest),
         )
