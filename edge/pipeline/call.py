@@ -241,7 +241,11 @@ class Call:
             stream = dataclasses.replace(stream, speculative=False)
         self.sequencer = Sequencer(call_id)
         self.signals = CallSignals(
-            options.conversation, options.cues, jargon=options.jargon, confusion=options.confusion
+            options.conversation,
+            options.cues,
+            jargon=options.jargon,
+            confusion=options.confusion,
+            emergency=options.emergency,
         )
         self._progress = {role: 0.0 for role in self.roles}
         self._held: list[tuple[float, int, Event]] = []

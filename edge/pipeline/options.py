@@ -17,6 +17,7 @@ from edge.stages.channel import StreamOptions
 from edge.stages.confusion import ConfusionOptions
 from edge.stages.conversation import ConversationOptions
 from edge.stages.cues import CueOptions
+from edge.stages.emergency import EmergencyOptions
 from edge.stages.guards import GuardOptions
 from edge.stages.jargon import JargonOptions
 from edge.stages.prosody import ProsodyOptions
@@ -53,6 +54,7 @@ class PipelineOptions:
     )
     jargon: JargonOptions = field(default_factory=JargonOptions)
     confusion: ConfusionOptions = field(default_factory=ConfusionOptions)
+    emergency: EmergencyOptions = field(default_factory=EmergencyOptions)
     text: bool = setting(
         True, help="score the caller's finals with the text model", flag=Flag("--no-text")
     )

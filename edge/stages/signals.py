@@ -18,6 +18,7 @@ from edge.events import Event
 from edge.stages.confusion import ConfusionOptions, ConfusionWatch
 from edge.stages.conversation import ConversationOptions, ConversationTracker
 from edge.stages.cues import CueMachine, CueOptions
+from edge.stages.emergency import EmergencyOptions, EmergencyWatch
 from edge.stages.jargon import JargonOptions, JargonWatch
 
 
@@ -29,9 +30,11 @@ class CallSignals:
         *,
         jargon: JargonOptions | None = None,
         confusion: ConfusionOptions | None = None,
+        emergency: EmergencyOptions | None = None,
     ) -> None:
         self.conversation = ConversationTracker(conversation)
         self.cues = CueMachine(cues)
+        self.emergency = EmergencyWatch(emergency or EmergencyOptions(), self.cues.new_cue_id)
         self.jargon = JargonWatch(jargon or JargonOptions(), self.cues.new_cue_id)
         self.confusion = ConfusionWatch(
             confusion or ConfusionOptions(), self.cues.new_cue_id, self.jargon.glossary
@@ -41,22 +44,25 @@ class CallSignals:
     def reset(self) -> None:
         self.conversation.reset()
         self.cues.reset()
+        self.emergency.reset()
         self.jargon.reset()
         self.confusion.reset()
         self.now = 0.0
 
     def observe(self, event: Event) -> list[Event]:
         self.conversation.feed(event)
-        return self.cues.feed(event) + self.jargon.feed(event) + self.confusion.feed(event)
+        events = self.emergency.feed(event) + self.cues.feed(event)
+        return events + self.jargon.feed(event) + self.confusion.feed(event)
 
     def tick(self, now: float) -> list[Event]:
         if now <= self.now:
             return []
         self.now = now
-        events = self.cues.tick(now, self.conversation.observe(now))
+        events = self.emergency.tick(now) + self.cues.tick(now, self.conversation.observe(now))
         return events + self.jargon.tick(now) + self.confusion.tick(now)
 
     def flush(self, now: float) -> list[Event]:
         now = max(now, self.now)
         self.conversation.flush(now)
-        return self.cues.flush(now) + self.jargon.flush(now) + self.confusion.flush(now)
+        events = self.emergency.flush(now) + self.cues.flush(now)
+        return events + self.jargon.flush(now) + self.confusion.flush(now)
