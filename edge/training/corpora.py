@@ -83,3 +83,24 @@ def split_speakers(corpus: Corpus, fraction: float, seed: int) -> tuple[list[str
         k = min(max(round(fraction * len(group)), 1), len(group) - 1) if len(group) > 1 else 1
         train += group[:k]
     return sorted(train), sorted(set(main) - set(train))
+
+
+def speaker_folds(corpus: Corpus, folds: int, seed: int) -> list[list[str]]:
+    """Speakers in ``folds`` disjoint groups, each emotion's speakers dealt round the groups.
+
+    Every speaker is held out exactly once across the folds; with at least ``folds``
+    speakers of an emotion, every group holds one of them.
+    """
+    by_speaker: dict[str, list[str]] = {}
+    for clip in corpus.clips:
+        by_speaker.setdefault(corpus.speaker(clip), []).append(clip.label)
+    main = {s: max(sorted(set(e)), key=e.count) for s, e in by_speaker.items()}
+    rng = np.random.default_rng([seed, folds])
+    groups: list[list[str]] = [[] for _ in range(folds)]
+    dealt = 0
+    for emotion in sorted(set(main.values())):
+        group = sorted(s for s in main if main[s] == emotion)
+        for i in rng.permutation(len(group)):
+            groups[dealt % folds].append(group[i])
+            dealt += 1
+    return [sorted(g) for g in groups]

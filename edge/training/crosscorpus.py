@@ -101,17 +101,35 @@ def _live(
     return np.asarray(probs), np.asarray(arousal), np.asarray(index)
 
 
+Readings = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def readings_of(
+    raw: np.ndarray, clips: list[Clip], prior: np.ndarray, predict: Predict, seed: int
+) -> Readings:
+    """Per baseline: (probs, arousal, truth) of the counted clips; raw: (n, layers, dims)."""
+    keep, positive = truth(clips)
+    out: Readings = {}
+    for name, base in (("oracle", _oracle(raw, clips, prior)), ("prior", prior[None])):
+        probs, arousal = predict(raw - base)
+        out[name] = (probs[keep], arousal[keep], positive[keep])
+    for name, gated in (("live", False), ("live_gated", True)):
+        probs, arousal, index = _live(raw, clips, prior, predict, gated=gated, seed=seed)
+        mask = keep[index]
+        out[name] = (probs[mask], arousal[mask], positive[index][mask])
+    return out
+
+
+def pooled(parts: list[Readings]) -> dict[str, dict[str, float]]:
+    """AUCs of each score under each baseline, the readings of all parts together."""
+    return {
+        name: _aucs(*(np.concatenate([part[name][k] for part in parts]) for k in range(3)))
+        for name in BASELINES
+    }
+
+
 def evaluate(
     raw: np.ndarray, clips: list[Clip], prior: np.ndarray, predict: Predict, *, seed: int
 ) -> dict[str, dict[str, float]]:
     """AUCs of each score under each baseline; raw: one channel's statistics (n, layers, dims)."""
-    keep, positive = truth(clips)
-    out: dict[str, dict[str, float]] = {}
-    for name, base in (("oracle", _oracle(raw, clips, prior)), ("prior", prior[None])):
-        probs, arousal = predict(raw - base)
-        out[name] = _aucs(probs[keep], arousal[keep], positive[keep])
-    for name, gated in (("live", False), ("live_gated", True)):
-        probs, arousal, index = _live(raw, clips, prior, predict, gated=gated, seed=seed)
-        mask = keep[index]
-        out[name] = _aucs(probs[mask], arousal[mask], positive[index][mask])
-    return out
+    return pooled([readings_of(raw, clips, prior, predict, seed)])
