@@ -242,6 +242,8 @@ def cross_validate(
     encoder: str,
     seed: int,
     epochs: int,
+    urdu_repeat: int = 1,
+    live_baselines: bool = False,
     export_to: Path | None = None,
 ) -> dict:
     """5-fold leave-4-actors-out over all RAVDESS actors (``clips`` with actor < 1000),
@@ -258,8 +260,11 @@ def cross_validate(
         test = [i for i in ravdess if clips[i].actor in fold]
         train = [i for i in ravdess if clips[i].actor not in fold] + extra
         prior = calm_prior(raw, clips, train)
-        features = relative(raw, clips, variant_prior(raw, clips, train))
-        head = fit(features, clips, train, seed=seed, epochs=epochs)
+        fitted = train + extra * (urdu_repeat - 1)
+        vp = variant_prior(raw, clips, train)
+        features = relative(raw, clips, vp)
+        live = live_relative(raw, clips, fitted, vp, seed) if live_baselines else None
+        head = fit(features, clips, fitted, seed=seed, epochs=epochs, live=live)
         clean[test] = predict(head, features[test, 0])[0]
         phone[test] = predict(head, features[test, 1])[0]
         if export_to is not None:
@@ -445,6 +450,8 @@ def main() -> None:
             encoder=args.encoder,
             seed=args.seed,
             epochs=args.epochs,
+            urdu_repeat=args.urdu_repeat,
+            live_baselines=args.live_baselines,
             export_to=args.cv_models,
         )
         print("5-fold leave-actors-out:", json.dumps(report["cv"], indent=1))
