@@ -77,7 +77,7 @@ $(TRAIN_STAMP): $(STAMP)
 
 # --cv also exports the 5 fold models that eval-emotion runs every actor through
 train-emotion: $(TRAIN_STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_emotion.py --cv
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_emotion.py --corpora ravdess,urdu --live-baselines --urdu-folds 3 --cv
 
 eval-emotion: $(TRAIN_STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/eval_emotion.py --folds artifacts/emotion_cv
