@@ -22,6 +22,9 @@ class Head(nn.Module):
     layers mixed with learned softmax weights, then a small MLP.
     """
 
+    centre: torch.Tensor  # a buffer
+    spread: torch.Tensor  # a buffer
+
     def __init__(self, layers: int, dims: int, labels: int, hidden: int = 256) -> None:
         super().__init__()
         self.register_buffer("centre", torch.zeros(layers, dims))
@@ -50,6 +53,8 @@ class EmotionModel(nn.Module):
     (layers, 2*width) and the population mean of the statistics (layers, 2*width),
     the baseline to use before a speaker has one.
     """
+
+    prior: torch.Tensor  # a buffer
 
     def __init__(self, encoder: WhisperEncoder, head: Head, prior: torch.Tensor) -> None:
         super().__init__()

@@ -82,6 +82,8 @@ class Block(nn.Module):
 class WhisperEncoder(nn.Module):
     """Log-mel (batch, 80, frames) -> every layer's states (layers+1, batch, frames/2, width)."""
 
+    positions: torch.Tensor  # a buffer
+
     def __init__(
         self, *, mels: int = 80, width: int = 384, heads: int = 6, layers: int = 4
     ) -> None:
