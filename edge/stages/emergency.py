@@ -770,6 +770,39 @@ def detect(text: str, *, partial: bool = False) -> list[Finding]:
     return _first_per_category(findings)
 
 
+# A denial, for the head's readings: the negators less those that describe an emergency
+# ("can't breathe", "won't wake up", "couldn't stop").
+_DENIAL = re.compile(
+    r"\b(?:no|not|never|without|nor|neither|none|denies|denied|deny|don't|dont|doesn't|doesnt|"
+    r"didn't|didnt|isn't|isnt|wasn't|wasnt|aren't|arent|haven't|havent|hasn't|hasnt|hadn't|"
+    r"weren't|free\s+of|nothing\s+like|any\s+more\s+than)\b",
+    re.IGNORECASE,
+)
+
+
+def vetoed(text: str) -> bool:
+    """Whether the rules set aside ``text`` as a whole, whatever the words: a denial,
+    the past, a report, a question about facts or an idiom anywhere in it.
+
+    The text model's emergency head reads a sentence's meaning, not its words, so it
+    may read "I'm not short of breath" or "he had a stroke in 2015" as an emergency;
+    a reading of the head counts only when this is false. Stricter than :func:`detect`
+    (any denial vetoes, wherever it stands): the head adds recall where no phrase
+    matched, and must not add the false cues the rules were written to avoid.
+    """
+    text = text.replace("\u2019", "'")
+    if _IDIOM.search(text) or _PAST_RE.search(text):
+        return True
+    if _DENIAL.search(_NOT_NEGATION.sub(" ", text)):
+        return True
+    for s_start, s_end in _spans(_SENTENCE_END, text, 0, len(text)):
+        if _hedged(text[s_start:s_end]):
+            return True
+        if _QUESTION.match(text, s_start, s_end) and _QUESTION_AFTER.search(text, s_start, s_end):
+            return True
+    return False
+
+
 _SERVICE = re.compile(
     r"\s*(?:medication|medicine|meds|pills?|tablets?|spray|prescription|clinic|nurse|doctor|"
     r"specialist|team|ward|unit|service|risk|prevention|history|test|tests|scan|check|awareness|"
