@@ -146,12 +146,17 @@ class TextScore:
     ``evidence``: tags naming the phrases that explain the score, e.g. ("pain words",).
     ``quote``: those phrases as they stand in the text (verbatim spans), or, for a
     distressed sentence with no tag, its most distressed clause.
+    ``emergency``: the emergency category the emergency head reads as most likely
+    (``edge.stages.emergency.Category`` values; "" when no head ran), and
+    ``emergency_p`` its probability (0..1).
     """
 
     distress: float
     sentiment: float
     evidence: tuple[str, ...]
     quote: tuple[str, ...] = ()
+    emergency: str = ""
+    emergency_p: float = 0.0
 
 
 class TextScorer(Protocol):

@@ -216,6 +216,10 @@ class TextEmotion(Event):
     # The caption words behind the evidence, verbatim (transcript text: the hub drops
     # them with share = "cues" and redacts them with redact, as it does a final's text).
     quote: tuple[str, ...] = ()
+    # The emergency head's most likely category ("" when none was read) and its
+    # probability: a second path to the possible_emergency cue (edge.stages.emergency).
+    emergency: str = ""
+    emergency_p: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -45,7 +45,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.events import CueKind, CueRaised, Event, FinalReason, TranscriptFinal, TranscriptPartial
+from edge.events import (
+    CueKind,
+    CueRaised,
+    Event,
+    FinalReason,
+    TextEmotion,
+    TranscriptFinal,
+    TranscriptPartial,
+)
 from edge.stages.emergency import Category, EmergencyOptions, EmergencyWatch
 from edge.types import Role
 
@@ -103,9 +111,30 @@ def utterance_events(text: str, utterance: int, start: float) -> Iterator[Event]
     )
 
 
-def cues_of(texts: list[str], options: EmergencyOptions | None = None) -> list[list[CueRaised]]:
+Readings = dict[str, tuple[str, float]]
+
+
+def head_readings(texts: list[str]) -> Readings:
+    """The text model's emergency reading (category, probability) of each distinct text,
+    as the text adapter gives it for a caller's final."""
+    from edge.adapters.text import MiniLmTextScorer
+
+    scorer = MiniLmTextScorer.load()
+    unique = sorted(set(texts), key=len)  # similar lengths batch well
+    out: Readings = {}
+    for i in range(0, len(unique), 32):
+        chunk = unique[i : i + 32]
+        for text, score in zip(chunk, scorer.score(chunk), strict=True):
+            out[text] = (score.emergency, score.emergency_p)
+    return out
+
+
+def cues_of(
+    texts: list[str], options: EmergencyOptions | None = None, readings: Readings | None = None
+) -> list[list[CueRaised]]:
     """The ``cue.raised`` events (new or re-sent) during each utterance of a call whose
-    caller says ``texts``, one utterance each."""
+    caller says ``texts``, one utterance each. With ``readings``, each final is followed
+    by its ``emotion.text`` event carrying the emergency head's reading, as in a call."""
     ids = iter(range(1, 1_000_000))
     watch = EmergencyWatch(options or EmergencyOptions(), lambda: next(ids))
     raised: list[list[CueRaised]] = []
@@ -114,6 +143,18 @@ def cues_of(texts: list[str], options: EmergencyOptions | None = None) -> list[l
         raised.append([])
         for event in utterance_events(text, i, now):
             out = watch.tick(event.stream_time) + watch.feed(event)
+            if readings is not None and isinstance(event, TranscriptFinal):
+                category, p = readings[text]
+                reading = TextEmotion(
+                    stream_time=event.stream_time,
+                    role=Role.CALLER,
+                    utterance=i,
+                    distress=0.0,
+                    sentiment=0.0,
+                    emergency=category,
+                    emergency_p=p,
+                )
+                out += watch.feed(reading)
             raised[-1] += [e for e in out if isinstance(e, CueRaised)]
             now = event.stream_time
         now += 1.0
@@ -121,10 +162,12 @@ def cues_of(texts: list[str], options: EmergencyOptions | None = None) -> list[l
     return raised
 
 
-def named(text: str) -> frozenset[Category]:
-    """The categories the cue named for one utterance (empty: no cue)."""
+def named(text: str, readings: Readings | None = None) -> frozenset[Category]:
+    """The categories the cue named for one utterance (empty: no cue); rules only
+    unless ``readings`` gives the emergency head's."""
     by_plain = {c.plain: c for c in Category}
-    return frozenset(by_plain[e] for cue in cues_of([text])[0] for e in cue.evidence)
+    cues = cues_of([text], readings=readings)[0]
+    return frozenset(by_plain[e] for cue in cues for e in cue.evidence)
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -199,7 +242,7 @@ def hutto_texts() -> list[str]:
     return texts
 
 
-def false_cues(sources: dict[str, list[str]]) -> dict[str, Any]:
+def false_cues(sources: dict[str, list[str]], head: bool = True) -> dict[str, Any]:
     """Cues raised or re-sent in speech that describes no emergency, per hour of it.
 
     Each utterance that raised or re-sent the cue counts as one false cue (an
@@ -209,7 +252,8 @@ def false_cues(sources: dict[str, list[str]]) -> dict[str, Any]:
     words = cues = 0
     for source, texts in sources.items():
         n = sum(len(t.split()) for t in texts)
-        k = sum(1 for raised in cues_of(texts) if raised)
+        readings = head_readings(texts) if head else None
+        k = sum(1 for raised in cues_of(texts, readings=readings) if raised)
         rows[source] = {"utterances": len(texts), "words": n, "false_cues": k}
         words, cues = words + n, cues + k
     hours = words / (WORDS_PER_MINUTE * 60)
@@ -223,23 +267,29 @@ def false_cues(sources: dict[str, list[str]]) -> dict[str, Any]:
     }
 
 
-def evaluate(path: Path = SET, *, general: bool = True) -> dict[str, Any]:
+def evaluate(path: Path = SET, *, general: bool = True, head: bool = True) -> dict[str, Any]:
+    """The figures; with ``head``, the rules and the text model's emergency head (as a
+    call runs them), else the rules alone."""
     lines = load(path)
-    found = {x.text: named(x.text) for x in lines}
+    readings = head_readings([x.text for x in lines]) if head else None
+    found = {x.text: named(x.text, readings) for x in lines}
     report: dict[str, Any] = {
         split: scores([x for x in lines if x.split == split], found)
         for split in ("tune", "heldout")
     }
     report["sizes"] = dict(Counter(x.split for x in lines))
-    report["ordinary"] = false_cues(ordinary_texts())
+    report["head"] = head
+    report["ordinary"] = false_cues(ordinary_texts(), head)
     report["hard_negatives"] = false_cues(
         {
             split: [x.text for x in lines if not x.categories and x.split == split]
             for split in ("tune", "heldout")
-        }
+        },
+        head,
     )
     if general:
-        report["general_text"] = false_cues({"hutto (tweets, reviews, news)": hutto_texts()})
+        general_text = {"hutto (tweets, reviews, news)": hutto_texts()}
+        report["general_text"] = false_cues(general_text, head)
     report["targets"] = {"recall": TARGET_RECALL, "precision": TARGET_PRECISION}
     report["_found"] = found
     report["_lines"] = lines
@@ -346,13 +396,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--partial-interval", type=float, metavar="S", help="with --latency: this partial cadence"
     )
+    parser.add_argument(
+        "--rules-only", action="store_true", help="without the text model's emergency head"
+    )
     args = parser.parse_args(argv)
     if args.latency:
         print(f"latency after the phrase's end ({'live' if args.live else 'replay'}):")
         for row in latency(live=args.live, partial_interval=args.partial_interval):
             print(f"  {row}")
         return 0
-    report = evaluate(args.set)
+    report = evaluate(args.set, head=not args.rules_only)
     _print(report)
     if args.tune_errors:
         print("\ntune errors:")

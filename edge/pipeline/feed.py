@@ -153,6 +153,8 @@ class ChannelFeed:
             sentiment=score.sentiment,
             evidence=score.evidence,
             quote=score.quote,
+            emergency=score.emergency,
+            emergency_p=score.emergency_p,
         )
 
 

@@ -22,6 +22,14 @@ between them. A match at the end of a partial that the next words often undo
 (a simple past, an idiom's first words, a question still being asked) waits for
 them.
 
+**A second path, on finals.** The text model's emergency head
+(``models/emergency_head.onnx``) reads each caller final's sentence embedding;
+its ``emotion.text`` event carries the most likely category and its
+probability. When no rule matched that final, the probability is at least
+``head_at`` and :func:`vetoed` finds no denial, past, report, question about
+facts or idiom in it, the cue is raised (or the category added) with the final
+as its quote: new phrasings the rules were not written for.
+
 :func:`detect` is the rule set alone (``scripts/eval_emergency.py`` measures
 it on a labelled set; figures and limits in ``models/emergency.md``);
 :class:`EmergencyWatch` turns its findings into cues::
@@ -59,6 +67,7 @@ from edge.events import (
     CueLevel,
     CueRaised,
     Event,
+    TextEmotion,
     TranscriptFinal,
     TranscriptPartial,
 )
@@ -146,6 +155,15 @@ class EmergencyOptions:
     )
     unresponsive: str = setting(
         "", help="protocol for unconscious, collapsed or seizure; empty = `protocol`"
+    )
+    head_at: float = setting(
+        0.35,
+        help=(
+            "the text model's emergency probability at which a caller's final raises the cue "
+            "when no phrase rule matched (and no denial, past or report vetoes it); "
+            "1 = rules only"
+        ),
+        range=Range(0, 1),
     )
 
     def __post_init__(self) -> None:
@@ -770,6 +788,39 @@ def detect(text: str, *, partial: bool = False) -> list[Finding]:
     return _first_per_category(findings)
 
 
+# A denial, for the head's readings: the negators less those that describe an emergency
+# ("can't breathe", "won't wake up", "couldn't stop").
+_DENIAL = re.compile(
+    r"\b(?:no|not|never|without|nor|neither|none|denies|denied|deny|don't|dont|doesn't|doesnt|"
+    r"didn't|didnt|isn't|isnt|wasn't|wasnt|aren't|arent|haven't|havent|hasn't|hasnt|hadn't|"
+    r"weren't|free\s+of|nothing\s+like|any\s+more\s+than)\b",
+    re.IGNORECASE,
+)
+
+
+def vetoed(text: str) -> bool:
+    """Whether the rules set aside ``text`` as a whole, whatever the words: a denial,
+    the past, a report, a question about facts or an idiom anywhere in it.
+
+    The text model's emergency head reads a sentence's meaning, not its words, so it
+    may read "I'm not short of breath" or "he had a stroke in 2015" as an emergency;
+    a reading of the head counts only when this is false. Stricter than :func:`detect`
+    (any denial vetoes, wherever it stands): the head adds recall where no phrase
+    matched, and must not add the false cues the rules were written to avoid.
+    """
+    text = text.replace("\u2019", "'")
+    if _IDIOM.search(text) or _PAST_RE.search(text):
+        return True
+    if _DENIAL.search(_NOT_NEGATION.sub(" ", text)):
+        return True
+    for s_start, s_end in _spans(_SENTENCE_END, text, 0, len(text)):
+        if _hedged(text[s_start:s_end]):
+            return True
+        if _QUESTION.match(text, s_start, s_end) and _QUESTION_AFTER.search(text, s_start, s_end):
+            return True
+    return False
+
+
 _SERVICE = re.compile(
     r"\s*(?:medication|medicine|meds|pills?|tablets?|spray|prescription|clinic|nurse|doctor|"
     r"specialist|team|ward|unit|service|risk|prevention|history|test|tests|scan|check|awareness|"
@@ -851,6 +902,12 @@ def _first_per_category(findings: list[Finding]) -> list[Finding]:
 # -- the cue -------------------------------------------------------------------
 
 
+_BY_VALUE = {c.value: c for c in Category}
+# A head's finding quotes its final whole, up to this many words: no phrase matched.
+HEAD_QUOTE_WORDS = 15
+KEPT_FINALS = 4
+
+
 class EmergencyWatch:
     """The caller's transcripts in; ``possible_emergency`` raised, re-sent and cleared.
 
@@ -870,28 +927,57 @@ class EmergencyWatch:
         self._last_trigger = 0.0
         # (utterance, category) -> quote; in the order they came
         self._found: dict[tuple[int, Category], str] = {}
+        # The caller's last few finals, utterance -> text: its emotion.text event follows
+        # each a little later (the text model runs off the event loop).
+        self._finals: dict[int, str] = {}
 
     @property
     def active(self) -> CueRaised | None:
         return self._active
 
     def feed(self, event: Event) -> list[Event]:
-        """A caller's TranscriptPartial or TranscriptFinal; other events are ignored."""
-        if (
-            not self.options.enabled
-            or event.role is not Role.CALLER
-            or not isinstance(event, (TranscriptPartial, TranscriptFinal))
-        ):
+        """A caller's TranscriptPartial, TranscriptFinal or TextEmotion; other events
+        are ignored."""
+        if not self.options.enabled or event.role is not Role.CALLER:
+            return []
+        if isinstance(event, TextEmotion):
+            return self._read_head(event)
+        if not isinstance(event, (TranscriptPartial, TranscriptFinal)):
             return []
         self.now = max(self.now, event.stream_time)
+        if isinstance(event, TranscriptFinal):
+            self._finals[event.utterance] = event.text
+            while len(self._finals) > KEPT_FINALS:
+                del self._finals[next(iter(self._finals))]
         findings = detect(event.text, partial=isinstance(event, TranscriptPartial))
+        return self._found_in(event.utterance, findings, final=isinstance(event, TranscriptFinal))
+
+    def _read_head(self, event: TextEmotion) -> list[Event]:
+        """The emergency head's reading of a final: a finding when it is confident, no
+        rule matched that final, and the rules' vetoes let the sentence through."""
+        if (
+            event.emergency_p < self.options.head_at
+            or event.emergency not in _BY_VALUE
+            or event.utterance not in self._finals
+        ):
+            return []
+        text = self._finals[event.utterance]
+        if any(u == event.utterance for u, _ in self._found) or vetoed(text):
+            return []
+        self.now = max(self.now, event.stream_time)
+        words = list(re.finditer(r"\S+", text))[:HEAD_QUOTE_WORDS]
+        quote = text[words[0].start() : words[-1].end()] if words else text
+        category = _BY_VALUE[event.emergency]
+        return self._found_in(event.utterance, [Finding(category, 0, len(text), quote)], final=True)
+
+    def _found_in(self, utterance: int, findings: list[Finding], *, final: bool) -> list[Event]:
+        """The cue, raised or re-sent, for ``findings`` in ``utterance``; [] if nothing new."""
         if not findings:
             return []
         self._last_trigger = self.now
         changed = False
-        final = isinstance(event, TranscriptFinal)
         for f in findings:
-            key = (event.utterance, f.category)
+            key = (utterance, f.category)
             known = self._found.get(key)
             if known is None or (final and known != f.quote):
                 # The final's words replace the partial's: the quote is the caption's.

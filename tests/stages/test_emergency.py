@@ -12,6 +12,7 @@ from edge.events import (
     CueLevel,
     CueRaised,
     FinalReason,
+    TextEmotion,
     TranscriptFinal,
     TranscriptPartial,
 )
@@ -23,6 +24,7 @@ from edge.stages.emergency import (
     EmergencyOptions,
     EmergencyWatch,
     detect,
+    vetoed,
 )
 from edge.stages.signals import CallSignals
 from edge.types import Role
@@ -228,3 +230,64 @@ def test_options_refuse_an_empty_protocol():
     assert EmergencyOptions(bleeding="Press on the wound.").protocol_for(Category.BLEEDING) == (
         "Press on the wound."
     )
+
+
+def reading(category, p, at, utterance=0, role=Role.CALLER):
+    """The text model's emotion.text event for a final, with the emergency head's reading."""
+    return TextEmotion(
+        stream_time=at,
+        role=role,
+        utterance=utterance,
+        distress=0.8,
+        sentiment=-0.5,
+        emergency=category,
+        emergency_p=p,
+    )
+
+
+def test_a_confident_head_reading_raises_the_cue_where_no_rule_matched():
+    """No phrase matched the final; the head's confident reading raises it, quoting the final."""
+    w = watch()
+    text = "Grandad is slumped over in his chair and his eyes are rolling."
+    assert detect(text) == [] and not vetoed(text)
+    assert w.feed(final(text, 2.0)) == []
+    (cue,) = w.feed(reading("unresponsive", 0.8, 2.4))
+    assert cue.cue is CueKind.POSSIBLE_EMERGENCY and cue.level is CueLevel.HIGH
+    assert cue.evidence == ("unconscious, collapsed or seizure",)
+    assert cue.quote == (text,)
+
+
+def test_a_head_reading_adds_nothing_where_the_rules_found_the_utterance():
+    """The rules' finding of a final stands; the head's reading of it is not a second one."""
+    w = watch()
+    assert len(w.feed(final("My husband isn't breathing.", 2.0))) == 1
+    assert w.feed(reading("unresponsive", 0.9, 2.4)) == []
+    assert w.active.evidence == ("breathing trouble",)
+
+
+def test_the_rules_vetoes_hold_against_a_confident_head():
+    """Denied, past, reported, questions about facts: no cue whatever the head reads."""
+    for n, text in enumerate(
+        [
+            "I'm not struggling for air at all today.",
+            "Grandad went all floppy in his chair back in 2019.",
+            "The leaflet says to ring if he goes floppy and grey.",
+            "Can a stroke cause memory loss?",
+        ]
+    ):
+        assert vetoed(text), text
+        w = watch()
+        w.feed(final(text, 2.0, utterance=n))
+        assert w.feed(reading("breathing", 0.95, 2.4, utterance=n)) == [], text
+
+
+def test_a_head_reading_below_head_at_or_of_another_utterance_raises_nothing():
+    """Under head_at, for an utterance whose final it never saw, or the agent's: no cue."""
+    text = "Grandad is slumped over in his chair and his eyes are rolling."
+    w = watch(head_at=0.5)
+    w.feed(final(text, 2.0))
+    assert w.feed(reading("unresponsive", 0.49, 2.4)) == []
+    assert w.feed(reading("unresponsive", 0.9, 2.4, utterance=7)) == []
+    assert w.feed(reading("unresponsive", 0.9, 2.4, role=Role.AGENT)) == []
+    assert watch(head_at=1.0).feed(final(text, 2.0)) == []
+    assert len(w.feed(reading("unresponsive", 0.5, 2.5))) == 1
