@@ -66,7 +66,10 @@ def test_a_voice_only_cue_is_re_sent_with_the_words_and_their_quote() -> None:
     while t < 35.0:
         t = round(t + 0.5, 3)
         events += signals.tick(t) + signals.observe(voice(t))
-    resent = [e for e in events if isinstance(e, CueRaised)]
+    raised = [e for e in events if isinstance(e, CueRaised)]
+    # The words are also an emergency (chest pain): that cue is separate, with its own id.
+    assert {e.cue for e in raised} == {CueKind.CALLER_DISTRESSED, CueKind.POSSIBLE_EMERGENCY}
+    resent = [e for e in raised if e.cue is CueKind.CALLER_DISTRESSED]
     assert resent and resent[0].cue_id == first.cue_id
     assert resent[0].stream_time - 32.0 <= 1.0
     assert "pain words" in resent[0].evidence and "tone of voice only" not in resent[0].evidence
