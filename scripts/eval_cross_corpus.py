@@ -413,14 +413,18 @@ def false_cues(stream: Stream, model: OnnxEmotionScorer) -> int:
 
 
 def calm_speech(
-    args: argparse.Namespace, vad: SileroVad, models: dict[str, OnnxEmotionScorer]
+    args: argparse.Namespace,
+    vad: SileroVad,
+    models: dict[str, OnnxEmotionScorer],
+    paths: list[Path],
 ) -> dict[str, dict]:
     """False cues per hour on calls of calm speech, per source and model."""
     sources: list[tuple[str, str, Iterator[tuple[str, list]]]] = []
     for name in [c for c in CALM_CORPORA if c in args.corpora]:
         corpus = CORPORA[name]
         folder = args.data / name
-        items = subsample(read_items(corpus, folder), args.speakers, args.clips)
+        calm_items = [i for i in read_items(corpus, folder) if i.label in corpus.calm]
+        items = subsample(unseen(calm_items, name, paths), args.speakers, args.clips)
         calls = calm_calls(corpus, items, folder, args.calm_calls, args.calm_seconds, args.seed)
         calm = "neutral level" if name == "baved" else "/".join(corpus.calm)
         sources.append((f"{corpus.title} {calm}", "clean", calls))
@@ -513,12 +517,32 @@ def write_card(card: Path, report: dict, command: str) -> None:
     card.write_text(text[:begin] + "\n".join(lines) + text[end:])
 
 
-def held_out_actors(model: Path) -> list[str]:
-    """The RAVDESS actors the model never saw (its ``.train.json``, else the shipped one's)."""
+def held_out(model: Path) -> dict[str, set[str]]:
+    """Per corpus the model trained on, the speakers it never saw.
+
+    From the model's ``.train.json`` (the shipped one's if it has none):
+    ``test_actors`` are RAVDESS's held-out actors; a model trained on more corpora
+    names them in ``corpora`` and their held-out speakers in ``test_speakers``
+    (``{"urdu": ["SM4", ...]}``).  A corpus it did not train on is all held out.
+    """
     for path in (model.with_suffix(".train.json"), SHIPPED.with_suffix(".train.json")):
         if path.is_file():
-            return [str(a) for a in json.loads(path.read_text())["test_actors"]]
-    raise SystemExit(f"no {model.with_suffix('.train.json')}: which RAVDESS actors are held out?")
+            trained = json.loads(path.read_text())
+            break
+    else:
+        raise SystemExit(f"no {model.with_suffix('.train.json')}: which speakers are held out?")
+    test = {k: {str(s) for s in v} for k, v in trained.get("test_speakers", {}).items()}
+    test.setdefault("ravdess", {str(a) for a in trained.get("test_actors", [])})
+    return {corpus: test.get(corpus, set()) for corpus in trained.get("corpora", ["ravdess"])}
+
+
+def unseen(items: list[Item], corpus: str, models: list[Path]) -> list[Item]:
+    """The clips of speakers that no model trained on (every column sees the same clips)."""
+    for model in models:
+        held = held_out(model)
+        if corpus in held:
+            items = [i for i in items if i.speaker in held[corpus]]
+    return items
 
 
 def main() -> None:
@@ -570,15 +594,16 @@ def main() -> None:
         "machine": args.machine,
         "models": {n: str(p) for n, p in zip(names, paths, strict=True)},
         "quick": args.quick,
+        "speakers": {},  # per corpus, those held out from every model (before --speakers)
         "clips": {},
     }
-    actors = held_out_actors(paths[0])
     for name in [c for c in args.corpora if c in CORPORA]:
         corpus, folder = CORPORA[name], args.data / name
-        items = read_items(corpus, folder)
-        if name == "ravdess":
-            items = [i for i in items if i.speaker in actors]
-            report["ravdess_actors"] = actors
+        items = unseen(read_items(corpus, folder), name, paths)
+        if not items:
+            print(f"{corpus.title}: every speaker trained some model; left out", file=sys.stderr)
+            continue
+        report["speakers"][name] = sorted(by_speaker(items))
         items = subsample(items, args.speakers, args.clips)
         for channel in corpus.channels:
             key = corpus.title + (", telephone" if channel == "phone" else "")
@@ -596,7 +621,7 @@ def main() -> None:
                     for n in models
                 },
             }
-    report["calm"] = calm_speech(args, vad, models)
+    report["calm"] = calm_speech(args, vad, models, paths)
     report["seconds"] = round(time.time() - started)
     table = markdown(report)
     print("\n".join(table))
