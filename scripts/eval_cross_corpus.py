@@ -315,14 +315,25 @@ def live(
     vad: SileroVad,
     models: dict[str, OnnxEmotionScorer],
     seed: int,
+    order: str,
 ) -> dict[str, ClipScores]:
-    """Each speaker's clips as one call, shuffled, through the streaming path of every model."""
+    """Each speaker's clips as one call through the streaming path of every model.
+
+    ``groups``: the clips of one label together (a caller in one state says several
+    sentences), groups and clips within them in random order; ``clips``: every clip
+    in random order, so the 3 s windows mix the clip before into each clip's readings.
+    """
     rng = np.random.default_rng(seed)
     out = {name: ClipScores() for name in models}
     for mine in tqdm(by_speaker(items).values(), desc=f"{corpus.name} live ({channel})"):
+        shuffled = [mine[k] for k in rng.permutation(len(mine))]
+        if order == "groups":
+            labels = sorted({i.label for i in mine})
+            rank = {labels[k]: r for r, k in enumerate(rng.permutation(len(labels)))}
+            shuffled.sort(key=lambda i: rank[i.label])  # stable: shuffled within a group
         parts: list[tuple[Item | None, Samples]] = []
-        for k in rng.permutation(len(mine)):
-            parts += [(mine[k], read_audio(folder / mine[k].file, mono=True)), pause(rng)]
+        for item in shuffled:
+            parts += [(item, read_audio(folder / item.file, mono=True)), pause(rng)]
         stream = make_stream(parts, channel, vad)
         for name, model in models.items():
             events = readings(stream, model)
@@ -386,15 +397,30 @@ def calm_calls(
             yield speaker, parts
 
 
-def phone_conversation(data: Path, seconds: float) -> list[tuple[Item | None, Samples]]:
-    """The two-speaker telephone conversation, both voices on the caller's channel, looped."""
+def phone_conversation(data: Path, seconds: float, *, alone: bool) -> Iterator[tuple[str, list]]:
+    """The two-speaker telephone conversation on the caller's channel, looped: both
+    voices, or each speaker alone (the other's turns silenced, from ``sample.rttm``)."""
     audio = read_audio(data / PHONE_CALL / "sample.wav", mono=True)
     loops = max(1, int(np.ceil(seconds / (len(audio) / SAMPLE_RATE))))
-    return [(Item("sample.wav", "both", "neutral"), audio)] * loops
+    if not alone:
+        yield "both", [(Item("sample.wav", "both", "neutral"), audio)] * loops
+        return
+    turns: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for line in (data / PHONE_CALL / "sample.rttm").read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == "SPEAKER":
+            start, length = float(fields[3]), float(fields[4])
+            turns[fields[7]].append((start, start + length))
+    for speaker, spans in sorted(turns.items()):
+        alone = np.zeros_like(audio)
+        for start, end in spans:
+            a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+            alone[a:b] = audio[a:b]
+        yield speaker, [(Item("sample.wav", speaker, "neutral"), alone)] * loops
 
 
-def false_cues(stream: Stream, model: OnnxEmotionScorer) -> int:
-    """``caller_distressed`` cues raised on this calm call by the full cue path."""
+def false_cues(stream: Stream, model: OnnxEmotionScorer) -> list[float]:
+    """When ``caller_distressed`` cues were raised on this calm call by the full cue path."""
     options = PipelineOptions()
     feed = ChannelFeed(
         Role.CALLER,
@@ -409,7 +435,10 @@ def false_cues(stream: Stream, model: OnnxEmotionScorer) -> int:
         trace.append(frame.end)
     call = Call(0, "calm", np.zeros(0, np.float32), None, stream.seconds)
     outcome = replay_cues(Outcome(call, [], [], trace), options.cues)
-    return len({cue.cue_id for cue in outcome.cues})
+    first = {}
+    for cue in outcome.cues:  # a cue rising to "high" keeps its cue_id
+        first.setdefault(cue.cue_id, round(cue.stream_time, 1))
+    return list(first.values())
 
 
 def calm_speech(
@@ -430,25 +459,27 @@ def calm_speech(
         sources.append((f"{corpus.title} {calm}", "clean", calls))
     if "phone" in args.corpora:
         for channel in ("clean", "phone"):
-            call = iter([("both", phone_conversation(args.data, args.calm_seconds))])
-            sources.append(("telephone conversation", channel, call))
+            for alone, who in ((False, "both voices"), (True, "each speaker alone")):
+                calls = phone_conversation(args.data, args.calm_seconds, alone=alone)
+                sources.append((f"telephone conversation, {who}", channel, calls))
     out: dict[str, dict] = {}
     for title, channel, calls in sources:
         key = title if channel == "clean" else f"{title}, 8 kHz G.711"
-        seconds, cues = 0.0, dict.fromkeys(models, 0)
-        speakers: set[str] = set()
+        seconds = 0.0
+        when: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in models}
         for speaker, parts in tqdm(calls, desc=f"calm calls: {key}"):
             stream = make_stream(parts, channel, vad)
             seconds += stream.seconds
-            speakers.add(speaker)
             for name, model in models.items():
-                cues[name] += false_cues(stream, model)
+                when[name][speaker] += false_cues(stream, model)
         hours = seconds / 3600
+        cues = {n: sum(map(len, w.values())) for n, w in when.items()}
         out[key] = {
-            "speakers": len(speakers),
+            "speakers": len(when[next(iter(models))]),
             "hours": round(hours, 3),
             "false_cues": cues,
             "false_cues_per_hour": {n: round(c / max(hours, 1e-9), 2) for n, c in cues.items()},
+            "cue_times_by_speaker": {n: {s: t for s, t in w.items() if t} for n, w in when.items()},
         }
     return out
 
@@ -517,21 +548,30 @@ def write_card(card: Path, report: dict, command: str) -> None:
     card.write_text(text[:begin] + "\n".join(lines) + text[end:])
 
 
+def shown(path: Path) -> str:
+    """A model's path as the report names it: relative to the checkout when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def held_out(model: Path) -> dict[str, set[str]]:
     """Per corpus the model trained on, the speakers it never saw.
 
     From the model's ``.train.json`` (the shipped one's if it has none):
     ``test_actors`` are RAVDESS's held-out actors; a model trained on more corpora
     names them in ``corpora`` and their held-out speakers in ``test_speakers``
-    (``{"urdu": ["SM4", ...]}``).  A corpus it did not train on is all held out.
+    (``{"urdu": ["SM4", ...]}``) or ``urdu_test_speakers``.  A corpus it did not
+    train on is all held out.
     """
-    for path in (model.with_suffix(".train.json"), SHIPPED.with_suffix(".train.json")):
-        if path.is_file():
-            trained = json.loads(path.read_text())
-            break
-    else:
-        raise SystemExit(f"no {model.with_suffix('.train.json')}: which speakers are held out?")
+    path = model.with_suffix(".train.json")
+    if not path.is_file():
+        print(f"no {path}: assuming it trained as the shipped model did", file=sys.stderr)
+        path = SHIPPED.with_suffix(".train.json")
+    trained = json.loads(path.read_text())
     test = {k: {str(s) for s in v} for k, v in trained.get("test_speakers", {}).items()}
+    for corpus in CORPORA:
+        if f"{corpus}_test_speakers" in trained:
+            test[corpus] = {str(s) for s in trained[f"{corpus}_test_speakers"]}
     test.setdefault("ravdess", {str(a) for a in trained.get("test_actors", [])})
     return {corpus: test.get(corpus, set()) for corpus in trained.get("corpora", ["ravdess"])}
 
@@ -560,6 +600,13 @@ def main() -> None:
         help="comma-separated: urdu, baved, tess, ravdess, phone (the telephone conversation)",
     )
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--order",
+        choices=("groups", "clips"),
+        default="groups",
+        help="a speaker's call: clips grouped by label, groups in random order (default), "
+        "or every clip in random order",
+    )
     parser.add_argument("--speakers", type=int, help="at most this many speakers per corpus")
     parser.add_argument("--clips", type=int, help="at most this many clips per speaker")
     parser.add_argument("--calm-calls", type=int, default=2, help="calm calls per speaker")
@@ -592,8 +639,9 @@ def main() -> None:
     vad = SileroVad()
     report: dict = {
         "machine": args.machine,
-        "models": {n: str(p) for n, p in zip(names, paths, strict=True)},
+        "models": {n: shown(p) for n, p in zip(names, paths, strict=True)},
         "quick": args.quick,
+        "order": args.order,
         "speakers": {},  # per corpus, those held out from every model (before --speakers)
         "clips": {},
     }
@@ -607,7 +655,7 @@ def main() -> None:
         items = subsample(items, args.speakers, args.clips)
         for channel in corpus.channels:
             key = corpus.title + (", telephone" if channel == "phone" else "")
-            streamed = live(corpus, items, folder, channel, vad, models, args.seed)
+            streamed = live(corpus, items, folder, channel, vad, models, args.seed, args.order)
             whole = offline(corpus, items, folder, channel, models)
             report["clips"][key] = {
                 "corpus": name,

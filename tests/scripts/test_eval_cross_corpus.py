@@ -77,9 +77,10 @@ def test_a_tiny_run_prints_every_table(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "| distress AUC, live | " in run.stdout
     assert "| 4-class balanced accuracy, oracle | " in run.stdout
-    assert "| telephone conversation, 8 kHz G.711 (1 speakers) | " in run.stdout
+    assert "| telephone conversation, each speaker alone, 8 kHz G.711 (2 speakers) | " in run.stdout
     report = json.loads(out.read_text())
     urdu = report["clips"]["URDU"]["models"]["emotion"]
     assert urdu["live"]["clips"] + urdu["live"]["unread"] == 6
     assert 0.0 <= urdu["prior"]["distress_auc"] <= 1.0
-    assert report["calm"]["telephone conversation"]["hours"] == pytest.approx(30 / 3600, abs=1e-3)
+    both = report["calm"]["telephone conversation, both voices"]
+    assert both["hours"] == pytest.approx(30 / 3600, abs=1e-3)
