@@ -528,7 +528,8 @@ def markdown(report: dict) -> list[str]:
             f"{block['false_cues_per_hour'][n]:.1f}/h"
             for n in names
         ]
-        lines.append(f"| {key} ({block['speakers']} speakers) | " + " | ".join(cells) + " |")
+        who = f"{block['speakers']} speaker" + ("s" if block["speakers"] != 1 else "")
+        lines.append(f"| {key} ({who}) | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -536,7 +537,7 @@ def write_card(card: Path, report: dict, command: str) -> None:
     """The figures between the cross-corpus markers of the model card."""
     lines = [
         "<!-- cross-corpus -->",
-        f"Measured by `{command}` on {report['machine']} in {report['seconds']} s "
+        f"Measured by `{command}` on {report['machine']}, in {report['seconds']} s "
         f"(model `{next(iter(report['models'].values()))}`).",
         "",
         *markdown(report),
