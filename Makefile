@@ -79,8 +79,12 @@ $(TRAIN_STAMP): $(STAMP)
 train-emotion: $(TRAIN_STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_emotion.py --corpora ravdess,urdu --live-baselines --urdu-folds 3 --cv
 
+# then the same model beyond RAVDESS: URDU, BAVED, TESS, calm calls (models/emotion.md,
+# "Beyond RAVDESS"); compare other models with
+# `scripts/eval_cross_corpus.py --model A.onnx --model B.onnx` (`--quick` for a smoke test)
 eval-emotion: $(TRAIN_STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/eval_emotion.py --folds artifacts/emotion_cv
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/eval_cross_corpus.py --card models/emotion.md
 
 train-text: $(TRAIN_STAMP)
 	$(BIN)/python scripts/train_text.py
