@@ -33,6 +33,7 @@ from typing import ClassVar
 from edge.events import CueCleared, CueKind, CueLevel, CueRaised, Event, TranscriptFinal
 from edge.settings import UNIT, Range, check, setting
 from edge.stages.guidance import suggest
+from edge.stages.held import HeldCue
 from edge.stages.jargon import Term, find_terms
 from edge.types import Role
 
@@ -235,9 +236,8 @@ class ConfusionWatch:
         # has spoken since).
         self._questions: collections.deque[tuple[float, frozenset[str], bool]] = collections.deque()
         self._agent_asked: float | None = None  # end of the agent's question, unanswered
-        self._active: CueRaised | None = None
+        self._cue = HeldCue(CueKind.CALLER_CONFUSED, Role.CALLER, self._new_cue_id)
         self._signs: list[Sign] = []
-        self._raised_at = 0.0
         self._last = 0.0
         self._cool_until = -1e18
 
@@ -256,7 +256,7 @@ class ConfusionWatch:
         if not signs:
             return []
         now = event.stream_time
-        if self._active is None and now < self._cool_until - _EPS:
+        if self._cue.active is None and now < self._cool_until - _EPS:
             return []
         self._signs += signs
         self._last = now
@@ -285,18 +285,14 @@ class ConfusionWatch:
         return signs
 
     def tick(self, now: float) -> list[Event]:
-        if self._active is not None and now - self._last >= self.options.show_for - _EPS:
+        if self._cue.active is not None and now - self._last >= self.options.show_for - _EPS:
             return [self._clear(now)]
         return []
 
     def flush(self, now: float) -> list[Event]:
-        return [self._clear(now)] if self._active is not None else []
+        return [self._clear(now)] if self._cue.active is not None else []
 
     def _raise(self, now: float) -> CueRaised:
-        if self._active is None:
-            cue_id, self._raised_at = self._new_cue_id(), now
-        else:
-            cue_id = self._active.cue_id
         evidence = tuple(dict.fromkeys(s.kind for s in self._signs))
         keep = self.options.max_quotes
         quotes = tuple(dict.fromkeys(s.quote for s in self._signs if s.quote))
@@ -308,11 +304,8 @@ class ConfusionWatch:
             )
         else:
             suggestion = suggest(CueKind.CALLER_CONFUSED, evidence)
-        self._active = CueRaised(
-            stream_time=round(now, 3),
-            role=Role.CALLER,
-            cue=CueKind.CALLER_CONFUSED,
-            cue_id=cue_id,
+        return self._cue.show(
+            now,
             level=CueLevel.NOTICE,
             score=float(len(self._signs)),
             evidence=evidence,
@@ -320,17 +313,9 @@ class ConfusionWatch:
             quote=quotes[-keep:] if keep else (),
             suggestion=suggestion,
         )
-        return self._active
 
     def _clear(self, now: float) -> CueCleared:
-        assert self._active is not None
-        cleared = CueCleared(
-            stream_time=round(now, 3),
-            role=Role.CALLER,
-            cue=CueKind.CALLER_CONFUSED,
-            cue_id=self._active.cue_id,
-            duration=round(now - self._raised_at, 3),
-        )
-        self._active, self._signs = None, []
+        cleared = self._cue.clear(now)
+        self._signs = []
         self._cool_until = now + self.options.cooldown
         return cleared

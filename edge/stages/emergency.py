@@ -72,6 +72,7 @@ from edge.events import (
     TranscriptPartial,
 )
 from edge.settings import Range, check, setting
+from edge.stages.held import HeldCue
 from edge.types import Role
 
 DEFAULT_PROTOCOL = (
@@ -922,8 +923,7 @@ class EmergencyWatch:
 
     def reset(self) -> None:
         self.now = 0.0
-        self._active: CueRaised | None = None
-        self._raised_at = 0.0
+        self._cue = HeldCue(CueKind.POSSIBLE_EMERGENCY, Role.CALLER, self._new_cue_id)
         self._last_trigger = 0.0
         # (utterance, category) -> quote; in the order they came
         self._found: dict[tuple[int, Category], str] = {}
@@ -933,7 +933,7 @@ class EmergencyWatch:
 
     @property
     def active(self) -> CueRaised | None:
-        return self._active
+        return self._cue.active
 
     def feed(self, event: Event) -> list[Event]:
         """A caller's TranscriptPartial, TranscriptFinal or TextEmotion; other events
@@ -983,37 +983,31 @@ class EmergencyWatch:
                 # The final's words replace the partial's: the quote is the caption's.
                 self._found[key] = f.quote
                 changed = True
-        if not changed and self._active is not None:
+        if not changed and self._cue.active is not None:
             return []
         return [self._raise()]
 
     def tick(self, now: float) -> list[Event]:
         self.now = max(self.now, now)
-        if self._active is not None and self.now - self._last_trigger >= self.options.hold:
+        if self._cue.active is not None and self.now - self._last_trigger >= self.options.hold:
             return [self._clear()]
         return []
 
     def flush(self, now: float) -> list[Event]:
         self.now = max(self.now, now)
-        return [self._clear()] if self._active is not None else []
+        return [self._clear()] if self._cue.active is not None else []
 
     def _raise(self) -> CueRaised:
         categories = list(dict.fromkeys(category for _, category in self._found))
         quotes = tuple(dict.fromkeys(self._found.values()))
         newest = next(reversed(self._found))[1]
-        cue_id = self._active.cue_id if self._active else self._new_cue_id()
-        if self._active is None:
-            self._raised_at = self.now
         if len(categories) == 1:
             says = f"the caller {_SAYS[categories[0]]}"
         else:  # several: the plain words, shorter to read at a glance
             *rest, last = [c.plain for c in categories]
             says = f"the caller describes {', '.join(rest)} and {last}"
-        self._active = CueRaised(
-            stream_time=round(self.now, 3),
-            role=Role.CALLER,
-            cue=CueKind.POSSIBLE_EMERGENCY,
-            cue_id=cue_id,
+        return self._cue.show(
+            self.now,
             level=CueLevel.HIGH,
             score=float(len(quotes)),
             evidence=tuple(c.plain for c in categories),
@@ -1021,17 +1015,8 @@ class EmergencyWatch:
             quote=quotes,
             suggestion=self.options.protocol_for(newest),
         )
-        return self._active
 
     def _clear(self) -> CueCleared:
-        assert self._active is not None
-        cleared = CueCleared(
-            stream_time=round(self.now, 3),
-            role=Role.CALLER,
-            cue=CueKind.POSSIBLE_EMERGENCY,
-            cue_id=self._active.cue_id,
-            duration=round(self.now - self._raised_at, 3),
-        )
-        self._active = None
+        cleared = self._cue.clear(self.now)
         self._found.clear()
         return cleared

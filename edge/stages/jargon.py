@@ -31,6 +31,7 @@ from typing import ClassVar
 from edge.errors import ConfigError
 from edge.events import CueCleared, CueKind, CueLevel, CueRaised, Event, TranscriptFinal
 from edge.settings import Format, Range, check, literal, setting
+from edge.stages.held import HeldCue
 from edge.types import Role
 
 GLOSSARY = Path(__file__).with_name("glossary.txt")
@@ -204,9 +205,8 @@ class JargonWatch:
     def reset(self) -> None:
         self._known: set[str] = set()  # terms the caller said
         self._flagged: dict[str, float] = {}  # term -> when it was last flagged
-        self._active: CueRaised | None = None
+        self._cue = HeldCue(CueKind.AGENT_JARGON, Role.AGENT, self._new_cue_id)
         self._terms: list[Found] = []  # the active cue's terms, latest last
-        self._raised_at = 0.0
         self._last = 0.0  # when the active cue last flagged a term
 
     def feed(self, event: Event) -> list[Event]:
@@ -237,25 +237,18 @@ class JargonWatch:
         return [self._raise(now)]
 
     def tick(self, now: float) -> list[Event]:
-        if self._active is not None and now - self._last >= self.options.show_for - _EPS:
+        if self._cue.active is not None and now - self._last >= self.options.show_for - _EPS:
             return [self._clear(now)]
         return []
 
     def flush(self, now: float) -> list[Event]:
-        return [self._clear(now)] if self._active is not None else []
+        return [self._clear(now)] if self._cue.active is not None else []
 
     def _raise(self, now: float) -> CueRaised:
-        if self._active is None:
-            cue_id, self._raised_at = self._new_cue_id(), now
-        else:
-            cue_id = self._active.cue_id
         names = [f"\u201c{f.spelling}\u201d" for f in self._terms]
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-        self._active = CueRaised(
-            stream_time=round(now, 3),
-            role=Role.AGENT,
-            cue=CueKind.AGENT_JARGON,
-            cue_id=cue_id,
+        return self._cue.show(
+            now,
             level=CueLevel.NOTICE,
             score=float(len(self._terms)),
             evidence=("words the caller may not know",),
@@ -266,16 +259,8 @@ class JargonWatch:
                 for f in reversed(self._terms[-2:])
             ),
         )
-        return self._active
 
     def _clear(self, now: float) -> CueCleared:
-        assert self._active is not None
-        cleared = CueCleared(
-            stream_time=round(now, 3),
-            role=Role.AGENT,
-            cue=CueKind.AGENT_JARGON,
-            cue_id=self._active.cue_id,
-            duration=round(now - self._raised_at, 3),
-        )
-        self._active, self._terms = None, []
+        cleared = self._cue.clear(now)
+        self._terms = []
         return cleared
