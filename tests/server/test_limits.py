@@ -133,8 +133,12 @@ def test_a_native_source_running_ahead_is_refused(strict) -> None:
         ws.send(start("ahead-1"))
         assert json.loads(ws.recv(timeout=10))["type"] == "started"
         with pytest.raises(ConnectionClosed):
-            for _ in range(30):
+            # 100 s of audio a second, far ahead of the clock; the pauses let the server's
+            # close come back before the loop ends (unpaused, a loaded machine buffered
+            # all 30 s of audio before the refusal arrived, and no send failed)
+            for _ in range(600):
                 ws.send(second)
+                time.sleep(0.01)
         code, message = closed_with(ws, timeout=10)
     assert code == 1008 and "faster than real time" in message
 
