@@ -13,6 +13,7 @@ DEBIAN_PACKAGES=(
     chromium             # the page tests' headless browser (driven by Playwright)
     openssl              # the TLS test makes a throwaway certificate
     espeak-ng            # the language tests' speech (Spanish, Romanian, Vietnamese), make sample
+    redis-server         # the fleet tests' bus ([fleet] redis_url); the tests start their own
 )
 
 need=()
