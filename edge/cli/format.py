@@ -8,6 +8,7 @@ from edge.events import (
     CallEnded,
     CallLanguage,
     CallStarted,
+    CallTriage,
     CueCleared,
     CueRaised,
     Event,
@@ -94,6 +95,10 @@ def readable(event: Event) -> str:
         return (
             f"{head} ~ words: distress {event.distress:.2f}, sentiment {event.sentiment:+.2f}{why}"
         )
+    if isinstance(event, CallTriage):
+        words = f": “{' … '.join(event.quote)}”" if event.quote else ""
+        topic = event.topic.replace("_", " ")
+        return f"{head} ⇄ triage {event.label.value} ({topic}, {event.score:.2f}){words}"
     if isinstance(event, ProsodyUpdate):
         pitch = f"{event.pitch_hz:.0f} Hz" if event.pitch_hz else "unvoiced"
         loud = f"{event.loudness_db:.0f} dBFS (z {event.loudness_z:+.1f})"

@@ -246,6 +246,7 @@ class Call:
             jargon=options.jargon,
             confusion=options.confusion,
             emergency=options.emergency,
+            triage=options.triage,
         )
         self._progress = {role: 0.0 for role in self.roles}
         self._held: list[tuple[float, int, Event]] = []
