@@ -9,6 +9,7 @@ from edge.events import (
     CallEnded,
     CallLanguage,
     CallStarted,
+    CallTriage,
     CueCleared,
     CueKind,
     CueLevel,
@@ -21,6 +22,7 @@ from edge.events import (
     TextEmotion,
     TranscriptFinal,
     TranscriptPartial,
+    TriageLabel,
     VoiceEmotion,
     Word,
     from_json,
@@ -79,6 +81,10 @@ EXAMPLES = [
         distress=0.8,
         sentiment=-0.7,
         evidence=("pain words",),
+        sensitive_p=0.81,
+        other_p=0.02,
+        routine_topic="refill",
+        sensitive_topic="pain",
     ),
     ProsodyUpdate(
         stream_time=4.0,
@@ -115,6 +121,14 @@ EXAMPLES = [
         cue=CueKind.CALLER_DISTRESSED,
         cue_id=1,
         duration=34.5,
+    ),
+    CallTriage(
+        stream_time=6.1,
+        role=Role.CALLER,
+        label=TriageLabel.SENSITIVE,
+        topic="bereavement",
+        score=0.93,
+        quote=("My husband passed away last week",),
     ),
 ]
 
