@@ -353,6 +353,30 @@ class CallTriage(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CallSummaryFinal(Event):
+    """What the call was, once it is over: sent just before ``call.ended`` (issue 17).
+
+    ``None`` where the call gave nothing to measure (no caller voice readings, no
+    agent channel, too little agent speech).
+    """
+
+    type: ClassVar[str] = "call.summary.final"
+
+    duration: float
+    triage: str = ""  # the last call.triage's label: "routine", "sensitive", "" for none
+    topic: str = ""
+    distressed_s: float = 0.0  # seconds a caller_distressed cue was active
+    peak_distress: float | None = None  # the caller's highest voice distress, 0..1
+    peak_at: float | None = None  # stream time of that reading
+    end_distress: float | None = None  # the caller's mean voice distress at the end
+    calmer_at_end: bool | None = None  # ended clearly below their peak
+    cues: tuple[str, ...] = ()  # the kind of each cue raised, in order, once per cue_id
+    high_cues: int = 0  # of those, how many reached level high
+    agent_talk_share: float | None = None  # the agent's share of the speech, 0..1
+    agent_wpm: float | None = None  # the agent's words a minute while speaking
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelFailed(Event):
     """A model job failed or passed its deadline; the call goes on without its result.
 
@@ -383,6 +407,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CueRaised,
         CueCleared,
         CallTriage,
+        CallSummaryFinal,
         ModelFailed,
     )
 }
@@ -443,7 +468,7 @@ def from_dict(data: dict[str, Any]) -> Event:
                 if not isinstance(pairs, dict):
                     raise TypeError(f"{f.name} must be an object, not {pairs!r}")
                 values[f.name] = tuple((str(k), float(v)) for k, v in pairs.items())
-        for name in ("evidence", "quote"):
+        for name in ("evidence", "quote", "cues"):
             if name in values:
                 values[name] = tuple(str(e) for e in values[name])
         if "cue" in values:

@@ -247,6 +247,7 @@ class Call:
             confusion=options.confusion,
             emergency=options.emergency,
             triage=options.triage,
+            summary=options.summary,
         )
         self._progress = {role: 0.0 for role in self.roles}
         self._held: list[tuple[float, int, Event]] = []
