@@ -149,6 +149,10 @@ class TextScore:
     ``emergency``: the emergency category the emergency head reads as most likely
     (``edge.stages.emergency.Category`` values; "" when no head ran), and
     ``emergency_p`` its probability (0..1).
+    ``sensitive_p``: the triage head's probability that the words are a sensitive
+    call's (``edge.stages.triage``), ``other_p`` that they are call-handling talk with
+    no topic; ``routine_topic`` and ``sensitive_topic`` the most
+    likely topic of each label ("" when no head ran).
     """
 
     distress: float
@@ -157,6 +161,10 @@ class TextScore:
     quote: tuple[str, ...] = ()
     emergency: str = ""
     emergency_p: float = 0.0
+    sensitive_p: float = 0.0
+    other_p: float = 0.0
+    routine_topic: str = ""
+    sensitive_topic: str = ""
 
 
 class TextScorer(Protocol):

@@ -220,6 +220,13 @@ class TextEmotion(Event):
     # probability: a second path to the possible_emergency cue (edge.stages.emergency).
     emergency: str = ""
     emergency_p: float = 0.0
+    # The triage head's reading (edge.stages.triage; "" when none was read): the
+    # probability that the words are a sensitive call's, and the most likely topic of
+    # each label.
+    sensitive_p: float = 0.0
+    other_p: float = 0.0  # call-handling talk with no topic (greetings, names, thanks)
+    routine_topic: str = ""
+    sensitive_topic: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -312,6 +319,63 @@ class CueCleared(Event):
     duration: float
 
 
+class TriageLabel(str, enum.Enum):
+    """Who a call belongs to: automation (``routine``) or a person (``sensitive``)."""
+
+    ROUTINE = "routine"
+    SENSITIVE = "sensitive"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallTriage(Event):
+    """What kind of call this is, from the caller's first words, and what it is about.
+
+    Sent once the caller's opening has been read, and again when the label
+    changes: a routine call can become sensitive, a sensitive one stays so
+    (``edge.stages.triage``). ``topic`` is one of the triage head's topics of that
+    label (``edge.stages.triage.TOPICS``), or ``distress`` / ``emergency`` when a
+    ``caller_distressed`` / ``possible_emergency`` cue made the call sensitive.
+    ``score`` is the text model's probability that the words it rests on are
+    sensitive (1 for a cue). ``quote`` holds those words, verbatim: transcript
+    text, so it leaves the process only as transcripts do (dropped with
+    ``share = "cues"``, redacted with ``redact``).
+    """
+
+    type: ClassVar[str] = "call.triage"
+
+    label: TriageLabel
+    topic: str
+    score: float  # 0..1: how sensitive the words read
+    quote: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallSummaryFinal(Event):
+    """What the call was, once it is over: sent just before ``call.ended`` (issue 17).
+
+    ``None`` where the call gave nothing to measure (no caller voice readings, no
+    agent channel, too little agent speech).
+    """
+
+    type: ClassVar[str] = "call.summary.final"
+
+    duration: float
+    triage: str = ""  # the last call.triage's label: "routine", "sensitive", "" for none
+    topic: str = ""
+    distressed_s: float = 0.0  # seconds a caller_distressed cue was active
+    peak_distress: float | None = None  # the caller's highest voice distress, 0..1
+    peak_at: float | None = None  # stream time of that reading
+    end_distress: float | None = None  # the caller's mean voice distress at the end
+    calmer_at_end: bool | None = None  # ended clearly below their peak
+    cues: tuple[str, ...] = ()  # the kind of each cue raised, in order, once per cue_id
+    high_cues: int = 0  # of those, how many reached level high
+    agent_talk_share: float | None = None  # the agent's share of the speech, 0..1
+    agent_wpm: float | None = None  # the agent's words a minute while speaking
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelFailed(Event):
     """A model job failed or passed its deadline; the call goes on without its result.
@@ -342,6 +406,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProsodyUpdate,
         CueRaised,
         CueCleared,
+        CallTriage,
+        CallSummaryFinal,
         ModelFailed,
     )
 }
@@ -402,13 +468,15 @@ def from_dict(data: dict[str, Any]) -> Event:
                 if not isinstance(pairs, dict):
                     raise TypeError(f"{f.name} must be an object, not {pairs!r}")
                 values[f.name] = tuple((str(k), float(v)) for k, v in pairs.items())
-        for name in ("evidence", "quote"):
+        for name in ("evidence", "quote", "cues"):
             if name in values:
                 values[name] = tuple(str(e) for e in values[name])
         if "cue" in values:
             values["cue"] = CueKind(values["cue"])
         if "level" in values:
             values["level"] = CueLevel(values["level"])
+        if "label" in values:
+            values["label"] = TriageLabel(values["label"])
         return cls(**values)
     except (TypeError, ValueError) as e:
         raise SchemaError(f"malformed {cls.type} event: {e}") from e

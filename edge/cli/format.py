@@ -8,6 +8,8 @@ from edge.events import (
     CallEnded,
     CallLanguage,
     CallStarted,
+    CallSummaryFinal,
+    CallTriage,
     CueCleared,
     CueRaised,
     Event,
@@ -53,6 +55,21 @@ def clock(seconds: float) -> str:
     return f"{int(minutes):02d}:{rest:05.2f}"
 
 
+def summary_words(s: CallSummaryFinal) -> str:
+    """The after-call summary in one line for people."""
+    parts = [f"{s.triage} ({s.topic.replace('_', ' ')})" if s.triage else "no triage"]
+    parts.append(f"distressed {s.distressed_s:.0f} s")
+    if s.peak_distress is not None and s.end_distress is not None:
+        calmer = "calmer at the end" if s.calmer_at_end else "not calmer at the end"
+        parts.append(f"peak {s.peak_distress:.2f}, end {s.end_distress:.2f} ({calmer})")
+    parts.append(f"{len(s.cues)} cues ({s.high_cues} high)")
+    if s.agent_talk_share is not None:
+        parts.append(f"agent talked {s.agent_talk_share:.0%}")
+    if s.agent_wpm is not None:
+        parts.append(f"at {s.agent_wpm:.0f} words a minute")
+    return "; ".join(parts)
+
+
 def readable(event: Event) -> str:
     who = f"{event.role.value:<6}" if event.role else "call  "
     head = f"{clock(event.stream_time)} {who}"
@@ -94,6 +111,12 @@ def readable(event: Event) -> str:
         return (
             f"{head} ~ words: distress {event.distress:.2f}, sentiment {event.sentiment:+.2f}{why}"
         )
+    if isinstance(event, CallTriage):
+        words = f": “{' … '.join(event.quote)}”" if event.quote else ""
+        topic = event.topic.replace("_", " ")
+        return f"{head} ⇄ triage {event.label.value} ({topic}, {event.score:.2f}){words}"
+    if isinstance(event, CallSummaryFinal):
+        return f"{head} \u2211 summary: {summary_words(event)}"
     if isinstance(event, ProsodyUpdate):
         pitch = f"{event.pitch_hz:.0f} Hz" if event.pitch_hz else "unvoiced"
         loud = f"{event.loudness_db:.0f} dBFS (z {event.loudness_z:+.1f})"

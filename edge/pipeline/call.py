@@ -246,6 +246,8 @@ class Call:
             jargon=options.jargon,
             confusion=options.confusion,
             emergency=options.emergency,
+            triage=options.triage,
+            summary=options.summary,
         )
         self._progress = {role: 0.0 for role in self.roles}
         self._held: list[tuple[float, int, Event]] = []

@@ -155,6 +155,10 @@ class ChannelFeed:
             quote=score.quote,
             emergency=score.emergency,
             emergency_p=score.emergency_p,
+            sensitive_p=score.sensitive_p,
+            other_p=score.other_p,
+            routine_topic=score.routine_topic,
+            sensitive_topic=score.sensitive_topic,
         )
 
 

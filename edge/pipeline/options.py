@@ -22,6 +22,8 @@ from edge.stages.guards import GuardOptions
 from edge.stages.jargon import JargonOptions
 from edge.stages.prosody import ProsodyOptions
 from edge.stages.segmenter import VadOptions
+from edge.stages.summary import SummaryOptions
+from edge.stages.triage import TriageOptions
 from edge.stages.voice import EmotionOptions
 
 
@@ -55,6 +57,8 @@ class PipelineOptions:
     jargon: JargonOptions = field(default_factory=JargonOptions)
     confusion: ConfusionOptions = field(default_factory=ConfusionOptions)
     emergency: EmergencyOptions = field(default_factory=EmergencyOptions)
+    triage: TriageOptions = field(default_factory=TriageOptions)
+    summary: SummaryOptions = field(default_factory=SummaryOptions)
     text: bool = setting(
         True, help="score the caller's finals with the text model", flag=Flag("--no-text")
     )

@@ -30,6 +30,7 @@ from typing import Any
 
 from edge.events import (
     CallEnded,
+    CallTriage,
     CueCleared,
     CueRaised,
     Event,
@@ -84,7 +85,7 @@ class Privacy:
             if self.options.share is Share.CUES and event.quote:
                 event = dataclasses.replace(event, quote=())  # caption words, as a final's
             return self._context(event).event(event) if self.options.redact else event
-        if isinstance(event, CueRaised) and event.quote:
+        if isinstance(event, CueRaised | CallTriage) and event.quote:
             if self.options.share is Share.CUES:
                 return dataclasses.replace(event, quote=())
             if self.options.redact:

@@ -9,6 +9,7 @@ from typing import Any
 from edge.events import (
     CallEnded,
     CallStarted,
+    CallTriage,
     CueCleared,
     CueKind,
     CueLevel,
@@ -52,6 +53,7 @@ class CallSummary:
         self._spark_peak = 0.0
         self.cues: dict[int, CueRaised] = {}
         self.captions: deque[dict[str, Any]] = deque(maxlen=CAPTIONS)
+        self.triage: CallTriage | None = None  # the latest call.triage
 
     def observe(self, event: Event) -> bool:
         """Take one (already privacy-filtered) event; True if the tile changed."""
@@ -73,6 +75,9 @@ class CallSummary:
         if isinstance(event, TranscriptFinal) and event.role is Role.CALLER and event.text:
             self.captions.append({"seq": event.seq, "text": event.text, "end": event.end})
             return False
+        if isinstance(event, CallTriage):
+            self.triage = event
+            return True
         if isinstance(event, CallStarted):
             return True  # the tile appears before the caller says a word
         if isinstance(event, CallEnded):
@@ -115,6 +120,12 @@ class CallSummary:
             "distress": round(self.distress, 3),
             "need": self.need,
             "spark": list(self.spark),
+            # Label and topic only: the quote is caption text, shown where captions are.
+            "triage": (
+                {"label": self.triage.label.value, "topic": self.triage.topic}
+                if self.triage
+                else None
+            ),
             "cues": [
                 {
                     "cue": c.cue.value,

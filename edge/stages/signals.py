@@ -1,12 +1,14 @@
-"""A call's cue logic in one pure object: conversation tracking, the cue machine, and
-the watchers of the words (``agent_jargon``, ``caller_confused``).
+"""A call's cue logic in one pure object: conversation tracking, the cue machine, the
+watchers of the words (``agent_jargon``, ``caller_confused``, ``possible_emergency``)
+and the call's triage (``call.triage``, which also reads the cues raised here); at
+the end, the after-call summary (``call.summary.final``) of everything it saw.
 
 The glue hands it every event the call emits and the call's stream time as
 it advances; it answers with the cue events to emit:
 
     cues = signals.observe(event)     # every event, in emission order
     cues = signals.tick(now)          # stream time advanced (every frame batch is fine)
-    cues = signals.flush(now)         # the call ended
+    cues = signals.flush(now)         # the call ended: the last clears, then the summary
 
 ``edge.pipeline.call`` uses it live; ``scripts/eval_emotion.py`` uses the
 same object offline, so evaluation measures exactly what the service does.
@@ -20,6 +22,8 @@ from edge.stages.conversation import ConversationOptions, ConversationTracker
 from edge.stages.cues import CueMachine, CueOptions
 from edge.stages.emergency import EmergencyOptions, EmergencyWatch
 from edge.stages.jargon import JargonOptions, JargonWatch
+from edge.stages.summary import Summarizer, SummaryOptions
+from edge.stages.triage import TriageOptions, TriageWatch
 
 
 class CallSignals:
@@ -31,6 +35,8 @@ class CallSignals:
         jargon: JargonOptions | None = None,
         confusion: ConfusionOptions | None = None,
         emergency: EmergencyOptions | None = None,
+        triage: TriageOptions | None = None,
+        summary: SummaryOptions | None = None,
     ) -> None:
         self.conversation = ConversationTracker(conversation)
         self.cues = CueMachine(cues)
@@ -39,6 +45,8 @@ class CallSignals:
         self.confusion = ConfusionWatch(
             confusion or ConfusionOptions(), self.cues.new_cue_id, self.jargon.glossary
         )
+        self.triage = TriageWatch(triage or TriageOptions())
+        self.summarizer = Summarizer(summary or SummaryOptions())
         self.now = 0.0
 
     def reset(self) -> None:
@@ -47,22 +55,40 @@ class CallSignals:
         self.emergency.reset()
         self.jargon.reset()
         self.confusion.reset()
+        self.triage.reset()
+        self.summarizer.reset()
         self.now = 0.0
 
     def observe(self, event: Event) -> list[Event]:
         self.conversation.feed(event)
         events = self.emergency.feed(event) + self.cues.feed(event)
-        return events + self.jargon.feed(event) + self.confusion.feed(event)
+        events += self.jargon.feed(event) + self.confusion.feed(event)
+        self.summarizer.feed(event)
+        return self._triage([event, *events], events)
 
     def tick(self, now: float) -> list[Event]:
         if now <= self.now:
             return []
         self.now = now
         events = self.emergency.tick(now) + self.cues.tick(now, self.conversation.observe(now))
-        return events + self.jargon.tick(now) + self.confusion.tick(now)
+        events += self.jargon.tick(now) + self.confusion.tick(now)
+        return self._triage(events, events)
 
     def flush(self, now: float) -> list[Event]:
         now = max(now, self.now)
         self.conversation.flush(now)
         events = self.emergency.flush(now) + self.cues.flush(now)
-        return events + self.jargon.flush(now) + self.confusion.flush(now)
+        events += self.jargon.flush(now) + self.confusion.flush(now)
+        for event in events:
+            self.summarizer.feed(event)
+        summary = self.summarizer.summary(now)
+        return events + ([summary] if summary is not None else [])
+
+    def _triage(self, seen: list[Event], out: list[Event]) -> list[Event]:
+        """``out`` and the triage events that ``seen`` (the call's event and the cues it
+        raised) give, each after the event that caused it; the summary sees them all."""
+        for event in seen:
+            out = out + self.triage.feed(event)
+        for event in out:
+            self.summarizer.feed(event)
+        return out

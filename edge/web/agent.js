@@ -19,6 +19,7 @@ import {
   rank,
   setText,
   showState,
+  triageWords,
 } from "./common.js";
 import { captionClock, captionLine, hear, lagNote } from "./agent-caption.js";
 import { Feedback, cueCard, earlierItem } from "./agent-cues.js";
@@ -34,6 +35,7 @@ const ui = {
   conn: $("conn"),
   callWord: $("call-word"),
   callTime: $("call-time"),
+  callTriage: $("call-triage"),
   cues: $("cues"),
   caption: $("caption"),
   captionOff: $("caption-off"),
@@ -66,6 +68,7 @@ function call(id) {
       partial: null, // caller's line in progress: {utterance, text, start, end}
       clock: captionClock(), // how far the caption trails the call
       language: null, // a call.language event, when the caller's language is not read
+      triage: null, // the latest call.triage: {label, topic}
     };
     calls.set(id, c);
   }
@@ -102,6 +105,7 @@ function snapshot({ call: summary, captions }) {
   c.duration = summary.duration;
   for (const [id, cue] of c.cues) if (!summary.cues.some((s) => s.cue_id === id)) c.earlier.set(id, cue);
   c.cues = new Map(summary.cues.map((cue) => [cue.cue_id, { ...cue, wall_time: cue.since }]));
+  c.triage = summary.triage || null;
   const heard = (captions || []).filter((line) => (line.role || "caller") === "caller");
   c.finals = heard.map((line) => ({ utterance: null, text: line.text, start: line.start, end: line.end }));
   c.partial = null;
@@ -128,6 +132,9 @@ function event(e) {
       break;
     case "call.language":
       c.language = e;
+      break;
+    case "call.triage":
+      c.triage = { label: e.label, topic: e.topic };
       break;
     case "transcript.partial":
       if (caller) c.partial = line();
@@ -302,6 +309,9 @@ function renderEarlier(c) {
 
 function renderHeading(c) {
   setText(ui.who, agentId ? `Agent ${agentId}` : "");
+  const triage = c ? triageWords(c.triage) : "";
+  setText(ui.callTriage, triage);
+  ui.callTriage.dataset.label = c && c.triage ? c.triage.label : "";
   if (!c) {
     setText(ui.callWord, "Waiting for a call");
     setText(ui.callTime, "");

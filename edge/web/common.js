@@ -169,6 +169,13 @@ export function levelIcon(level) {
 // -- time -----------------------------------------------------------------------
 
 /** 84.2 → "1:24"; 3725 → "1:02:05". */
+/** A call.triage's label and topic in words: "Sensitive · bad news"; "" before any. */
+export function triageWords(triage) {
+  if (!triage) return "";
+  const label = triage.label === "sensitive" ? "Sensitive" : "Routine";
+  return `${label} \u00b7 ${triage.topic.replaceAll("_", " ")}`;
+}
+
 export function formatDuration(seconds) {
   const s = Math.max(0, Math.floor(seconds || 0));
   const h = Math.floor(s / 3600);

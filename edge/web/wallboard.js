@@ -22,6 +22,7 @@ import {
   setText,
   showState,
   svg,
+  triageWords,
 } from "./common.js";
 
 const ALERTS_SHOWN = 100;
@@ -192,6 +193,7 @@ function tileView(id) {
     line,
   );
   const chips = el("span", { class: "chips" });
+  const triage = el("span", { class: "tile-triage" });
   const node = el(
     "button",
     {
@@ -201,10 +203,11 @@ function tileView(id) {
     },
     el("span", { class: "tile-head" }, agent, team, duration),
     el("span", { class: "tile-level" }, icon, word),
+    triage,
     spark,
     chips,
   );
-  return { node, agent, team, duration, icon, word, line, chips, level: "", sparkKey: "", cueKey: "" };
+  return { node, agent, team, duration, icon, word, line, chips, triage, level: "", sparkKey: "", cueKey: "" };
 }
 
 function updateTile(c) {
@@ -241,10 +244,14 @@ function updateTile(c) {
       ),
     );
   }
+  const triage = triageWords(s.triage);
+  setText(v.triage, triage);
+  v.triage.dataset.label = s.triage ? s.triage.label : "";
   const what = cues.length ? cues.map((q) => cueTitle(q.cue)).join(", ") : "no active cue";
   v.node.setAttribute(
     "aria-label",
     `Agent ${s.agent_id}, ${s.team || "no team"}: ${levelWords(level)}; ${what}; ` +
+      (triage ? `${triage}; ` : "") +
       `voice distress ${trend(s.spark)}. Open live detail.`,
   );
   tickTile(c);

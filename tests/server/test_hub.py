@@ -10,12 +10,14 @@ import pytest
 from edge.events import (
     CallEnded,
     CallStarted,
+    CallTriage,
     CueKind,
     CueLevel,
     CueRaised,
     FinalReason,
     TextEmotion,
     TranscriptFinal,
+    TriageLabel,
     VoiceEmotion,
     Word,
 )
@@ -301,6 +303,35 @@ def test_a_cues_quoted_words_leave_only_as_transcripts_do(share, redact, expecte
     hub.publish("c1", Stamp("c1")(raised))
     (got,) = drain(s)
     assert got["type"] == "cue.raised" and got["quote"] == expected
+
+
+@pytest.mark.parametrize(
+    ("share", "redact", "expected"),
+    [
+        (Share.TRANSCRIPTS, False, ["my husband died, call me on 555-123-4567"]),
+        (Share.TRANSCRIPTS, True, ["my husband died, call me on [phone]"]),
+        (Share.CUES, False, []),
+    ],
+)
+def test_a_triages_quoted_words_leave_only_as_transcripts_do(share, redact, expected) -> None:
+    """call.triage's quote is caption text: dropped with share = cues, redacted with redact;
+    its label and topic always leave."""
+    hub = Hub(PrivacyOptions(share=share, redact=redact))
+    hub.open_call(meta("c1"))
+    s = sub(View.AGENT, agent_id="a1")
+    hub.attach(s, {})
+    triage = CallTriage(
+        stream_time=2.0,
+        role=Role.CALLER,
+        label=TriageLabel.SENSITIVE,
+        topic="bereavement",
+        score=0.97,
+        quote=("my husband died, call me on 555-123-4567",),
+    )
+    hub.publish("c1", Stamp("c1")(triage))
+    (got,) = drain(s)
+    assert got["type"] == "call.triage" and got["quote"] == expected
+    assert (got["label"], got["topic"]) == ("sensitive", "bereavement")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import pytest
 
 from edge.errors import ConfigError
 from edge.events import (
+    CallTriage,
     CueCleared,
     CueKind,
     CueLevel,
@@ -216,8 +217,9 @@ def test_call_signals_shares_one_id_sequence_and_clears_at_call_end():
     """Through CallSignals: ids from the cue machine's sequence; the call's end clears it."""
     signals = CallSignals(ConversationOptions(), CueOptions())
     taken = signals.cues.new_cue_id()
-    (cue,) = signals.observe(partial("my husband isn't breathing", 2.0))
-    assert cue.cue_id == taken + 1
+    (cue, triage) = signals.observe(partial("my husband isn't breathing", 2.0))
+    assert isinstance(cue, CueRaised) and cue.cue_id == taken + 1
+    assert isinstance(triage, CallTriage) and triage.topic == "emergency"  # the call's triage
     assert signals.tick(3.0) == []
     ended = [e for e in signals.flush(4.0) if isinstance(e, CueCleared)]
     assert [e.cue for e in ended] == [CueKind.POSSIBLE_EMERGENCY]

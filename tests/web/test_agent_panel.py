@@ -13,9 +13,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from edge.config import Config
-from edge.events import CueKind, CueLevel
+from edge.events import CallTriage, CueKind, CueLevel, TriageLabel
 from edge.server.hub import View
 from edge.server.options import ServerOptions
+from edge.types import Role
 from tests.helpers import TIME_FACTOR
 from tests.web.conftest import screenshot
 from tests.web.script import WAIT, Script, kept_reports, live
@@ -260,3 +261,32 @@ def test_a_caller_language_without_text_cues_is_noted(service, open_page) -> Non
         timeout=WAIT,
     )
     assert not page.problems, page.problems.messages
+
+
+def test_triage_shows_in_the_panel_heading_and_on_the_wallboard_tile(service, open_page) -> None:
+    """call.triage's label and topic (not its quote) in the agent panel's heading and on
+    the call's wallboard tile; a later one, turning the call sensitive, replaces them."""
+    page = agent_page(service, open_page)
+    board = open_page(service.http + "/wallboard")
+    live(board)
+    call = Script(service, "c-tri", "a17")
+    said = ("I need a repeat prescription",)
+    call.publish(
+        call.started(),
+        call.event(CallTriage, 4.0, role=Role.CALLER, label=TriageLabel.ROUTINE, topic="refill",
+                   score=0.04, quote=said),
+    )  # fmt: skip
+    expect(page.locator("#call-triage")).to_have_text("Routine \u00b7 refill", timeout=WAIT)
+    tile = board.locator(".tile[data-call-id='c-tri'] .tile-triage")
+    expect(tile).to_have_text("Routine \u00b7 refill", timeout=WAIT)
+    call.publish(
+        call.event(CallTriage, 30.0, role=Role.CALLER, label=TriageLabel.SENSITIVE,
+                   topic="bad_news", score=0.97, quote=("they found a tumour",)),
+    )  # fmt: skip
+    expect(page.locator("#call-triage")).to_have_text("Sensitive \u00b7 bad news", timeout=WAIT)
+    expect(page.locator("#call-triage")).to_have_attribute("data-label", "sensitive")
+    expect(tile).to_have_text("Sensitive \u00b7 bad news", timeout=WAIT)
+    label = board.locator(".tile[data-call-id='c-tri']").get_attribute("aria-label") or ""
+    assert "Sensitive \u00b7 bad news" in label and "tumour" not in label
+    assert not page.problems, page.problems.messages
+    assert not board.problems, board.problems.messages
