@@ -13,6 +13,8 @@ from edge.events import (
     CueKind,
     CueLevel,
     CueRaised,
+    EngineDegraded,
+    EngineRecovered,
     Event,
     TranscriptFinal,
     VoiceEmotion,
@@ -52,6 +54,8 @@ class CallSummary:
         self._spark_peak = 0.0
         self.cues: dict[int, CueRaised] = {}
         self.captions: deque[dict[str, Any]] = deque(maxlen=CAPTIONS)
+        # The service's load step as this call was last told (engine.degraded / recovered).
+        self.load: EngineDegraded | EngineRecovered | None = None
 
     def observe(self, event: Event) -> bool:
         """Take one (already privacy-filtered) event; True if the tile changed."""
@@ -75,6 +79,9 @@ class CallSummary:
             return False
         if isinstance(event, CallStarted):
             return True  # the tile appears before the caller says a word
+        if isinstance(event, EngineDegraded | EngineRecovered):
+            self.load = event
+            return True
         if isinstance(event, CallEnded):
             self.ended = True
             self.cues.clear()
@@ -115,6 +122,12 @@ class CallSummary:
             "distress": round(self.distress, 3),
             "need": self.need,
             "spark": list(self.spark),
+            # What the service gives up for this call now (null: nothing).
+            "load": (
+                {"step": self.load.step, "name": self.load.name, "message": self.load.message}
+                if self.load is not None and self.load.step > 0 and not self.ended
+                else None
+            ),
             "cues": [
                 {
                     "cue": c.cue.value,

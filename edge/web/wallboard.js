@@ -37,6 +37,7 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   scope: $("scope"),
   counts: $("counts"),
+  serviceNote: $("service-note"),
   conn: $("conn"),
   tiles: $("tiles"),
   noCalls: $("no-calls"),
@@ -192,6 +193,7 @@ function tileView(id) {
     line,
   );
   const chips = el("span", { class: "chips" });
+  const load = el("span", { class: "tile-load" });
   const node = el(
     "button",
     {
@@ -203,8 +205,9 @@ function tileView(id) {
     el("span", { class: "tile-level" }, icon, word),
     spark,
     chips,
+    load,
   );
-  return { node, agent, team, duration, icon, word, line, chips, level: "", sparkKey: "", cueKey: "" };
+  return { node, agent, team, duration, icon, word, line, chips, load, level: "", sparkKey: "", cueKey: "" };
 }
 
 function updateTile(c) {
@@ -242,10 +245,14 @@ function updateTile(c) {
     );
   }
   const what = cues.length ? cues.map((q) => cueTitle(q.cue)).join(", ") : "no active cue";
+  // The service is behind for this call (engine.degraded): its tile says so.
+  const busy = s.load && !s.ended ? s.load.message : "";
+  setText(v.load, busy);
+  v.load.hidden = !busy;
   v.node.setAttribute(
     "aria-label",
     `Agent ${s.agent_id}, ${s.team || "no team"}: ${levelWords(level)}; ${what}; ` +
-      `voice distress ${trend(s.spark)}. Open live detail.`,
+      `voice distress ${trend(s.spark)}.${busy ? ` ${busy}.` : ""} Open live detail.`,
   );
   tickTile(c);
 }
@@ -292,6 +299,18 @@ function drawAlerts() {
   ui.noAlerts.hidden = shown.length > 0;
 }
 
+/** Above the tiles: the service is behind for some calls (their summaries' `load`). */
+function drawServiceNote(active) {
+  const busy = active.filter((c) => c.summary.load).map((c) => c.summary.load);
+  let note = "";
+  if (busy.length) {
+    const worst = busy.reduce((a, b) => (b.step > a.step ? b : a));
+    note = `${worst.message} (${busy.length} call${busy.length === 1 ? "" : "s"})`;
+  }
+  setText(ui.serviceNote, note);
+  ui.serviceNote.hidden = !note;
+}
+
 // -- one frame ------------------------------------------------------------------------------
 
 let alertsSeen = -1;
@@ -324,6 +343,7 @@ const draw = frameBatcher(() => {
     `${active.length} active call${active.length === 1 ? "" : "s"} \u00b7 ${needy} with a distress cue`,
   );
   ui.noCalls.hidden = calls.size > 0;
+  drawServiceNote(active);
   if (alerts.size !== alertsSeen) {
     alertsSeen = alerts.size;
     drawAlerts();

@@ -90,7 +90,7 @@ def test_recovery_restarts_when_lag_rises_again() -> None:
     governor = LoadGovernor(OPTIONS)
     run(governor, ticks(0, 1, 5.0))
     assert governor.step is LoadStep.FEWER_PARTIALS
-    script = ticks(1.25, 3.0, 0.2) + [(3.25, 1.5)] + ticks(3.5, 6.25, 0.2)
+    script = [*ticks(1.25, 3.0, 0.2), (3.25, 1.5), *ticks(3.5, 6.25, 0.2)]
     assert run(governor, script) == []  # 2.75 s under since 3.5: not yet 3
     assert run(governor, [(6.5, 0.2)]) == [(6.5, LoadStep.NORMAL)]
 
@@ -135,7 +135,8 @@ def test_change_carries_the_lag_and_direction() -> None:
 
 def test_steps_give_up_in_the_documented_order() -> None:
     """Partials thin first, then finals go greedy, then readings thin; never no readings."""
-    assert [s.partial_spacing for s in LoadStep] == [1.0, PARTIAL_SPACING, PARTIAL_SPACING, None, None]
+    fewer = PARTIAL_SPACING
+    assert [s.partial_spacing for s in LoadStep] == [1.0, fewer, fewer, None, None]
     assert [s.greedy for s in LoadStep] == [False, False, True, True, True]
     assert [s.reading_spacing for s in LoadStep] == [1, 1, 1, READING_SPACING, READING_SPACING]
     assert LoadStep.FEWER_PARTIALS.words == "Service busy: fewer live captions"
