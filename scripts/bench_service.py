@@ -78,6 +78,7 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.exceptions import ConnectionClosed
 
 from edge.audio.files import read_audio
 from edge.client import CallSpec, ServiceError, stream_call, watch
@@ -306,7 +307,7 @@ async def _call(
     await asyncio.sleep(delay)
     try:
         return await stream_call(url, audio, spec, rate=RATE, realtime=True, chunk=CHUNK)
-    except (ServiceError, OSError) as e:
+    except (ServiceError, OSError, ConnectionClosed) as e:  # closed mid-call: 1013, 1008
         return f"{type(e).__name__}: {e}"
 
 
@@ -905,13 +906,13 @@ def main() -> int:
         },
         "note": args.note,
     }
+    if args.overload:
+        return overload(args, report, audio, channels, out)
     print(
         f"benchmarking edge serve: {audio_s:.0f} s calls ({'+'.join(channels)}) at real-time pace, "
         f"N = {', '.join(map(str, sweep))}"
         + (" (stopping at the first N not sustained)" if stop_early else "")
     )
-    if args.overload:
-        return overload(args, report, audio, channels, out)
     runs: list[RunResult] = []
     with tempfile.TemporaryDirectory() as tmp, open(out / "bench_service.server.log", "w") as log:
         config = bench_config(Path(tmp), args, max(sweep))
