@@ -115,6 +115,7 @@ class Engine:
         self.load_changed: Callable[[StepChange], None] | None = None
         self._calls: set[Lagging] = set()
         self._looked = -LOAD_EVERY
+        self._behind_with: int | None = None  # live calls when the service fell behind
 
     @classmethod
     def load(cls, options: PipelineOptions | None = None) -> Engine:
@@ -162,6 +163,21 @@ class Engine:
         """What the live calls give up now to keep within ``[pipeline.load] lag_budget``."""
         return self.governor.step
 
+    @property
+    def full(self) -> bool:
+        """Whether a new call must be refused (``[pipeline.load] refuse``).
+
+        At capacity (step 4), none is taken; from the first step on, no more
+        than the live calls the service had when it fell behind: the lag shows
+        seconds after the load that caused it, and every call taken meanwhile
+        would make it worse. A call that ends frees a place.
+        """
+        if not self.options.load.refuse:
+            return False
+        if self.governor.at_capacity:
+            return True
+        return self._behind_with is not None and len(self._calls) >= self._behind_with
+
     def attach(self, call: Lagging) -> None:
         """A live call starts: its lag counts."""
         self._calls.add(call)
@@ -185,6 +201,10 @@ class Engine:
         if change is None:
             return
         self.change = change
+        if change.was is LoadStep.NORMAL:
+            self._behind_with = len(self._calls)
+        elif change.step is LoadStep.NORMAL:
+            self._behind_with = None
         if change.degraded:
             log.warning(
                 "calls %.1f s behind ([pipeline.load] lag_budget %g s): step %d, %s",

@@ -20,6 +20,9 @@ The steps, cumulative (docs/server.md, "Under overload"):
    times ``hop`` and no separate current-utterance readings;
 4. ``at_capacity``: new calls are refused (``1013``); the calls in progress go on.
 
+From step 1 the engine also takes no more calls than it had when it fell
+behind (:attr:`edge.pipeline.engine.Engine.full`).
+
 Cues from the voice and the words are the last thing to go: no step stops the
 window readings, the finals or the text model.
 """

@@ -418,7 +418,7 @@ class Service:
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
             if self.engine is None:
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "models loading\n")
-            if self.engine.governor.at_capacity:
+            if self.engine.full:
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "at capacity\n")
             return _text(http.HTTPStatus.OK, "ready\n")
         host = request.headers.get("Host", "")
@@ -556,7 +556,7 @@ class Service:
         require(principal, TokenRole.INGEST)
         if self.engine is None or self._closing:
             raise Refused(Close.TRY_LATER, "the service is not ready: retry in a few seconds")
-        if self.engine.governor.at_capacity:
+        if self.engine.full:
             self.metrics.refused_at_capacity.inc()
             raise Refused(
                 Close.TRY_LATER,

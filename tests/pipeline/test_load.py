@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from edge.errors import ConfigError
+from edge.pipeline.engine import Engine
 from edge.pipeline.load import (
     PARTIAL_SPACING,
     READING_SPACING,
@@ -16,6 +17,7 @@ from edge.pipeline.load import (
     LoadStep,
     StepChange,
 )
+from edge.pipeline.options import PipelineOptions
 
 OPTIONS = LoadOptions(lag_budget=2.0, recover_at=0.5, hold=1.0, recover_hold=3.0)
 
@@ -150,3 +152,63 @@ def test_options_out_of_range_are_refused(values: dict[str, float]) -> None:
     """Settings outside their range fail with a config error naming the setting."""
     with pytest.raises(ConfigError, match=next(iter(values))):
         LoadOptions(**values)  # type: ignore[arg-type]
+
+
+class Lagging:
+    """A live call as the engine sees it: a lag the test sets."""
+
+    def __init__(self, lag: float) -> None:
+        self.seconds = lag
+
+    def lag(self, now: float) -> float:
+        return self.seconds
+
+
+def test_behind_the_engine_takes_no_more_calls_than_it_had_when_it_fell_behind() -> None:
+    """From step 1 the engine is full at the live calls it had when the lag passed the
+    budget (an ended call frees a place); at step 4 it is full whatever; back at normal,
+    or with refuse = false, it takes calls again."""
+    engine = Engine(object(), object(), PipelineOptions(load=OPTIONS))  # type: ignore[arg-type]
+    now = [0.0]
+    engine.clock = lambda: now[0]
+
+    def look(until: float) -> None:
+        while now[0] < until:
+            now[0] += 0.25
+            engine.check_load()
+
+    try:
+        a, b = Lagging(5.0), Lagging(5.0)
+        engine.attach(a)
+        engine.attach(b)
+        assert not engine.full
+        look(1.25)
+        assert engine.step is LoadStep.FEWER_PARTIALS and engine.full
+        engine.detach(b)
+        assert not engine.full  # one place free
+        engine.attach(c := Lagging(5.0))
+        assert engine.full
+        look(4.25)
+        assert engine.step is LoadStep.AT_CAPACITY
+        engine.detach(c)
+        assert engine.full  # at capacity: none, however many ended
+        a.seconds = 0.2
+        look(17.5)
+        assert engine.step is LoadStep.NORMAL and not engine.full
+        engine.detach(a)
+    finally:
+        engine.close()
+    lenient = Engine(
+        object(),  # type: ignore[arg-type]
+        object(),  # type: ignore[arg-type]
+        PipelineOptions(load=LoadOptions(lag_budget=2.0, hold=1.0, refuse=False)),
+    )
+    lenient.clock = lambda: now[0]
+    try:
+        lenient.attach(Lagging(9.0))
+        for _ in range(40):
+            now[0] += 0.25
+            lenient.check_load()
+        assert lenient.step is LoadStep.FEWER_READINGS and not lenient.full
+    finally:
+        lenient.close()
