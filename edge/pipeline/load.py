@@ -111,19 +111,20 @@ class LoadOptions:
     )
     hold: float = setting(
         2.0,
-        help="seconds the lag must stay over budget before each further step down",
+        help="seconds the lag must stay over budget before each further degradation step",
         range=POSITIVE,
         unit="s",
     )
     recover_hold: float = setting(
         5.0,
-        help="seconds the lag must stay under recover_at x lag_budget before each step back",
+        help="seconds the lag must stay under recover_at x lag_budget before each step of recovery",
         range=POSITIVE,
         unit="s",
     )
     refuse: bool = setting(
         True,
-        help="past the last degradation step, refuse new calls (1013) until the lag recovers",
+        help="refuse new calls (1013) while behind: beyond the live calls of when the service "
+        "fell behind, and every one at the last step (at_capacity); false = degrade only",
     )
 
     def __post_init__(self) -> None:
