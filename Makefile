@@ -47,10 +47,12 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_stream.py
 
-## bench-service: simultaneous real-time calls through `edge serve`, N = 1..8 (about 11 min;
-## writes artifacts/ and docs/bench/bench_service.*; the plot needs matplotlib)
+## bench-service: simultaneous real-time calls through `edge serve`, N = 1..8, then 16 calls
+## offered one every 2 s to see degradation and 1013 refusals (about 13 min; writes artifacts/
+## and docs/bench/bench_service*.*; the plot needs matplotlib)
 bench-service: $(STAMP)
 	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1
+	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1 --overload 16 --arrival 2
 
 ## soak: an hour of 2 real-time calls through `edge serve` with subscribers coming and going;
 ## fails if RSS, fds, tasks or queues keep growing (writes artifacts/soak/ and docs/bench/soak.*;

@@ -100,10 +100,18 @@ class Transcriber(Protocol):
     """Turns 16 kHz mono audio into words. Called from a worker thread only.
 
     ``language``: the Whisper code to decode in; None: detect it from ``audio``.
+    ``greedy``: one greedy pass (beam 1, no fallback) even for a final: the engine
+    asks for it when it is behind (``[pipeline.load]``).
     """
 
     def transcribe(
-        self, audio: Samples, *, prefix: str | None, final: bool, language: str | None = "en"
+        self,
+        audio: Samples,
+        *,
+        prefix: str | None,
+        final: bool,
+        language: str | None = "en",
+        greedy: bool = False,
     ) -> Hypothesis: ...
 
 

@@ -391,6 +391,35 @@ class ModelFailed(Event):
     message: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class EngineDegraded(Event):
+    """The service fell behind its lag budget and gave up something to catch up.
+
+    Sent to every live call (and to a call that starts while the service is
+    degraded) so its panels can say so; ``step`` grows one at a time
+    (:class:`edge.pipeline.load.LoadStep`; docs/server.md, "Under overload").
+    """
+
+    type: ClassVar[str] = "engine.degraded"
+
+    step: int  # 1 fewer_partials .. 4 at_capacity
+    name: str  # the step's name: "fewer_partials", "greedy_finals", ...
+    lag: float  # seconds: the worst lag of the live calls when the step was taken
+    message: str  # what it means, in plain words: "Service busy: fewer live captions"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineRecovered(Event):
+    """The lag came back under the recovery line: one step less given up (0: all back)."""
+
+    type: ClassVar[str] = "engine.recovered"
+
+    step: int  # the step now: 0 normal .. 3
+    name: str
+    lag: float
+    message: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -409,6 +438,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CallTriage,
         CallSummaryFinal,
         ModelFailed,
+        EngineDegraded,
+        EngineRecovered,
     )
 }
 

@@ -116,11 +116,19 @@ class Timed:
         self.cpu = 0.0  # CPU seconds of the whole process (Whisper's threads) meanwhile
 
     def transcribe(
-        self, audio: Samples, *, prefix: str | None, final: bool, language: str | None = "en"
+        self,
+        audio: Samples,
+        *,
+        prefix: str | None,
+        final: bool,
+        language: str | None = "en",
+        greedy: bool = False,
     ) -> Hypothesis:
         started, cpu = time.perf_counter(), time.process_time()
         try:
-            return self.inner.transcribe(audio, prefix=prefix, final=final, language=language)
+            return self.inner.transcribe(
+                audio, prefix=prefix, final=final, language=language, greedy=greedy
+            )
         finally:
             self.seconds += time.perf_counter() - started
             self.cpu += time.process_time() - cpu

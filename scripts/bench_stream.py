@@ -78,12 +78,18 @@ class TimedTranscriber:
         self.seconds = 0.0
 
     def transcribe(
-        self, audio: np.ndarray, *, prefix: str | None, final: bool, language: str | None = "en"
+        self,
+        audio: np.ndarray,
+        *,
+        prefix: str | None,
+        final: bool,
+        language: str | None = "en",
+        greedy: bool = False,
     ) -> Hypothesis:
         started = time.perf_counter()
         try:
             return self.inner.transcribe(  # type: ignore[attr-defined,no-any-return]
-                audio, prefix=prefix, final=final, language=language
+                audio, prefix=prefix, final=final, language=language, greedy=greedy
             )
         finally:
             self.seconds += time.perf_counter() - started

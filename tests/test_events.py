@@ -15,6 +15,8 @@ from edge.events import (
     CueKind,
     CueLevel,
     CueRaised,
+    EngineDegraded,
+    EngineRecovered,
     FinalReason,
     ProsodyUpdate,
     SchemaError,
@@ -33,6 +35,14 @@ from edge.pipeline.call import Sequencer
 from edge.types import CallId, Role
 
 EXAMPLES = [
+    EngineDegraded(
+        stream_time=12.0,
+        step=1,
+        name="fewer_partials",
+        lag=3.4,
+        message="Service busy: fewer live captions",
+    ),
+    EngineRecovered(stream_time=30.0, step=0, name="normal", lag=0.4, message="Service keeping up"),
     CallStarted(stream_time=0.0, channels=(Role.CALLER, Role.AGENT)),
     CallEnded(stream_time=61.5, duration=61.5),
     CallLanguage(

@@ -167,16 +167,23 @@ class WhisperTranscriber:
         return self._model
 
     def transcribe(
-        self, audio: Samples, *, prefix: str | None, final: bool, language: str | None = ENGLISH
+        self,
+        audio: Samples,
+        *,
+        prefix: str | None,
+        final: bool,
+        language: str | None = ENGLISH,
+        greedy: bool = False,
     ) -> Hypothesis:
         beam = self.options.final_beam_size if final else self.options.partial_beam_size
+        fallback = final and not greedy  # greedy: the service is behind ([pipeline.load])
         segments, info = self._model.transcribe(
             audio,
             language=language,  # None: Whisper detects it from this audio
-            beam_size=beam,
+            beam_size=1 if greedy else beam,
             # Partials must come fast: one greedy pass. Finals may fall back to
             # sampling when greedy decoding loops (compression ratio > 2.4).
-            temperature=(0.0, 0.2, 0.4, 0.6) if final else 0.0,
+            temperature=(0.0, 0.2, 0.4, 0.6) if fallback else 0.0,
             word_timestamps=True,
             condition_on_previous_text=False,
             prefix=prefix or None,

@@ -12,6 +12,8 @@ from edge.events import (
     CallTriage,
     CueCleared,
     CueRaised,
+    EngineDegraded,
+    EngineRecovered,
     Event,
     ProsodyUpdate,
     SpeechEnded,
@@ -121,4 +123,6 @@ def readable(event: Event) -> str:
         pitch = f"{event.pitch_hz:.0f} Hz" if event.pitch_hz else "unvoiced"
         loud = f"{event.loudness_db:.0f} dBFS (z {event.loudness_z:+.1f})"
         return f"{head} ~ prosody: {pitch}, {loud}"
+    if isinstance(event, EngineDegraded | EngineRecovered):
+        return f"{head} ! {event.message} (load step {event.step}, {event.lag:.1f} s behind)"
     return f"{head} {event.type}"

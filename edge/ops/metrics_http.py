@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from edge.events import Event
     from edge.pipeline.engine import Engine
+    from edge.pipeline.load import StepChange
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class RunMetrics:
     def __init__(self, port: int | None, engine: Engine, *, host: str = DEFAULT_HOST) -> None:
         self.metrics = Metrics()
         engine.observe = self.metrics.stage
+        engine.load_changed = self._load_changed
         self.metrics.ready.set(1)
         self.metrics.active_calls.set(1)
         self.server = (
@@ -73,6 +75,11 @@ class RunMetrics:
 
     def observe(self, event: Event) -> None:
         self.metrics.observe(event)
+
+    def _load_changed(self, change: StepChange) -> None:
+        """The engine changed its load step ([pipeline.load]): the gauges follow."""
+        self.metrics.load_step.set(int(change.step))
+        self.metrics.lag.set(change.lag)
 
     def close(self) -> None:
         self.metrics.active_calls.set(0)

@@ -26,9 +26,17 @@ from typing import TypeVar
 
 from edge.audio.sources import AudioSource
 from edge.contracts import Frame, Hypothesis
-from edge.events import CallEnded, CallStarted, Event, ModelFailed
+from edge.events import (
+    CallEnded,
+    CallStarted,
+    EngineDegraded,
+    EngineRecovered,
+    Event,
+    ModelFailed,
+)
 from edge.pipeline.engine import Engine, ModelJobFailed
 from edge.pipeline.feed import ChannelFeed, VoiceScores
+from edge.pipeline.load import LoadStep
 from edge.stages.channel import AsrJob, ChannelStage
 from edge.stages.language import ChannelLanguage
 from edge.stages.prosody import ProsodyTracker
@@ -76,6 +84,10 @@ class ChannelRunner:
     failed transcription is an utterance without words, a failed voice or text
     reading is skipped, a failed VAD batch is heard as silence. The first
     failure of each stage says so, in a ``model.failed`` event and a log line.
+
+    Live, it runs at the engine's load step (:mod:`edge.pipeline.load`): fewer
+    partials, greedy finals, fewer voice readings; and it tells the engine its
+    lag (:meth:`lag`).
     """
 
     def __init__(self, call: Call, role: Role, stage: ChannelStage, queue_size: int) -> None:
@@ -100,6 +112,9 @@ class ChannelRunner:
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = 0
         self.now = 0.0  # stream time processed
+        self.received = 0.0  # stream time received (live)
+        # Utterances whose speech ended and whose final is not out: when (engine's clock).
+        self._ended_at: dict[int, float] = {}
         self._reported: set[str] = set()  # stages whose failure the call was told of
 
     def offer(self, frame: Frame | None) -> None:
@@ -108,6 +123,26 @@ class ChannelRunner:
             self.queue.get_nowait()
             self.dropped += 1
         self.queue.put_nowait(frame)
+        if frame is not None:
+            self.received = max(self.received, frame.end)
+
+    def lag(self, now: float) -> float:
+        """Seconds this channel trails its audio at ``now``: audio waiting to be
+        processed, or the oldest utterance waiting for its final since its speech ended."""
+        waiting = now - min(self._ended_at.values()) if self._ended_at else 0.0
+        return max(self.received - self.now, waiting, 0.0)
+
+    def _track_finals(self) -> None:
+        """Note when utterances close (speech ended) and forget those whose final is out."""
+        assert self.feed.stage is not None
+        closed = {c.utterance.index for c in self.feed.stage.segmenter.closed}
+        if not closed and not self._ended_at:
+            return
+        now = self.call.engine.clock()
+        for index in closed - self._ended_at.keys():
+            self._ended_at[index] = now
+        for index in self._ended_at.keys() - closed:
+            del self._ended_at[index]
 
     async def _batch(self) -> list[Frame | None]:
         batch = [await self.queue.get()]
@@ -134,6 +169,7 @@ class ChannelRunner:
                 if running is not None and running in done:
                     assert job is not None
                     await self._emit(feed.complete(job, await self._result(running, NO_WORDS)))
+                    self._track_finals()
                     job, running = None, None
                 if scoring is not None and scoring in done:
                     assert voice_job is not None
@@ -149,11 +185,17 @@ class ChannelRunner:
                         await self.call.tick(self.role, math.inf)
                     else:
                         reader = asyncio.create_task(self._batch())
+                step = engine.step if self.call.live else LoadStep.NORMAL
+                spacing = step.partial_spacing
+                partials = spacing is not None and not engine.asr_backlogged
                 if (
                     running is None
-                    and (job := stage.next_job(partials=not engine.asr_backlogged)) is not None
+                    and (job := stage.next_job(partials=partials, spacing=spacing or 1.0))
+                    is not None
                 ):
-                    running = asyncio.create_task(engine.transcribe(job, feed.job_language))
+                    running = asyncio.create_task(
+                        engine.transcribe(job, feed.job_language, greedy=step.greedy)
+                    )
                 if scoring is None and windows and (voice_job := windows.next_job()):
                     scoring = asyncio.create_task(engine.score_voice(voice_job))
         finally:
@@ -188,11 +230,16 @@ class ChannelRunner:
 
     async def _feed(self, frames: list[Frame]) -> None:
         silence = [0.0] * len(frames)
-        probs = await self._result(self.call.engine.probabilities(self.vad, frames), silence)
+        engine = self.call.engine
+        probs = await self._result(engine.probabilities(self.vad, frames), silence)
+        if self.call.live and self.feed.windows is not None:
+            self.feed.windows.spacing = engine.step.reading_spacing
         for frame, prob in zip(frames, probs, strict=False):
             await self._emit(self.feed.feed(frame, prob))
             if not self.call.live:
                 await self._run_jobs_now()
+        if self.call.live:
+            self._track_finals()
         if frames:
             self.now = frames[-1].end
             await self.call.tick(self.role, frames[-1].end)
@@ -265,6 +312,7 @@ class Call:
         self._tasks: list[asyncio.Task[None]] = []
         self._duration = 0.0
         self._finished = False
+        self._announced = LoadStep.NORMAL  # the load step this call's subscribers were told
 
     @property
     def dropped_frames(self) -> int:
@@ -289,8 +337,14 @@ class Call:
         """Frames received and not yet processed, over the call's channels."""
         return sum(r.queue.qsize() for r in self.runners.values())
 
+    def lag(self, now: float) -> float:
+        """Seconds the call's processing trails its audio at ``now``: its worst channel's."""
+        return max((r.lag(now) for r in self.runners.values()), default=0.0)
+
     async def __aenter__(self) -> Call:
         await self.emit([CallStarted(stream_time=0.0, channels=self.roles)])
+        if self.live:  # an upload's pace is the pipeline's: it is never behind
+            self.engine.attach(self)
         self._tasks = [
             asyncio.create_task(r.run(), name=f"{self.call_id}/{r.role}")
             for r in self.runners.values()
@@ -314,6 +368,21 @@ class Call:
         """``role``'s audio is processed up to stream time ``now``."""
         self._progress[role] = now
         await self._release()
+        if self.live:
+            self.engine.check_load()
+            await self._announce(now)
+
+    async def _announce(self, now: float) -> None:
+        """Tell the subscribers when the engine's load step is not the one they know."""
+        step = self.engine.step
+        if step is self._announced or now == math.inf:
+            return
+        kind = EngineDegraded if step > self._announced else EngineRecovered
+        self._announced = step
+        change = self.engine.change
+        lag = round(change.lag if change is not None else 0.0, 1)
+        told = kind(stream_time=now, step=int(step), name=step.label, lag=lag, message=step.words)
+        await self._put([told])
 
     async def _release(self) -> None:
         """Feed the cue logic every held event up to the time all channels have reached.
@@ -362,6 +431,7 @@ class Call:
         try:
             await _gather_or_cancel(self._tasks)
         finally:
+            self.engine.detach(self)
             if self.dropped_frames:
                 log.warning(
                     "call %s: dropped %d frames (input faster than processing)",
@@ -376,6 +446,7 @@ class Call:
 
     async def cancel(self) -> None:
         self._finished = True
+        self.engine.detach(self)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from edge.adapters.asr import WhisperTranscriber
 from edge.adapters.emotion import OnnxEmotionScorer
@@ -26,12 +27,17 @@ from edge.contracts import (
 from edge.errors import ModelError
 from edge.languages import TEXT_LANGUAGES
 from edge.pipeline.feed import score_voice
+from edge.pipeline.load import LoadGovernor, LoadStep, StepChange
 from edge.pipeline.options import PipelineOptions
 from edge.pipeline.workers import LATER, URGENT, JobTimeout, PriorityWorkers
 from edge.stages.channel import AsrJob
 from edge.stages.voice import EmotionJob
 
 _T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
+
+LOAD_EVERY = 0.25  # seconds between two looks at the calls' lag
 
 # What each stage's job is, for the one line that says which model failed.
 _MODELS = {
@@ -56,8 +62,16 @@ class ModelJobFailed(ModelError):
         super().__init__(f"{self.public}: {detail}" if detail else self.public)
 
 
+class Lagging(Protocol):
+    """A live call, as the engine's load governor sees it."""
+
+    def lag(self, now: float) -> float:
+        """Seconds its processing trails its audio at ``now`` (the engine's clock)."""
+        ...
+
+
 class Engine:
-    """Shared models and their workers.
+    """Shared models and their workers, and the load governor over the calls they serve.
 
     Whisper runs on ``asr.workers`` threads (default one: CTranslate2 already
     uses every core it is given for one decode) that take finals before
@@ -93,6 +107,15 @@ class Engine:
         self.observe: Callable[[str, float], None] | None = None
         # Told the stage of every job that failed (the calls report each stage once).
         self.failed: Callable[[str], None] | None = None
+        # The load: the calls attached, the governor, the clock both read.
+        self.clock: Callable[[], float] = time.monotonic
+        self.governor = LoadGovernor(options.load)
+        self.change: StepChange | None = None  # the governor's last change
+        # Told every change of step (the service's metrics and readiness).
+        self.load_changed: Callable[[StepChange], None] | None = None
+        self._calls: set[Lagging] = set()
+        self._looked = -LOAD_EVERY
+        self._behind_with: int | None = None  # live calls when the service fell behind
 
     @classmethod
     def load(cls, options: PipelineOptions | None = None) -> Engine:
@@ -133,6 +156,75 @@ class Engine:
         if self.failed is not None:
             self.failed(stage)
 
+    # -- load -------------------------------------------------------------
+
+    @property
+    def step(self) -> LoadStep:
+        """What the live calls give up now to keep within ``[pipeline.load] lag_budget``."""
+        return self.governor.step
+
+    @property
+    def full(self) -> bool:
+        """Whether a new call must be refused (``[pipeline.load] refuse``).
+
+        At capacity (step 4), none is taken; from the first step on, no more
+        than the live calls the service had when it fell behind: the lag shows
+        seconds after the load that caused it, and every call taken meanwhile
+        would make it worse. A call that ends frees a place.
+        """
+        if not self.options.load.refuse:
+            return False
+        if self.governor.at_capacity:
+            return True
+        return self._behind_with is not None and len(self._calls) >= self._behind_with
+
+    def attach(self, call: Lagging) -> None:
+        """A live call starts: its lag counts."""
+        self._calls.add(call)
+
+    def detach(self, call: Lagging) -> None:
+        """A live call ended; with none left, nothing is behind."""
+        self._calls.discard(call)
+        if not self._calls:
+            self._changed(self.governor.idle())
+
+    def check_load(self) -> None:
+        """Look at the calls' lag (at most every ``LOAD_EVERY`` s); change step if due."""
+        now = self.clock()
+        if now - self._looked < LOAD_EVERY:
+            return
+        self._looked = now
+        lag = max((call.lag(now) for call in self._calls), default=0.0)
+        self._changed(self.governor.observe(now, lag))
+
+    def _changed(self, change: StepChange | None) -> None:
+        if change is None:
+            return
+        self.change = change
+        if change.was is LoadStep.NORMAL:
+            self._behind_with = len(self._calls)
+        elif change.step is LoadStep.NORMAL:
+            self._behind_with = None
+        if change.degraded:
+            log.warning(
+                "calls %.1f s behind ([pipeline.load] lag_budget %g s): step %d, %s",
+                change.lag,
+                self.options.load.lag_budget,
+                change.step,
+                change.step.label,
+            )
+        else:
+            log.info(
+                "calls %.1f s behind: back to step %d, %s",
+                change.lag,
+                change.step,
+                change.step.label,
+            )
+        if self.load_changed is not None:
+            self.load_changed(change)
+
+    # -- model jobs ---------------------------------------------------------
+
     @property
     def asr_backlogged(self) -> bool:
         """Every Whisper worker is busy and jobs are waiting: partials should hold off."""
@@ -143,14 +235,20 @@ class Engine:
             "vad", self._vad_pool, lambda: [stream.probability(f.samples) for f in frames]
         )
 
-    async def transcribe(self, job: AsrJob, language: str | None) -> Hypothesis:
-        """``job`` decoded in ``language`` (None: Whisper detects it from the job's audio)."""
+    async def transcribe(
+        self, job: AsrJob, language: str | None, *, greedy: bool = False
+    ) -> Hypothesis:
+        """``job`` decoded in ``language`` (None: Whisper detects it from the job's audio).
+
+        ``greedy``: one greedy pass (beam 1) even for a final: the load step ``greedy_finals``.
+        """
         call = functools.partial(
             self.asr.transcribe,
             job.utterance.audio,
             prefix=job.prefix,
             final=job.final,
             language=language,
+            greedy=greedy,
         )
         stage = "asr_final" if job.final else "asr_partial"
         return await self._run(stage, self._asr_workers, call, urgent=job.final)

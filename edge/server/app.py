@@ -378,6 +378,12 @@ class Service:
     def ready(self) -> bool:
         return self.engine is not None
 
+    def load_step(self) -> int:
+        return int(self.engine.step) if self.engine is not None else 0
+
+    def lag_seconds(self) -> float:
+        return self.engine.governor.lag if self.engine is not None else 0.0
+
     def held_calls(self) -> int:
         return len(self.hub.calls)
 
@@ -412,6 +418,8 @@ class Service:
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
             if self.engine is None:
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "models loading\n")
+            if self.engine.full:
+                return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "at capacity\n")
             return _text(http.HTTPStatus.OK, "ready\n")
         host = request.headers.get("Host", "")
         if not host_allowed(host, self.config.server):
@@ -548,6 +556,13 @@ class Service:
         require(principal, TokenRole.INGEST)
         if self.engine is None or self._closing:
             raise Refused(Close.TRY_LATER, "the service is not ready: retry in a few seconds")
+        if self.engine.full:
+            self.metrics.refused_at_capacity.inc()
+            raise Refused(
+                Close.TRY_LATER,
+                f"the service is at capacity (its calls are {self.engine.governor.lag:.0f} s "
+                "behind): send this call to another node, or retry in a minute",
+            )
         source = principal.source or "open"
         if self.hub.active_calls(source) >= self.config.server.max_calls_per_source:
             raise Refused(

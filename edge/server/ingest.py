@@ -387,13 +387,17 @@ class IngestSession:
 class SourcePace:
     """One ingest source's allowance of live audio ahead of real time, shared by its calls.
 
-    A token bucket in seconds of audio: it holds at most ``ahead`` seconds and
-    refills at one second per second for each of the source's open calls (at
-    least one). A call at real-time pace takes what it is given back; a burst
-    (a jitter buffer, ``edge run --forward`` catching up after a reconnection)
-    spends the allowance. Without it, a source that reconnects after every
-    refusal would get a fresh ``max_ahead_seconds`` per connection and could
-    still flood the shared workers (issue 12).
+    A token bucket in seconds of audio: it holds at most ``ahead`` seconds for
+    each of the source's open calls (at least one) and refills at one second per
+    second for each of them. A call at real-time pace takes what it is given
+    back; a burst (a jitter buffer, ``edge run --forward`` catching up after a
+    reconnection) spends the allowance. Without it, a source that reconnects
+    after every refusal would get a fresh ``max_ahead_seconds`` per connection
+    and could still flood the shared workers (issue 12). The bucket grows with
+    the open calls because a busy service reads its sockets late: after a
+    stall of a second or two, each of many real-time calls arrives with that
+    much audio at once (issue 15: 13 calls and a 1.2 s stall spent a bucket of
+    15 s and cut every call).
     """
 
     def __init__(self, source: str, ahead: float, clock: Callable[[], float]) -> None:
@@ -407,7 +411,8 @@ class SourcePace:
     def take(self, seconds: float) -> None:
         """Spend ``seconds`` of audio; refuse (1013, retry later) if the allowance is spent."""
         now = self._clock()
-        self._credit = min(self._ahead, self._credit + (now - self._at) * max(1, self.calls))
+        calls = max(1, self.calls)
+        self._credit = min(self._ahead * calls, self._credit + (now - self._at) * calls)
         self._at = now
         if seconds > self._credit:
             raise Refused(

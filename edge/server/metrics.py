@@ -63,6 +63,14 @@ class Gauges(Protocol):
         """The service's asyncio tasks (a leak check: bounded by the load)."""
         ...
 
+    def load_step(self) -> int:
+        """The engine's load step: 0 normal .. 4 at capacity (edge.pipeline.load)."""
+        ...
+
+    def lag_seconds(self) -> float:
+        """The worst live call's lag, seconds, when the engine last looked."""
+        ...
+
 
 class Metrics:
     """Counters the service moves; gauges read from the service when scraped."""
@@ -125,6 +133,22 @@ class Metrics:
             "edge_outbox_messages", "Messages queued for subscribers, summed", registry=r
         )
         self.tasks = Gauge("edge_asyncio_tasks", "asyncio tasks of the service", registry=r)
+        self.load_step = Gauge(
+            "edge_load_step",
+            "What the calls give up to keep up: 0 normal, 1 fewer partials, 2 greedy finals, "
+            "3 fewer voice readings, 4 at capacity (new calls refused)",
+            registry=r,
+        )
+        self.lag = Gauge(
+            "edge_lag_seconds",
+            "The worst live call's lag: audio waiting, or a final waiting since speech ended",
+            registry=r,
+        )
+        self.refused_at_capacity = Counter(
+            "edge_calls_refused_at_capacity",
+            "New calls refused (1013) because the service was at capacity",
+            registry=r,
+        )
 
     def observe(self, event: Event) -> None:
         self.events.labels(type=event.type).inc()
@@ -149,4 +173,6 @@ class Metrics:
         self.held_calls.set(gauges.held_calls())
         self.outbox_messages.set(gauges.outbox_messages())
         self.tasks.set(gauges.tasks())
+        self.load_step.set(gauges.load_step())
+        self.lag.set(gauges.lag_seconds())
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -14,6 +14,8 @@ from edge.events import (
     CueKind,
     CueLevel,
     CueRaised,
+    EngineDegraded,
+    EngineRecovered,
     Event,
     TranscriptFinal,
     VoiceEmotion,
@@ -54,6 +56,8 @@ class CallSummary:
         self.cues: dict[int, CueRaised] = {}
         self.captions: deque[dict[str, Any]] = deque(maxlen=CAPTIONS)
         self.triage: CallTriage | None = None  # the latest call.triage
+        # The service's load step as this call was last told (engine.degraded / recovered).
+        self.load: EngineDegraded | EngineRecovered | None = None
 
     def observe(self, event: Event) -> bool:
         """Take one (already privacy-filtered) event; True if the tile changed."""
@@ -80,6 +84,9 @@ class CallSummary:
             return True
         if isinstance(event, CallStarted):
             return True  # the tile appears before the caller says a word
+        if isinstance(event, EngineDegraded | EngineRecovered):
+            self.load = event
+            return True
         if isinstance(event, CallEnded):
             self.ended = True
             self.cues.clear()
@@ -124,6 +131,12 @@ class CallSummary:
             "triage": (
                 {"label": self.triage.label.value, "topic": self.triage.topic}
                 if self.triage
+                else None
+            ),
+            # What the service gives up for this call now (null: nothing).
+            "load": (
+                {"step": self.load.step, "name": self.load.name, "message": self.load.message}
+                if self.load is not None and self.load.step > 0 and not self.ended
                 else None
             ),
             "cues": [

@@ -119,15 +119,17 @@ class ChannelStage:
 
     # -- scheduling -----------------------------------------------------
 
-    def next_job(self, *, partials: bool = True) -> AsrJob | None:
+    def next_job(self, *, partials: bool = True, spacing: float = 1.0) -> AsrJob | None:
         """The next audio to transcribe, if any; ``partials=False`` when the model is
         backlogged: only finals (and speculative finals) then, as partials would only
-        delay other calls' finals and be stale when they came."""
+        delay other calls' finals and be stale when they came. ``spacing``: partials
+        every ``spacing`` times ``partial_interval`` (the service is behind:
+        :mod:`edge.pipeline.load`)."""
         if self._in_flight is not None:
             return None
         job = self._final_job() or self._speculative_job()
         if job is None and partials:
-            job = self._partial_job()
+            job = self._partial_job(spacing)
         self._in_flight = job
         return job
 
@@ -147,7 +149,7 @@ class ChannelStage:
         self._speculation = (_key(pending), None)
         return AsrJob(JobKind.SPECULATIVE, pending)
 
-    def _partial_job(self) -> AsrJob | None:
+    def _partial_job(self, spacing: float) -> AsrJob | None:
         if not self.stream.partial_interval or self.segmenter.pausing:
             return None  # nothing new is being said
         span = self.segmenter.open_span()
@@ -159,7 +161,7 @@ class ChannelStage:
             self._stable, self._last_hypothesis = [], []
             self._partial_audio_end = start
         due = max(
-            self._partial_audio_end + self.stream.partial_interval,
+            self._partial_audio_end + self.stream.partial_interval * spacing,
             start + self.stream.first_partial,
         )
         if end < due:

@@ -184,6 +184,9 @@ class EmotionWindows:
         self._onset_gap = self._frames_of(options.onset_gap)
         self._onset_first = round(options.onset_first * SAMPLE_RATE / FRAME_SAMPLES)
         self._utterance: deque[Frame] = deque(maxlen=self._frames.maxlen)
+        # Readings every ``spacing`` times ``hop``, and above 1 no utterance-only
+        # readings: the service is behind (edge.pipeline.load, fewer_readings).
+        self.spacing = 1.0
         self.cut()
 
     def reset(self) -> None:
@@ -226,7 +229,8 @@ class EmotionWindows:
         self._total += seconds
         if self._onset_gap and len(self._utterance) == 1:
             self._started = frame.start  # a new utterance
-        due = self.options.first if self._total - self._since <= 0 else self.options.hop
+        hop = self.options.hop * self.spacing
+        due = self.options.first if self._total - self._since <= 0 else hop
         # The first reading of a new utterance comes when it has `onset_first` seconds,
         # whatever the window's rhythm was: an onset is read as early as it can be.
         fresh = self._onset_gap and len(self._utterance) == self._onset_first
@@ -242,7 +246,8 @@ class EmotionWindows:
                 self._started if self._onset_gap else None,
             )
         elif (
-            self._since_reading + 1e-9 >= self.options.onset_hop
+            self.spacing == 1.0  # readings spaced out: the window's only
+            and self._since_reading + 1e-9 >= self.options.onset_hop
             and self._last is not None
             and (self._pending is None or self._pending.audio is None)  # a window job stays
             and (utterance := self._onset_audio()) is not None

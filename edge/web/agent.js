@@ -21,7 +21,7 @@ import {
   showState,
   triageWords,
 } from "./common.js";
-import { captionClock, captionLine, hear, lagNote } from "./agent-caption.js";
+import { captionClock, captionLine, hear, lagNote, lagSeconds, LAG_NOTE } from "./agent-caption.js";
 import { Feedback, cueCard, earlierItem } from "./agent-cues.js";
 
 const CAPTION_LINES = 4; // finals shown under the cue; older ones scroll away
@@ -40,6 +40,7 @@ const ui = {
   caption: $("caption"),
   captionOff: $("caption-off"),
   captionLag: $("caption-lag"),
+  serviceNote: $("service-note"),
   language: $("language-note"),
   history: $("history"),
   historyEmpty: $("history-empty"),
@@ -69,6 +70,7 @@ function call(id) {
       clock: captionClock(), // how far the caption trails the call
       language: null, // a call.language event, when the caller's language is not read
       triage: null, // the latest call.triage: {label, topic}
+      load: null, // the last engine.degraded / engine.recovered while the service is behind
     };
     calls.set(id, c);
   }
@@ -110,6 +112,7 @@ function snapshot({ call: summary, captions }) {
   c.finals = heard.map((line) => ({ utterance: null, text: line.text, start: line.start, end: line.end }));
   c.partial = null;
   c.clock = captionClock();
+  c.load = summary.load || null;
 }
 
 function event(e) {
@@ -135,6 +138,10 @@ function event(e) {
       break;
     case "call.triage":
       c.triage = { label: e.label, topic: e.topic };
+      break;
+    case "engine.degraded":
+    case "engine.recovered": // step 0: the service keeps up again
+      c.load = e.step > 0 ? e : null;
       break;
     case "transcript.partial":
       if (caller) c.partial = line();
@@ -229,6 +236,10 @@ function calmWords(c) {
     return ["stale", "Not up to date", "The panel has no news from the service: cues may be missing."];
   }
   if (!c) return ["none", "No call yet", "Cues for your next call will appear here."];
+  if (lagSeconds(c.clock) >= LAG_NOTE) {
+    // The words behind the cues are late: "no cue" would claim more than the panel knows.
+    return ["stale", "Not up to date", "The transcript is behind the call: cues may come late."];
+  }
   return ["none", "No cue right now", "Cues appear here as the call goes on."];
 }
 
@@ -239,10 +250,10 @@ function renderCalm(c, shown) {
     return;
   }
   const [state, head, text] = calmWords(c);
-  if (calm && calm.dataset.state === state && calm.dataset.words === head) return;
+  if (calm && calm.dataset.state === state && calm.dataset.words === head && calm.dataset.text === text) return;
   const fresh = el(
     "div",
-    { class: "calm", attrs: { "data-state": state, "data-words": head } },
+    { class: "calm", attrs: { "data-state": state, "data-words": head, "data-text": text } },
     el("p", { class: "cue-head" }, el("span", { class: "icon-box" }, levelIcon(state)), head),
     el("p", { class: "calm-text", text }),
   );
@@ -272,6 +283,13 @@ function renderCaption(c) {
 function placeholder(c) {
   if (behind()) return "Not receiving captions right now.";
   return c ? "Listening\u2026" : "No call yet.";
+}
+
+/** The service is behind (engine.degraded): say what the call gives up, in its words. */
+function renderService(c) {
+  const note = c && !c.ended && c.load ? c.load.message : "";
+  setText(ui.serviceNote, note);
+  ui.serviceNote.hidden = !note;
 }
 
 /** A caller whose language is not read for words: say the cues come from the voice only. */
@@ -326,6 +344,7 @@ const render = frameBatcher(() => {
   const c = current();
   document.body.dataset.link = link;
   renderHeading(c);
+  renderService(c);
   renderCues(c);
   renderCaption(c);
   renderLanguage(c);

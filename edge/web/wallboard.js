@@ -38,6 +38,7 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   scope: $("scope"),
   counts: $("counts"),
+  serviceNote: $("service-note"),
   conn: $("conn"),
   tiles: $("tiles"),
   noCalls: $("no-calls"),
@@ -194,6 +195,7 @@ function tileView(id) {
   );
   const chips = el("span", { class: "chips" });
   const triage = el("span", { class: "tile-triage" });
+  const load = el("span", { class: "tile-load" });
   const node = el(
     "button",
     {
@@ -206,8 +208,9 @@ function tileView(id) {
     triage,
     spark,
     chips,
+    load,
   );
-  return { node, agent, team, duration, icon, word, line, chips, triage, level: "", sparkKey: "", cueKey: "" };
+  return { node, agent, team, duration, icon, word, line, chips, triage, load, level: "", sparkKey: "", cueKey: "" };
 }
 
 function updateTile(c) {
@@ -248,11 +251,15 @@ function updateTile(c) {
   setText(v.triage, triage);
   v.triage.dataset.label = s.triage ? s.triage.label : "";
   const what = cues.length ? cues.map((q) => cueTitle(q.cue)).join(", ") : "no active cue";
+  // The service is behind for this call (engine.degraded): its tile says so.
+  const busy = s.load && !s.ended ? s.load.message : "";
+  setText(v.load, busy);
+  v.load.hidden = !busy;
   v.node.setAttribute(
     "aria-label",
     `Agent ${s.agent_id}, ${s.team || "no team"}: ${levelWords(level)}; ${what}; ` +
       (triage ? `${triage}; ` : "") +
-      `voice distress ${trend(s.spark)}. Open live detail.`,
+      `voice distress ${trend(s.spark)}.${busy ? ` ${busy}.` : ""} Open live detail.`,
   );
   tickTile(c);
 }
@@ -299,6 +306,18 @@ function drawAlerts() {
   ui.noAlerts.hidden = shown.length > 0;
 }
 
+/** Above the tiles: the service is behind for some calls (their summaries' `load`). */
+function drawServiceNote(active) {
+  const busy = active.filter((c) => c.summary.load).map((c) => c.summary.load);
+  let note = "";
+  if (busy.length) {
+    const worst = busy.reduce((a, b) => (b.step > a.step ? b : a));
+    note = `${worst.message} (${busy.length} call${busy.length === 1 ? "" : "s"})`;
+  }
+  setText(ui.serviceNote, note);
+  ui.serviceNote.hidden = !note;
+}
+
 // -- one frame ------------------------------------------------------------------------------
 
 let alertsSeen = -1;
@@ -331,6 +350,7 @@ const draw = frameBatcher(() => {
     `${active.length} active call${active.length === 1 ? "" : "s"} \u00b7 ${needy} with a distress cue`,
   );
   ui.noCalls.hidden = calls.size > 0;
+  drawServiceNote(active);
   if (alerts.size !== alertsSeen) {
     alertsSeen = alerts.size;
     drawAlerts();

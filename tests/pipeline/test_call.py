@@ -10,6 +10,7 @@ from edge.audio.frames import Framer
 from edge.events import (
     CallEnded,
     CallStarted,
+    EngineDegraded,
     SpeechEnded,
     SpeechStarted,
     TranscriptFinal,
@@ -54,7 +55,10 @@ def test_realtime_replay_gives_the_same_finals_as_fast_replay(engine):
     fast = [f.text for f in finals(run_file(engine, DATA / "jfk.flac"))]
     live = run_file(engine, DATA / "jfk.flac", realtime=True)
     assert [f.text for f in finals(live)] == fast
-    assert any(isinstance(e, TranscriptPartial) for e in live)
+    # On a box too busy for real time the service gives partials up first and says so
+    # (engine.degraded, issue 15); otherwise partials come.
+    busy = any(isinstance(e, EngineDegraded) for e in live)
+    assert busy or any(isinstance(e, TranscriptPartial) for e in live)
     # real-time pace: the last event cannot come before the audio has played
     assert live[-1].wall_time - live[0].wall_time >= 10.5
 

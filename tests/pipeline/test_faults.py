@@ -68,7 +68,13 @@ class ScriptedTranscriber:
         self.fault = fault
 
     def transcribe(
-        self, audio: Samples, *, prefix: str | None, final: bool, language: str | None = "en"
+        self,
+        audio: Samples,
+        *,
+        prefix: str | None,
+        final: bool,
+        language: str | None = "en",
+        greedy: bool = False,
     ) -> Hypothesis:
         if final and self.fault is not None:
             self.fault.strike()

@@ -48,3 +48,27 @@ def test_quick_run_writes_the_report(tmp_path):
     assert call["finals"] >= 1 and call["unanswered_speech_ends"] == 0
     assert (tmp_path / "bench_service.md").read_text().startswith("# `edge serve` under load")
     assert not docs.exists()  # a smoke run never overwrites the published report
+
+
+@pytest.mark.slow
+def test_quick_overload_run_writes_its_report(tmp_path):
+    """--overload with --quick offers its calls one every --arrival s and reports each as
+    admitted or refused, the load steps told, and the late finals (smoke: 2 short calls)."""
+    options = ["--quick", "--overload", "2", "--arrival", "1", "--out", str(tmp_path)]
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), *options, "--docs", str(tmp_path / "docs")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads((tmp_path / "bench_service_overload.json").read_text())
+    result = report["overload"]
+    assert result["offered"] == 2 and result["arrival_s"] == 1
+    assert result["admitted"] + len(result["refused_at_capacity"]) == 2
+    assert not result["other_errors"]
+    assert result["silently_late_finals"] <= result["late_finals"]
+    assert result["admitted_run"]["calls"] == result["admitted"]
+    text = (tmp_path / "bench_service_overload.md").read_text()
+    assert text.startswith("# `edge serve` overloaded: 2 calls offered, one every 1 s")
+    assert not (tmp_path / "docs").exists()

@@ -572,7 +572,9 @@ class Silence:
 
 
 class NoTranscriber:
-    def transcribe(self, audio: Any, *, prefix: str | None, final: bool, language: Any) -> Any:
+    def transcribe(
+        self, audio: Any, *, prefix: str | None, final: bool, language: Any, greedy: bool = False
+    ) -> Any:
         raise AssertionError("no speech was heard: nothing to transcribe")
 
 

@@ -14,6 +14,7 @@ from edge.server.ingest import (
     Dialect,
     Ignored,
     IngestSession,
+    SourcePace,
     Started,
     Stopped,
     started_message,
@@ -281,3 +282,30 @@ def test_twilio_gaps_within_real_time_are_still_filled() -> None:
     session.text(twilio_media("inbound", chunk, 20_000))
     end = session.text('{"event": "stop", "stop": {}}')
     assert abs(end.frames[-1].end - 20.02) < 0.05  # 20 s of silence, then 20 ms
+
+
+def test_a_source_pace_survives_a_stall_of_a_busy_service() -> None:
+    """13 real-time calls read 2 s late (the service's loop was busy): each call's 2 s
+    arrive at once and are taken; the source's allowance is its open calls' (issue 15)."""
+    clock = Clock()
+    pace = SourcePace("pbx", 15.0, clock)
+    pace.calls = 13
+    for _ in range(10):  # 10 s at real-time pace, read every 0.1 s
+        clock.now += 0.1
+        for _ in range(13):
+            pace.take(0.1)
+    clock.now += 2.0  # nothing read for 2 s
+    for _ in range(13):
+        pace.take(2.0)
+
+
+def test_a_reconnecting_source_still_gets_one_calls_allowance() -> None:
+    """One call open at a time, reconnecting after each refusal: max_ahead_seconds in all."""
+    clock = Clock()
+    pace = SourcePace("pbx", 15.0, clock)
+    pace.calls = 1
+    pace.take(15.0)
+    with pytest.raises(Refused) as raised:
+        pace.take(1.0)  # the next connection of the same source
+    assert raised.value.code == Close.TRY_LATER
+    assert "faster than real time over its calls" in str(raised.value)

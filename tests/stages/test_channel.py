@@ -124,3 +124,19 @@ def test_a_backlogged_model_gets_finals_but_no_partials():
             jobs.append(job)
             st.complete(job, hypothesis("words"))
     assert [j.kind for j in jobs] == [JobKind.FINAL]
+
+
+def test_spaced_partials_come_every_spacing_times_the_interval():
+    """spacing=3 (the service is behind: fewer_partials): 8 s of speech at a 0.8 s interval
+    gives a partial about every 2.4 s of audio instead of every 0.8 s; the final still comes."""
+    st = stage(speculative=False, partial_interval=0.8)
+    jobs = []
+    for frame, p in frames([0.9] * seconds(8) + [0.0] * seconds(1)):
+        st.feed(frame, p)
+        while (job := st.next_job(spacing=3.0)) is not None:
+            jobs.append(job)
+            st.complete(job, hypothesis("words"))
+    ends = [j.utterance.end for j in jobs if j.kind is JobKind.PARTIAL]
+    gaps = [b - a for a, b in itertools.pairwise(ends)]
+    assert len(ends) == 3 and all(2.39 <= g <= 2.44 for g in gaps), ends
+    assert jobs[-1].kind is JobKind.FINAL

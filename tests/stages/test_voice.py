@@ -47,6 +47,25 @@ def test_first_window_after_first_seconds_then_every_hop() -> None:
     assert jobs[-1][1] == pytest.approx(3.0, abs=FRAME)
 
 
+def test_spaced_readings_come_every_spacing_times_hop_and_never_alone() -> None:
+    """spacing=2 (the service is behind: fewer_readings): windows every 2 x hop, and no
+    utterance-only readings between them; the window readings themselves go on."""
+    options = EmotionOptions(first=1.0, hop=1.0, window=3.0, onset_gap=0.6, onset_hop=0.25)
+    stage = EmotionWindows(Role.CALLER, options)
+    stage.spacing = 2.0
+    probs = [0.9] * 250  # 8 s of speech
+    jobs = []
+    for frame, p in zip(frames(len(probs)), probs, strict=True):
+        stage.feed(frame, p)
+        if (job := stage.next_job()) is not None:
+            jobs.append(job)
+            stage.complete(job, score(0.0))
+    assert all(job.audio is not None for job in jobs)
+    ends = [job.end for job in jobs]
+    assert ends[0] == pytest.approx(1.02, abs=0.04)
+    assert np.diff(ends) == pytest.approx([2.0] * (len(ends) - 1), abs=0.04)
+
+
 def test_silence_is_not_scored_and_not_counted() -> None:
     """Frames below the VAD threshold (after the hangover) neither fill windows nor advance them."""
     options = EmotionOptions(first=1.0, hangover=0.0)

@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from edge.config import Config
-from edge.events import CallTriage, CueKind, CueLevel, TriageLabel
+from edge.events import CallTriage, CueKind, CueLevel, EngineDegraded, EngineRecovered, TriageLabel
+from edge.pipeline.load import LoadStep
 from edge.server.hub import View
 from edge.server.options import ServerOptions
 from edge.types import Role
@@ -163,9 +164,16 @@ def test_the_caption_says_when_it_lags_behind_the_call(service, open_page) -> No
     # The caller goes on for 12 s; no caption comes for it.
     call.publish(call.speech(3.5, 1), *(call.voice(3.0 + k, 0.2) for k in range(1, 13)))
     expect(lag).to_have_text("Transcript 12 s behind the call", timeout=WAIT)
+    # Behind, the cue area does not say "No cue right now": the words behind cues are late.
+    calm = page.locator("#cues .calm")
+    expect(calm.locator(".cue-head")).to_have_text("Not up to date")
+    expect(calm.locator(".calm-text")).to_have_text(
+        "The transcript is behind the call: cues may come late."
+    )
     screenshot(page, "agent-lag.png")
     call.publish(call.final(15.5, 1, "She fell and she can't get up."))
     expect(lag).to_be_hidden(timeout=WAIT)
+    expect(calm.locator(".cue-head")).to_have_text("No cue right now")
     expect(page.locator("#caption .final .at")).to_have_text(["0:01", "0:13"])
     call.publish(call.ended(16.0))
 
@@ -288,5 +296,41 @@ def test_triage_shows_in_the_panel_heading_and_on_the_wallboard_tile(service, op
     expect(tile).to_have_text("Sensitive \u00b7 bad news", timeout=WAIT)
     label = board.locator(".tile[data-call-id='c-tri']").get_attribute("aria-label") or ""
     assert "Sensitive \u00b7 bad news" in label and "tumour" not in label
+
+
+def test_the_panel_and_the_wallboard_say_when_the_service_is_busy(service, open_page) -> None:
+    """engine.degraded shows its plain message on the panel and on the call's wallboard tile
+    (and above the tiles), each new step replaces it; engine.recovered to step 0 clears it."""
+    page = agent_page(service, open_page)
+    board = open_page(service.http + "/wallboard")
+    live(board)
+    call = Script(service, "c-busy", "a17")
+    call.publish(call.started(), call.final(3.0, 0, "Hello, it's about my father."))
+    note = page.locator("#service-note")
+    tile = board.locator(".tile[data-call-id='c-busy'] .tile-load")
+    above = board.locator("#service-note")
+    expect(page.locator("#caption .final")).to_have_count(1, timeout=WAIT)
+    expect(note).to_be_hidden()
+    expect(above).to_be_hidden(timeout=WAIT)
+
+    def told(kind: type[EngineDegraded | EngineRecovered], t: float, step: LoadStep) -> None:
+        fields = {"step": int(step), "name": step.label, "lag": 4.2, "message": step.words}
+        call.publish(call.event(kind, t, **fields))
+
+    told(EngineDegraded, 4.0, LoadStep.FEWER_PARTIALS)
+    expect(note).to_have_text("Service busy: fewer live captions", timeout=WAIT)
+    expect(tile).to_have_text("Service busy: fewer live captions", timeout=WAIT)
+    expect(above).to_have_text("Service busy: fewer live captions (1 call)")
+    screenshot(page, "agent-busy.png")
+    told(EngineDegraded, 6.0, LoadStep.FEWER_READINGS)
+    expect(note).to_have_text(LoadStep.FEWER_READINGS.words, timeout=WAIT)
+    expect(tile).to_have_text(LoadStep.FEWER_READINGS.words, timeout=WAIT)
+    told(EngineRecovered, 9.0, LoadStep.GREEDY_FINALS)
+    expect(note).to_have_text(LoadStep.GREEDY_FINALS.words, timeout=WAIT)
+    told(EngineRecovered, 12.0, LoadStep.NORMAL)
+    expect(note).to_be_hidden(timeout=WAIT)
+    expect(tile).to_be_hidden(timeout=WAIT)
+    expect(above).to_be_hidden()
+    call.publish(call.ended(13.0))
     assert not page.problems, page.problems.messages
     assert not board.problems, board.problems.messages

@@ -1,0 +1,131 @@
+"""Batched inference across calls (issue 15, part 1): the gathering rule on a scripted
+clock, the worker's priorities and errors, and the text model's batched readings equal
+to its one-by-one readings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from edge.pipeline.batching import BatchWorker, Gatherer
+from edge.pipeline.workers import LATER, URGENT
+
+WINDOW = 0.05
+
+
+def test_a_batch_is_due_a_window_after_its_first_job() -> None:
+    """The first job starts the window; jobs joining it do not extend it."""
+    gatherer: Gatherer[str] = Gatherer(window=WINDOW, max_batch=8)
+    assert gatherer.wait(0.0) is None
+    gatherer.add("a", LATER, 1.0)
+    assert gatherer.wait(1.0) == pytest.approx(WINDOW)
+    gatherer.add("b", LATER, 1.03)
+    assert gatherer.wait(1.03) == pytest.approx(WINDOW - 0.03)
+    assert gatherer.wait(1.0 + WINDOW) == 0.0
+    assert [w.item for w in gatherer.take()] == ["a", "b"]
+    assert gatherer.wait(2.0) is None
+
+
+def test_a_full_batch_is_due_at_once_most_urgent_first() -> None:
+    """max_batch jobs waiting: due now; the most urgent go, oldest first within a priority,
+    and the rest wait from their own arrival."""
+    gatherer: Gatherer[str] = Gatherer(window=WINDOW, max_batch=3)
+    gatherer.add("reading", LATER, 0.0)
+    gatherer.add("partial", LATER, 0.01)
+    assert gatherer.wait(0.01) == pytest.approx(WINDOW - 0.01)
+    gatherer.add("final", URGENT, 0.02)
+    gatherer.add("final 2", URGENT, 0.03)
+    assert gatherer.wait(0.03) == 0.0
+    assert [w.item for w in gatherer.take()] == ["final", "final 2", "reading"]
+    assert len(gatherer) == 1
+    assert gatherer.wait(0.03) == pytest.approx(WINDOW - 0.02)  # "partial" came at 0.01
+
+
+def test_the_worker_runs_urgent_jobs_first_and_gathers_within_the_window() -> None:
+    """Jobs submitted together run as one batch, urgent ones at its head; a job alone
+    waits about the window, no longer."""
+    seen: list[list[str]] = []
+
+    def run(items: Sequence[str]) -> list[str]:
+        seen.append(list(items))
+        return [item.upper() for item in items]
+
+    worker = BatchWorker(run, name="test-batch", window=WINDOW, max_batch=8)
+
+    async def scenario() -> tuple[list[str], float]:
+        jobs = [worker.run("later 1", LATER), worker.run("later 2", LATER)]
+        jobs.append(worker.run("urgent", URGENT))
+        together = await asyncio.gather(*jobs)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await worker.run("alone", LATER)
+        return together, loop.time() - began
+
+    try:
+        together, alone = asyncio.run(scenario())
+    finally:
+        worker.shutdown()
+    assert together == ["LATER 1", "LATER 2", "URGENT"]
+    assert seen[0] == ["urgent", "later 1", "later 2"]
+    assert seen[1] == ["alone"]
+    assert WINDOW * 0.9 <= alone < WINDOW + 0.5
+
+
+def test_a_failing_batch_fails_each_of_its_jobs_and_the_worker_goes_on() -> None:
+    """The model raising: every job of that batch gets the error; the next batch runs."""
+    calls = [0]
+
+    def run(items: Sequence[int]) -> list[int]:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise ValueError("model broke")
+        return [i * 2 for i in items]
+
+    worker = BatchWorker(run, name="test-batch", window=0.01, max_batch=4)
+
+    async def scenario() -> tuple[list[object], int]:
+        first = await asyncio.gather(
+            worker.run(1, LATER), worker.run(2, LATER), return_exceptions=True
+        )
+        return first, await worker.run(3, LATER)
+
+    try:
+        first, after = asyncio.run(scenario())
+    finally:
+        worker.shutdown()
+    assert all(isinstance(e, ValueError) for e in first) and after == 6
+
+
+@pytest.mark.slow
+def test_batched_text_readings_equal_one_by_one_readings() -> None:
+    """The real text model over a batch of finals gives each the reading it gets alone."""
+    from edge.adapters.text import MiniLmTextScorer
+
+    scorer = MiniLmTextScorer.load()
+    texts = [
+        "I can't breathe and my chest hurts.",
+        "Thank you, that's all I needed.",
+        "I've been waiting for three weeks and nobody called me back!",
+        "What does that mean? I don't understand.",
+        "My mother fell this morning and she can't get up.",
+        "Okay.",
+    ]
+    alone = [scorer.score([text])[0] for text in texts]
+    worker = BatchWorker(scorer.score, name="test-text", window=WINDOW, max_batch=16)
+
+    async def batched() -> list[object]:
+        return list(await asyncio.gather(*(worker.run(text, LATER) for text in texts)))
+
+    try:
+        together = asyncio.run(batched())
+    finally:
+        worker.shutdown()
+    assert worker.batches == [len(texts)]
+    for one, many in zip(alone, together, strict=True):
+        assert np.isclose(many.distress, one.distress, atol=1e-4)
+        assert np.isclose(many.sentiment, one.sentiment, atol=1e-4)
+        assert many.evidence == one.evidence and many.quote == one.quote
+        assert many.emergency == one.emergency
