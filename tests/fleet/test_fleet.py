@@ -1,0 +1,409 @@
+"""The fleet (issue 16, parts 2 and 3): several `edge serve` nodes sharing their calls on Redis.
+
+A real `redis-server` on a free port in a temporary folder, real services on
+loopback (in threads, or as processes where one must die), real websocket
+clients. The bus is the point here, so most calls are published as typed
+events (no models); one real-model ingest is marked slow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from faster_whisper.audio import decode_audio
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from edge.config import Config
+from edge.events import Event, to_json
+from edge.fleet.buffer import Outgoing, Pending, Seen
+from edge.fleet.options import FleetOptions
+from edge.server.hub import coalesce_key
+from tests.helpers import DATA, TIME_FACTOR, EdgeProcess
+from tests.server.harness import ServiceThread, receive, subscriber, upload
+from tests.server.test_publish import PHONE, scripted_call
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="needs redis-server (make setup installs it)"
+)
+
+HEARTBEAT = 0.5
+LOST_AFTER = 2.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A throwaway `redis-server`: no persistence, its own folder, stoppable and restartable."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + 10 * TIME_FACTOR
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(10)
+        self.process = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, decode_responses=True)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            server.stop()
+
+
+def fleet(url: str, node: str, **more: Any) -> FleetOptions:
+    return FleetOptions(
+        redis_url=url, node_id=node, heartbeat=HEARTBEAT, lost_after=LOST_AFTER, **more
+    )
+
+
+def node(url: str, name: str, engine: Any = None, **more: Any) -> ServiceThread:
+    """A service of the fleet on a free port, in a thread of this process."""
+    analyse = engine is not None
+    return ServiceThread(Config(fleet=fleet(url, name, analyse=analyse, **more)), engine)
+
+
+@contextlib.contextmanager
+def publish_hello(ws_url: str, call_id: str, agent: str = "a1") -> Iterator[ClientConnection]:
+    """A `/publish` connection for a call, its `publishing` reply read."""
+    with connect(ws_url + "/publish", open_timeout=10) as ws:
+        hello = {"type": "publish", "call_id": call_id, "agent_id": agent, "team": "t1"}
+        ws.send(json.dumps(hello))
+        reply = json.loads(ws.recv(timeout=10))
+        assert reply["type"] == "publishing", reply
+        yield ws
+
+
+def check_delivery(got: list[dict[str, Any]], events: list[Event]) -> None:
+    """In order, nothing twice, nothing lost: a seq missing is only a reading that a later one
+    of its kind superseded in the subscriber's outbox (docs/server.md, Slow subscribers)."""
+    seqs = [m["seq"] for m in got]
+    assert seqs == sorted(set(seqs)), f"out of order or twice: {seqs}"
+    by_seq = {e.seq: e for e in events}
+    assert all(by_seq[m["seq"]].type == m["type"] for m in got)
+    delivered = set(seqs)
+    for e in events:
+        if e.seq in delivered:
+            continue
+        key = coalesce_key(e)
+        assert key is not None, f"{e.type} seq {e.seq} never arrived: {seqs}"
+        assert any(coalesce_key(by_seq[s]) == key for s in seqs if s > e.seq), (
+            f"reading seq {e.seq} lost, not superseded: {seqs}"
+        )
+    assert seqs[-1] == events[-1].seq
+
+
+def send(ws: ClientConnection, events: list[Event]) -> None:
+    for event in events:
+        ws.send(to_json(event))
+
+
+def call_events(ws: ClientConnection, call_id: str, *, until: str = "call.ended") -> list[dict]:
+    """Messages of one call an agent subscriber receives, through the one of type ``until``."""
+    seen = []
+    while True:
+        data = receive(ws, 20 * TIME_FACTOR)
+        if data.get("call_id") != call_id:
+            continue
+        seen.append(data)
+        if data["type"] == until:
+            return seen
+
+
+def tile(ws: ClientConnection, call_id: str, want: Any, timeout: float) -> dict:
+    """The first tile of ``call_id`` for which ``want(tile)`` holds, read from a wallboard."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            data = json.loads(ws.recv(timeout=left))
+        except TimeoutError:
+            break
+        is_tile = data.get("type") == "call.summary" and data["call"]["call_id"] == call_id
+        if is_tile and want(data["call"]):
+            return data["call"]
+    raise AssertionError(f"no such tile of {call_id} within {timeout} s")
+
+
+def wait_connected(*services: ServiceThread) -> None:
+    """Until every node's bus is up (its first round trips done)."""
+    deadline = time.monotonic() + 10 * TIME_FACTOR
+    for service in services:
+        while service.run(service.service.hub.problem) is not None:
+            assert time.monotonic() < deadline, service.run(service.service.hub.problem)
+            time.sleep(0.05)
+
+
+# -- the pure parts --------------------------------------------------------------
+
+
+def pending(seq: int, reading: bool) -> Pending:
+    return Pending("c", "i", seq, f"m{seq}", "{}", reading, False)
+
+
+def test_a_full_buffer_drops_readings_first_and_counts_what_it_drops() -> None:
+    """Outgoing: the oldest reading goes first; with none left, the oldest event, counted apart."""
+    out = Outgoing(3)
+    for seq, reading in ((1, False), (2, True), (3, False), (4, True), (5, False)):
+        out.add(pending(seq, reading))
+    assert [e.seq for e in out.batch(10)] == [1, 3, 5]
+    assert (out.dropped_readings, out.lost_events) == (2, 0)
+    out.add(pending(6, False))
+    assert [e.seq for e in out.batch(10)] == [3, 5, 6]
+    assert out.lost_events == 1
+
+
+def test_a_written_batch_is_forgotten_and_a_failed_one_is_taken_again() -> None:
+    """Outgoing: batch() keeps entries queued until written(); drops meanwhile do not confuse it."""
+    out = Outgoing(4)
+    for seq in (1, 2, 3):
+        out.add(pending(seq, seq == 2))
+    first = out.batch(2)
+    assert [e.seq for e in out.batch(2)] == [1, 2]  # not written: the same again
+    out.add(pending(4, False))
+    out.add(pending(5, False))  # full: reading 2 (in flight) is dropped
+    out.written(first)
+    assert [e.seq for e in out.batch(10)] == [3, 4, 5]
+
+
+def test_seen_delivers_each_seq_of_an_instance_once() -> None:
+    """Seen: a seq at or below the last delivered is stale; a new instance of an id starts over."""
+    seen = Seen()
+    assert seen.first("c", "i1") and seen.fresh("c", "i1", 1)
+    m = seen.follow("c", "i1", "node-a")
+    m.last = 5
+    assert not seen.fresh("c", "i1", 5) and seen.fresh("c", "i1", 6)
+    assert seen.first("c", "i2") and seen.fresh("c", "i2", 1)
+    assert seen.live_nodes() == {"node-a": ["c"]}
+
+
+# -- nodes sharing their calls -------------------------------------------------------
+
+
+def test_a_published_call_reaches_an_agent_on_b_and_a_wallboard_on_c(redis_server) -> None:
+    """Published to A: B's agent gets every event once and in order (redacted by A); C's
+    wallboard gets the tile, the alert and the end."""
+    url = redis_server.url
+    with node(url, "a") as a, node(url, "b") as b, node(url, "c") as c:
+        wait_connected(a, b, c)
+        with (
+            subscriber(b.ws, view="agent", agent_id="a1") as (agent, _),
+            subscriber(c.ws, view="wallboard") as (board, _),
+        ):
+            events = scripted_call("fleet-1", turns=8)
+            with publish_hello(a.ws, "fleet-1") as pub:
+                send(pub, events)
+                got = call_events(agent, "fleet-1")
+            check_delivery(got, events)
+            finals = [m["text"] for m in got if m["type"] == "transcript.final"]
+            assert finals and all(PHONE not in t for t in finals)  # A redacted, once
+            ended = tile(board, "fleet-1", lambda t: t["ended"], 10 * TIME_FACTOR)
+            assert ended["seq"] == events[-1].seq and not ended["lost"]
+        # Resume on B from the middle: what was missed, nothing twice.
+        with subscriber(b.ws, view="agent", agent_id="a1", resume={"fleet-1": 10}) as (again, _):
+            rest = call_events(again, "fleet-1")
+            check_delivery(rest, [e for e in events if e.seq > 10])
+        assert b.run(lambda: b.service.hub.bus().mirrored_calls) == 1
+
+
+def test_a_node_that_joins_late_catches_up_a_live_call(redis_server) -> None:
+    """C starts after half a call: it mirrors the call from its stream, then the rest, in order."""
+    url = redis_server.url
+    events = scripted_call("late-1", turns=6)
+    half = len(events) // 2
+    with node(url, "a") as a, publish_hello(a.ws, "late-1") as pub:
+        wait_connected(a)
+        send(pub, events[:half])
+        time.sleep(HEARTBEAT * 3)  # A's beat names the call in its hash
+        with node(url, "c") as c:
+            wait_connected(c)
+            with subscriber(c.ws, view="agent", agent_id="a1") as (agent, _):
+                send(pub, events[half:])
+                got = call_events(agent, "late-1")
+    check_delivery(got, events)
+
+
+def test_one_call_id_on_two_nodes_is_refused_with_4009(redis_server) -> None:
+    """A call id streaming on A (no event yet: only its claim in Redis) is refused on B."""
+    url = redis_server.url
+    with node(url, "a") as a, node(url, "b") as b:
+        wait_connected(a, b)
+        with publish_hello(a.ws, "dup-1"):
+            with connect(b.ws + "/publish", open_timeout=10) as ws:
+                ws.send(json.dumps({"type": "publish", "call_id": "dup-1", "agent_id": "x",
+                                    "team": "t"}))  # fmt: skip
+                error = json.loads(ws.recv(timeout=10))
+                with pytest.raises(ConnectionClosed) as closed:
+                    ws.recv(timeout=10)
+            assert error["type"] == "error" and "already streaming" in error["message"]
+            assert "node a" in error["message"]
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4009
+
+
+def test_redis_restarting_mid_call_leaves_no_gap_and_no_duplicate(redis_server) -> None:
+    """Redis stopped and started again (empty) mid-call: A buffers, then B's agent gets every
+    seq once, in order; /readyz said what was wrong meanwhile."""
+    url = redis_server.url
+    events = scripted_call("restart-1", turns=12)
+    third = len(events) // 3
+    with node(url, "a") as a, node(url, "b") as b:
+        wait_connected(a, b)
+        with (
+            subscriber(b.ws, view="agent", agent_id="a1") as (agent, _),
+            publish_hello(a.ws, "restart-1") as pub,
+        ):
+            send(pub, events[:third])
+            kept = max(e.seq for e in events[:third] if coalesce_key(e) is None)
+            got = []
+            while not got or got[-1]["seq"] < kept:  # readings before it may be coalesced
+                got.append(receive(agent, 10 * TIME_FACTOR))
+            redis_server.stop()
+            send(pub, events[third : 2 * third])  # held by A
+            deadline = time.monotonic() + 10 * TIME_FACTOR
+            while a.run(a.service.hub.problem) is None:
+                assert time.monotonic() < deadline, "A never noticed Redis was gone"
+                time.sleep(0.05)
+            ready = _get(a.http + "/readyz")
+            assert ready[0] == 200 and "fleet bus unreachable" in ready[1], ready
+            redis_server.start()
+            send(pub, events[2 * third :])
+            got += call_events(agent, "restart-1")
+    check_delivery([m for m in got if m.get("call_id") == "restart-1"], events)
+
+
+def _get(url: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@pytest.mark.slow
+def test_a_killed_node_s_calls_are_marked_lost_within_10_s(redis_server, tmp_path) -> None:
+    """kill -9 of node A (a process) mid-call: B's wallboard marks its tile lost within 10 s,
+    then removes it after the linger; B's own work is undisturbed."""
+    config = tmp_path / "a.toml"
+    config.write_text(
+        f'[fleet]\nredis_url = "{redis_server.url}"\nnode_id = "a"\nanalyse = false\n'
+        f"heartbeat = 2.0\nlost_after = 6.0\n"
+    )
+    a = EdgeProcess("serve", "--port", "0", "--config", str(config), clean_env=True)
+    try:
+        listening = a.wait_for("edge serve: listening on ", 60 * TIME_FACTOR)
+        a_ws = listening.split("listening on ", 1)[1].split()[0].replace("http", "ws", 1)
+        with node(redis_server.url, "b") as b:
+            wait_connected(b)
+            with subscriber(b.ws, view="wallboard") as (board, _):
+                events = scripted_call("doomed-1", turns=6)
+                with publish_hello(a_ws, "doomed-1") as pub:
+                    send(pub, events[:8])
+                    tile(board, "doomed-1", lambda t: t["seq"] >= 6, 10 * TIME_FACTOR)
+                    a.process.send_signal(signal.SIGKILL)
+                    killed = time.monotonic()
+                    lost = tile(board, "doomed-1", lambda t: t["lost"], 12 * TIME_FACTOR)
+                    took = time.monotonic() - killed
+            assert took < 10.0, f"marked lost after {took:.1f} s"
+            assert lost["seq"] == 8 and not lost["ended"]
+            assert b.run(lambda: b.service.hub.bus().lost_calls) == 1
+            assert b.run(lambda: b.service.hub.active_calls()) == 0
+    finally:
+        if a.process.poll() is None:
+            a.process.kill()
+        a.wait(10)
+
+
+def test_without_redis_url_the_embedded_hub_serves(tmp_path) -> None:
+    """No [fleet] redis_url: the embedded hub, no bus to report, /readyz as ever."""
+    with ServiceThread(Config(), None) as service:
+        assert service.run(service.service.hub.bus) is None
+        assert _get(service.http + "/readyz") == (503, "models loading\n")
+
+
+@pytest.mark.slow
+def test_a_call_analysed_on_a_reaches_an_agent_on_b(redis_server, engine) -> None:
+    """Real audio ingested on A (real models): B's agent gets the call in full and in order."""
+    url = redis_server.url
+    with node(url, "a", engine) as a, node(url, "b") as b:
+        wait_connected(a, b)
+        with subscriber(b.ws, view="agent", agent_id="a1") as (agent, _):
+            upload(a.ws, decode_audio(str(DATA / "jfk.flac")), "jfk-fleet", agent_id="a1")
+            got = call_events(agent, "jfk-fleet")
+    seqs = [m["seq"] for m in got]
+    assert seqs == sorted(set(seqs)) and seqs[0] == 1
+    assert got[0]["type"] == "call.started" and got[-1]["type"] == "call.ended"
+    heard = " ".join(m["text"] for m in got if m["type"] == "transcript.final").lower()
+    assert "ask not what your country" in heard
+
+
+def test_fleet_settings_are_checked_in_one_line(tmp_path) -> None:
+    """`[fleet]`: a password in the URL, lost_after over 9 s or tls_ca without rediss: refused."""
+    from edge.config import load_config
+    from edge.errors import ConfigError
+
+    def load(text: str) -> Config:
+        path = tmp_path / "edge.toml"
+        path.write_text(text)
+        return load_config(path, environ={})
+
+    ok = load('[fleet]\nredis_url = "rediss://edge@redis.internal:6380/1"\npassword = "s3cret"\n')
+    assert ok.fleet.enabled and ok.fleet.username == ""
+    for text, says in (
+        ('redis_url = "redis://:pw@host:6379"', "no password in it"),
+        ("lost_after = 12.0", "must be a number from 0.5 to 9"),
+        ("heartbeat = 3.0\nlost_after = 2.0", "must be below lost_after"),
+        ('redis_url = "redis://h"\ntls_ca = "ca.pem"', "rediss://"),
+    ):
+        with pytest.raises(ConfigError, match=says):
+            load(f"[fleet]\n{text}\n")
+    assert dataclasses.replace(ok.fleet, node_id="").node_name()
