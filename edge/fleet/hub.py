@@ -49,7 +49,7 @@ from redis.typing import EncodableT
 
 from edge.events import CallEnded, Event, SchemaError, from_json
 from edge.fleet.buffer import Outgoing, Pending, Seen
-from edge.fleet.options import FleetOptions
+from edge.fleet.options import FleetOptions, client_options, where
 from edge.fleet.stats import BusStats
 from edge.server.auth import Principal
 from edge.server.hub import CallRecord, Hub, Subscription, coalesce_key
@@ -135,26 +135,12 @@ class _Owned:
 
 def connect(options: FleetOptions) -> aioredis.Redis:
     """A client for ``[fleet]``: its credentials and CA, its timeout, no retries of its own."""
-    extra: dict[str, Any] = {}
-    if options.redis_url.startswith("rediss://") and options.tls_ca is not None:
-        extra["ssl_ca_certs"] = str(options.tls_ca)
     client: aioredis.Redis = aioredis.Redis.from_url(
         options.redis_url,
-        username=options.username or None,
-        password=options.password or None,
-        socket_timeout=options.timeout,
-        socket_connect_timeout=options.timeout,
         retry=Retry(NoBackoff(), 0),  # the tasks retry, with back-off, and say so
-        decode_responses=True,
-        client_name=f"edge-{options.node_name()}",
-        **extra,
+        **client_options(options),
     )
     return client
-
-
-def where(url: str) -> str:
-    """The Redis a URL names, for messages (the URL holds no password: the settings refuse it)."""
-    return url.split("://", 1)[-1].rsplit("@", 1)[-1] or url
 
 
 def one_line(error: BaseException) -> str:

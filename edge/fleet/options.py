@@ -11,7 +11,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from edge.settings import POSITIVE, Format, Order, Range, check, setting
 
@@ -107,3 +107,24 @@ class FleetOptions:
     def node_name(self) -> str:
         """``node_id``, else this machine's host name and this process's id."""
         return self.node_id or f"{socket.gethostname() or 'node'}-{os.getpid()}"
+
+
+def client_options(options: FleetOptions) -> dict[str, Any]:
+    """The Redis client's keyword arguments for ``[fleet]`` (the service's and the doctor's)."""
+    extra: dict[str, Any] = {}
+    if options.redis_url.startswith("rediss://") and options.tls_ca is not None:
+        extra["ssl_ca_certs"] = str(options.tls_ca)
+    return {
+        "username": options.username or None,
+        "password": options.password,
+        "socket_timeout": options.timeout,
+        "socket_connect_timeout": options.timeout,
+        "decode_responses": True,
+        "client_name": f"edge-{options.node_name()}",
+        **extra,
+    }
+
+
+def where(url: str) -> str:
+    """The Redis a URL names, for messages (the URL holds no password: the settings refuse it)."""
+    return url.split("://", 1)[-1].rsplit("@", 1)[-1] or url

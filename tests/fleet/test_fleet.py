@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 import shutil
 import signal
 import socket
@@ -30,6 +31,7 @@ from edge.config import Config
 from edge.events import Event, to_json
 from edge.fleet.buffer import Outgoing, Pending, Seen
 from edge.fleet.options import FleetOptions
+from edge.ops.checks import Status, check_fleet
 from edge.server.hub import coalesce_key
 from tests.helpers import DATA, TIME_FACTOR, EdgeProcess
 from tests.server.harness import ServiceThread, receive, subscriber, upload
@@ -312,6 +314,11 @@ def test_redis_restarting_mid_call_leaves_no_gap_and_no_duplicate(redis_server) 
                 time.sleep(0.05)
             ready = _get(a.http + "/readyz")
             assert ready[0] == 200 and "fleet bus unreachable" in ready[1], ready
+            assert ready[1].count("\n") == 1  # one plain line
+            metrics = _get(a.http + "/metrics")[1]
+            assert "edge_fleet_connected 0.0" in metrics
+            held = re.search(r"^edge_fleet_buffered_events (\S+)", metrics, re.M)
+            assert held is not None and float(held.group(1)) >= third
             redis_server.start()
             send(pub, events[2 * third :])
             got += call_events(agent, "restart-1")
@@ -384,6 +391,18 @@ def test_a_call_analysed_on_a_reaches_an_agent_on_b(redis_server, engine) -> Non
     assert got[0]["type"] == "call.started" and got[-1]["type"] == "call.ended"
     heard = " ".join(m["text"] for m in got if m["type"] == "transcript.final").lower()
     assert "ask not what your country" in heard
+
+
+def test_doctor_says_whether_the_fleet_s_redis_answers(redis_server) -> None:
+    """`edge doctor`: ok with Redis's version while it answers; else one FAIL line and a fix."""
+    options = FleetOptions(redis_url=redis_server.url, timeout=0.5)
+    up = check_fleet(options)
+    assert up.status is Status.OK and "answers" in up.detail, up.line
+    redis_server.stop()
+    down = check_fleet(options)
+    assert down.status is Status.FAIL and "does not answer" in down.detail, down.line
+    assert down.fix and "\n" not in down.line
+    assert check_fleet(FleetOptions()).status is Status.OK  # no fleet: nothing to reach
 
 
 def test_fleet_settings_are_checked_in_one_line(tmp_path) -> None:
