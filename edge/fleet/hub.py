@@ -183,10 +183,13 @@ class FleetHub:
         self._gone: deque[tuple[str, str]] = deque(maxlen=GONE)
         self._redis: aioredis.Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._down: str | None = NOT_YET
-        self._up_since: float | None = None  # monotonic time of the last (re)connection
+        # Each task's last error while its Redis commands fail; none: the bus works.
+        self._failing: dict[str, str] = {"read": NOT_YET}
+        self._died: str | None = None  # a task that died of something else than Redis
+        self._up_since: float | None = None  # monotonic time the bus last started working
         self._floor_id: str | None = None  # the last floor entry read
         self._lost_calls = 0
+        self._seen_up = False  # the bus has worked once (then a recovery is "back")
 
     # -- the CallHub protocol: synchronous, never waiting -----------------------
 
@@ -230,10 +233,11 @@ class FleetHub:
         return self.local.record_feedback(principal, data)
 
     def problem(self) -> str | None:
-        if self._down is None:
+        down = self._down
+        if down is None:
             return None
         return (
-            f"fleet bus unreachable ({where(self.options.redis_url)}): {self._down}; "
+            f"fleet bus unavailable ({where(self.options.redis_url)}): {down}; "
             f"this node serves its own calls only, {len(self._outgoing)} events held"
         )
 
@@ -286,8 +290,11 @@ class FleetHub:
             )
             holder = None if taken else cast(str | None, await self._redis.get(key))
         except BUS_ERRORS as e:
-            self._failed(e)
-            log.warning("call %s: not checked against other nodes (bus unreachable)", meta.call_id)
+            log.warning(
+                "call %s: not checked against other nodes (fleet bus: %s)",
+                meta.call_id,
+                one_line(e),
+            )
             return
         if holder is not None and holder != self.node:
             raise Refused(
@@ -338,26 +345,32 @@ class FleetHub:
             return
         error = task.exception()
         log.error("fleet task %s failed: %s", task.get_name(), error, exc_info=error)
-        self._down = f"fleet task {task.get_name()} failed: {one_line(error or Exception())}"
+        self._died = f"fleet task {task.get_name()} failed: {one_line(error or Exception())}"
         self._up_since = None
 
-    def _ok(self) -> None:
-        if self._down is not None:
-            first = self._down == NOT_YET
-            (log.info if first else log.warning)(
-                "fleet bus %s (%s)", "connected" if first else "back", where(self.options.redis_url)
-            )
-            self._down = None
-            self._up_since = time.monotonic()
+    @property
+    def _down(self) -> str | None:
+        """What is wrong with the bus, or None while every task's commands succeed."""
+        return self._died or next(iter(self._failing.values()), None)
 
-    def _failed(self, error: BaseException) -> None:
+    def _ok(self, task: str) -> None:
+        if self._failing.pop(task, None) is None or self._down is not None:
+            return
+        self._up_since = time.monotonic()
+        first = not self._seen_up
+        self._seen_up = True
+        (log.info if first else log.warning)(
+            "fleet bus %s (%s)", "connected" if first else "back", where(self.options.redis_url)
+        )
+
+    def _failed(self, task: str, error: BaseException) -> None:
         if self._down is None or self._down == NOT_YET:
             log.warning(
-                "fleet bus unreachable (%s): %s; this node's calls go on, their events are held",
+                "fleet bus unavailable (%s): %s; this node's calls go on, their events are held",
                 where(self.options.redis_url),
                 one_line(error),
             )
-        self._down = one_line(error)
+        self._failing[task] = one_line(error)
         self._up_since = None
 
     # -- writer ------------------------------------------------------------------
@@ -379,12 +392,12 @@ class FleetHub:
                         await script(keys=keys, args=args, client=pipe)
                     await pipe.execute()
             except BUS_ERRORS as e:
-                self._failed(e)
+                self._failed("write", e)
                 await asyncio.sleep(backoff)
                 backoff = min(2 * backoff, BACKOFF_MAX)
                 continue
             self._outgoing.written(batch)
-            self._ok()
+            self._ok("write")
             backoff = BACKOFF_FIRST
 
     def _append_keys(self, e: Pending) -> list[str]:
@@ -416,7 +429,7 @@ class FleetHub:
         while True:
             try:
                 await self._catch_up()
-                self._ok()
+                self._ok("read")
                 backoff = BACKOFF_FIRST
                 while True:
                     assert self._floor_id is not None
@@ -426,14 +439,14 @@ class FleetHub:
                             {self.keys.floor: self._floor_id}, count=READ_COUNT, block=block
                         ),
                     )
-                    self._ok()
+                    self._ok("read")
                     for _stream, entries in reply or []:
                         for entry_id, fields in entries:
                             self._floor_id = entry_id
                             self._take(fields)
                         await asyncio.sleep(0)
             except BUS_ERRORS as e:
-                self._failed(e)
+                self._failed("read", e)
                 await asyncio.sleep(backoff)
                 backoff = min(2 * backoff, BACKOFF_MAX)
 
@@ -502,6 +515,7 @@ class FleetHub:
         mirrored = self._seen.calls[call_id]
         mirrored.last = seq
         mirrored.lost = False
+        mirrored.node = node  # the writer now (one at a time; it may change hands)
         self.local.deliver(call_id, event)
         if isinstance(event, CallEnded):
             mirrored.ended = True
@@ -534,10 +548,10 @@ class FleetHub:
                 if loop.time() >= due:
                     await self._heartbeat()
                     due = loop.time() + self.options.heartbeat
-                    self._ok()
+                    self._ok("beat")
                 await self._check_lost()
             except BUS_ERRORS as e:
-                self._failed(e)
+                self._failed("beat", e)
             await asyncio.sleep(tick)
 
     async def _heartbeat(self) -> None:
