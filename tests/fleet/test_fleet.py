@@ -8,14 +8,11 @@ events (no models); one real-model ingest is marked slow.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -23,18 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from faster_whisper.audio import decode_audio
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from edge.config import Config
-from edge.events import Event, to_json
+from edge.events import Event
 from edge.fleet.buffer import Outgoing, Pending, Seen
 from edge.fleet.options import FleetOptions
 from edge.ops.checks import Status, check_fleet
 from edge.server.hub import coalesce_key
-from tests.helpers import DATA, TIME_FACTOR, EdgeProcess
+from tests.fleet.helpers import RedisServer, publish_hello, send, serve_process
+from tests.helpers import DATA, TIME_FACTOR
 from tests.server.harness import ServiceThread, receive, subscriber, upload
 from tests.server.test_publish import PHONE, scripted_call
 
@@ -44,51 +41,6 @@ pytestmark = pytest.mark.skipif(
 
 HEARTBEAT = 0.5
 LOST_AFTER = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RedisServer:
-    """A throwaway `redis-server`: no persistence, its own folder, stoppable and restartable."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis(port=self.port, socket_timeout=1)
-        deadline = time.monotonic() + 10 * TIME_FACTOR
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(10)
-        self.process = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, decode_responses=True)
 
 
 @pytest.fixture
@@ -114,17 +66,6 @@ def node(url: str, name: str, engine: Any = None, **more: Any) -> ServiceThread:
     return ServiceThread(Config(fleet=fleet(url, name, analyse=analyse, **more)), engine)
 
 
-@contextlib.contextmanager
-def publish_hello(ws_url: str, call_id: str, agent: str = "a1") -> Iterator[ClientConnection]:
-    """A `/publish` connection for a call, its `publishing` reply read."""
-    with connect(ws_url + "/publish", open_timeout=10) as ws:
-        hello = {"type": "publish", "call_id": call_id, "agent_id": agent, "team": "t1"}
-        ws.send(json.dumps(hello))
-        reply = json.loads(ws.recv(timeout=10))
-        assert reply["type"] == "publishing", reply
-        yield ws
-
-
 def check_delivery(got: list[dict[str, Any]], events: list[Event]) -> None:
     """In order, nothing twice, nothing lost: a seq missing is only a reading that a later one
     of its kind superseded in the subscriber's outbox (docs/server.md, Slow subscribers)."""
@@ -142,11 +83,6 @@ def check_delivery(got: list[dict[str, Any]], events: list[Event]) -> None:
             f"reading seq {e.seq} lost, not superseded: {seqs}"
         )
     assert seqs[-1] == events[-1].seq
-
-
-def send(ws: ClientConnection, events: list[Event]) -> None:
-    for event in events:
-        ws.send(to_json(event))
 
 
 def call_events(
@@ -378,10 +314,8 @@ def test_a_killed_node_s_calls_are_marked_lost_within_10_s(redis_server, tmp_pat
         f'[fleet]\nredis_url = "{redis_server.url}"\nnode_id = "a"\nanalyse = false\n'
         f"heartbeat = 2.0\nlost_after = 6.0\n"
     )
-    a = EdgeProcess("serve", "--port", "0", "--config", str(config), clean_env=True)
+    a, a_ws = serve_process(config)
     try:
-        listening = a.wait_for("edge serve: listening on ", 60 * TIME_FACTOR)
-        a_ws = listening.split("listening on ", 1)[1].split()[0].replace("http", "ws", 1)
         with node(redis_server.url, "b") as b:
             wait_connected(b)
             with subscriber(b.ws, view="wallboard") as (board, _):
