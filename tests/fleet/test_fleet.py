@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -239,6 +240,37 @@ def test_nodes_log_in_as_an_acl_user_with_the_documented_rights(redis_server) ->
         status, text = _get(c.http + "/readyz")
     assert status == 200 and "fleet bus unavailable" in text and "password" in text, text
     assert password not in text
+
+
+def test_nodes_reach_redis_over_tls_with_the_configured_ca(tmp_path) -> None:
+    """rediss:// with [fleet] tls_ca: nodes share a call; without the CA the certificate is
+    refused and /readyz says so."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    server = RedisServer(tmp_path, tls=(cert, key))
+    server.start()
+    try:
+        url = server.url
+        assert url.startswith("rediss://")
+        with node(url, "a", tls_ca=cert) as a, node(url, "b", tls_ca=cert) as b:
+            wait_connected(a, b)
+            with subscriber(b.ws, view="agent", agent_id="a1") as (agent, _):
+                events = scripted_call("tls-1", turns=2)
+                with publish_hello(a.ws, "tls-1") as pub:
+                    send(pub, events)
+                    check_delivery(call_events(agent, "tls-1"), events)
+        with node(url, "c") as c:  # the system's CAs do not know this one
+            time.sleep(0.5)
+            status, text = _get(c.http + "/readyz")
+        assert status == 200 and "certificate verify failed" in text, text
+    finally:
+        server.stop()
 
 
 def test_one_call_id_on_two_nodes_is_refused_with_4009(redis_server) -> None:
