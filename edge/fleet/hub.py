@@ -303,6 +303,53 @@ class FleetHub:
                 "use a new call id per call",
             )
 
+    async def adopt(self, call_id: str, source: str) -> int | None:
+        """Take over another node's call whose workstation now publishes here.
+
+        Its owner key is claimed first: a node that shuts down lets go of its
+        published calls only after writing their events, so once the claim
+        succeeds the call's stream holds all the old node acknowledged; it is
+        read to the end, then the call goes on as this node's, same instance,
+        ``seq`` continuing.
+        """
+        mirrored = self._seen.calls.get(call_id)
+        record = self.local.calls.get(call_id)
+        if mirrored is None or record is None or record.meta.source != source:
+            return None
+        if record.summary.ended:
+            return None
+        assert self._redis is not None, "adopt before start"
+        key = self.keys.owner(call_id)
+        stream = self.keys.call(call_id, mirrored.instance)
+        try:
+            taken = await asyncio.wait_for(
+                self._redis.set(key, self.node, nx=True, px=self._lost_ms), self.options.timeout
+            )
+            holder = None if taken else cast(str | None, await self._redis.get(key))
+            if holder is None or holder == self.node:
+                start = f"{mirrored.last + 1}-0"
+                rest = cast(Entries, await self._redis.xrange(stream, min=start, max="+"))
+        except BUS_ERRORS as e:
+            raise Refused(
+                Close.TRY_LATER, f"call {call_id!r} cannot be taken over now: {one_line(e)}"
+            ) from None
+        if holder is not None and holder != self.node:
+            raise Refused(
+                Close.CONFLICT,
+                f"call id {call_id!r} is still streaming on node {holder}: retry once it lets go",
+            )
+        for entry_id, fields in rest:
+            seq = int(entry_id.split("-", 1)[0])
+            self._mirror(call_id, mirrored.instance, mirrored.node, seq, fields["m"], "{}")
+        meta_json = json.dumps(dataclasses.asdict(record.meta), separators=(",", ":"))
+        self._owned[call_id] = _Owned(mirrored.instance, meta_json)
+        del self._seen.calls[call_id]
+        if record.summary.lost:
+            record.summary.lost = False
+            record.ended_at = None
+        log.info("call %s taken over from node %s", call_id, mirrored.node)
+        return record.summary.last_seq
+
     async def start(self) -> None:
         self._redis = connect(self.options)
         for name, work in (("write", self._write), ("read", self._read), ("beat", self._beat)):
@@ -337,6 +384,8 @@ class FleetHub:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.delete(self.keys.node(self.node))
             pipe.srem(self.keys.nodes, self.node)
+            for call_id in self._owned:  # let go (published calls): another node may adopt them
+                pipe.delete(self.keys.owner(call_id))
             await pipe.execute()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:

@@ -774,8 +774,15 @@ class Service:
         if self._closing:
             raise Refused(Close.TRY_LATER, "the service is shutting down: retry in a few seconds")
         source = principal.source or "open"
-        record = self.hub.calls.get(info.call_id)
         known = self.published.get(info.call_id)
+        if known is None and (adopted := await self.hub.adopt(info.call_id, source)) is not None:
+            # Another node served it, and its workstation came here (that node went).
+            self.published[info.call_id] = _Published(source, session, ws)
+            log.info(
+                "call %s: publisher from %s taken over at seq %d", info.call_id, source, adopted
+            )
+            return adopted
+        record = self.hub.calls.get(info.call_id)
         if known is not None and known.source == source and known.ws is None:
             if known.session.ended:
                 # It sent call.ended and was not told it arrived (the last ack

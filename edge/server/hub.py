@@ -323,6 +323,10 @@ class Hub:
                 f"call id {call_id!r} is already streaming: use a new call id per call",
             )
 
+    async def adopt(self, call_id: str, source: str) -> int | None:
+        """No other node: nothing to take over."""
+        return None
+
     async def start(self) -> None:
         """Nothing to connect: this process is the whole system."""
 

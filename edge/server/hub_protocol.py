@@ -86,6 +86,16 @@ class CallHub(Protocol):
         """
         ...
 
+    async def adopt(self, call_id: str, source: str) -> int | None:
+        """Take over a live call another node served, whose publisher came here.
+
+        The last seq held (the publisher resends what follows), or None when
+        this hub holds no such call of ``source`` from another node. Raises
+        ``Refused`` (4009) while the other node still holds it: its publisher
+        retries.
+        """
+        ...
+
     def problem(self) -> str | None:
         """One plain line on what is wrong with the hub's bus (``/readyz``), or None."""
         ...

@@ -8,6 +8,7 @@ events (no models); one real-model ingest is marked slow.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
@@ -273,6 +274,47 @@ def test_nodes_reach_redis_over_tls_with_the_configured_ca(tmp_path) -> None:
         server.stop()
 
 
+def test_a_workstation_whose_node_shuts_down_goes_on_on_another_node(redis_server) -> None:
+    """A shuts down mid-call: the workstation publishes to B, which takes the call over at the
+    seq A held; C's agent and wallboard see one call, every event once, ended, not lost."""
+    url = redis_server.url
+    events = scripted_call("moved-1", turns=8)
+    half = len(events) // 2
+    with node(url, "b") as b, node(url, "c") as c:
+        a = node(url, "a").__enter__()
+        wait_connected(a, b, c)
+        with (
+            subscriber(c.ws, view="agent", agent_id="a1") as (agent, _),
+            subscriber(c.ws, view="wallboard") as (board, _),
+        ):
+            with publish_hello(a.ws, "moved-1") as pub:
+                send(pub, events[:half])
+                tile(board, "moved-1", lambda t: t["seq"] >= half - 2, 10 * TIME_FACTOR)
+                a.__exit__(None, None, None)  # SIGTERM's path: let go, flush, leave
+                acked = [json.loads(m) for m in _drain(pub)]
+            assert acked and acked[-1] == {"type": "ack", "seq": half}
+            with connect(b.ws + "/publish", open_timeout=10) as pub:
+                hello = {"type": "publish", "call_id": "moved-1", "agent_id": "a1", "team": "t1"}
+                pub.send(json.dumps(hello))
+                reply = json.loads(pub.recv(timeout=10))
+                assert reply["type"] == "publishing" and reply["last_seq"] == half, reply
+                send(pub, events[half:])
+                got = call_events(agent, "moved-1")
+            ended = tile(board, "moved-1", lambda t: t["ended"], 10 * TIME_FACTOR)
+    check_delivery(got, events)
+    assert not ended["lost"] and ended["seq"] == events[-1].seq
+
+
+def _drain(ws: ClientConnection) -> list[str]:
+    """What a connection still receives before it closes."""
+    out: list[str] = []
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            message = ws.recv(timeout=10)
+            out.append(message if isinstance(message, str) else message.decode())
+    return out
+
+
 def test_one_call_id_on_two_nodes_is_refused_with_4009(redis_server) -> None:
     """A call id streaming on A (no event yet: only its claim in Redis) is refused on B."""
     url = redis_server.url
@@ -359,6 +401,7 @@ def test_a_killed_node_s_calls_are_marked_lost_within_10_s(redis_server, tmp_pat
                     killed = time.monotonic()
                     lost = tile(board, "doomed-1", lambda t: t["lost"], 12 * TIME_FACTOR)
                     took = time.monotonic() - killed
+            print(f"fleet: marked lost {took:.1f} s after kill -9 (heartbeat 2 s, lost_after 6 s)")
             assert took < 10.0, f"marked lost after {took:.1f} s"
             assert lost["seq"] == 8 and not lost["ended"]
             assert b.run(lambda: b.service.hub.bus().lost_calls) == 1
