@@ -246,13 +246,19 @@ class Hub:
             self._shared(record, shared, message)
 
     def deliver(self, call_id: str, event: Event) -> None:
-        """An event another node shared (the fleet's mirror): no privacy again, no event log.
+        """An event another node shared (the fleet's mirror): no redaction again, no event log.
 
         The node that owns the call applied ``[privacy]`` and logged it; this
-        one keeps the resume buffer and the tile, and fans it out. A call
-        marked lost whose events come again is live again.
+        one keeps the resume buffer and the tile, and fans it out. With
+        ``share = "cues"`` here, transcripts are withheld here too: the stricter
+        node wins. A call marked lost whose events come again is live again.
         """
         record = self.calls[call_id]
+        if self.privacy.options.share is Share.CUES:
+            withheld = self.privacy.share(event)
+            if withheld is None:
+                return
+            event = withheld
         if record.summary.lost and not isinstance(event, CallEnded):
             record.summary.lost = False
             record.ended_at = None

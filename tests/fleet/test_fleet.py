@@ -32,6 +32,7 @@ from edge.fleet.buffer import Outgoing, Pending, Seen
 from edge.fleet.options import FleetOptions
 from edge.ops.checks import Status, check_fleet
 from edge.server.hub import coalesce_key
+from edge.server.options import PrivacyOptions, Share
 from tests.fleet.helpers import RedisServer, publish_hello, send, serve_process
 from tests.helpers import DATA, TIME_FACTOR
 from tests.server.harness import ServiceThread, receive, subscriber, upload
@@ -313,6 +314,25 @@ def _drain(ws: ClientConnection) -> list[str]:
             message = ws.recv(timeout=10)
             out.append(message if isinstance(message, str) else message.decode())
     return out
+
+
+def test_a_node_sharing_cues_only_withholds_other_nodes_transcripts(redis_server) -> None:
+    """B has share = "cues", A shares transcripts: B's agent gets A's call without a word."""
+    url = redis_server.url
+    cues_only = Config(
+        privacy=PrivacyOptions(share=Share.CUES), fleet=fleet(url, "b", analyse=False)
+    )
+    with node(url, "a") as a, ServiceThread(cues_only, None) as b:
+        wait_connected(a, b)
+        with subscriber(b.ws, view="agent", agent_id="a1") as (agent, _):
+            events = scripted_call("quiet-1", turns=4)
+            with publish_hello(a.ws, "quiet-1") as pub:
+                send(pub, events)
+                got = call_events(agent, "quiet-1")
+    kinds = {m["type"] for m in got}
+    assert "cue.raised" in kinds and "call.ended" in kinds
+    assert not kinds & {"transcript.partial", "transcript.final"}
+    assert all(not m.get("quote") for m in got)
 
 
 def test_one_call_id_on_two_nodes_is_refused_with_4009(redis_server) -> None:
