@@ -388,6 +388,39 @@ def test_redis_restarting_mid_call_leaves_no_gap_and_no_duplicate(redis_server) 
     check_delivery([m for m in got if m.get("call_id") == "restart-1"], events)
 
 
+@pytest.mark.slow
+def test_a_call_goes_on_through_20_s_without_redis(redis_server) -> None:
+    """A call publishing ~10 events/s to A while Redis is down 20 s: A holds them all, and once
+    Redis is back B's agent has every one (no reading dropped: the buffer is large enough)."""
+    url = redis_server.url
+    events = scripted_call("outage-1", turns=100)  # 300+ events
+    with node(url, "a") as a, node(url, "b") as b:
+        wait_connected(a, b)
+        with (
+            subscriber(b.ws, view="agent", agent_id="a1") as (agent, _),
+            publish_hello(a.ws, "outage-1") as pub,
+        ):
+            send(pub, events[:20])
+            redis_server.stop()
+            for event in events[20:220]:  # 20 s at 10 events/s, Redis away
+                send(pub, [event])
+                time.sleep(0.1)
+            held = a.run(lambda: a.service.hub.bus().buffered)
+            redis_server.start()
+            back = time.monotonic()
+            while a.run(lambda: a.service.hub.bus().buffered) > 0:
+                assert time.monotonic() - back < 30 * TIME_FACTOR, "A never caught up"
+                time.sleep(0.05)
+            drained = time.monotonic() - back
+            send(pub, events[220:])
+            got = call_events(agent, "outage-1", timeout=60)
+            dropped = a.run(lambda: a.service.hub.bus().dropped_readings)
+    check_delivery(got, events)
+    assert held >= 200 and dropped == 0
+    print(f"fleet: {held} events held through a 20 s outage, written {drained:.1f} s after "
+          "Redis was back")  # fmt: skip
+
+
 def _get(url: str) -> tuple[int, str]:
     import urllib.error
     import urllib.request
