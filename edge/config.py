@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 from edge.audio.options import CaptureOptions
 from edge.errors import ConfigError
 from edge.feedback.options import FeedbackOptions
+from edge.fleet.options import FleetOptions
 from edge.pipeline.options import PipelineOptions
 from edge.server.options import (
     MIN_TOKEN_LENGTH,
@@ -118,6 +119,7 @@ class Config:
     privacy: PrivacyOptions = field(default_factory=PrivacyOptions)
     feedback: FeedbackOptions = field(default_factory=FeedbackOptions)
     tokens: tuple[TokenSpec, ...] = ()
+    fleet: FleetOptions = field(default_factory=FleetOptions)
     capture: CaptureOptions = field(default_factory=CaptureOptions)
     log: LogOptions = field(default_factory=LogOptions)
     metrics: MetricsOptions = field(default_factory=MetricsOptions)
@@ -436,6 +438,24 @@ def _check_capture(capture: CaptureOptions, src: _Sources) -> None:
         )
 
 
+def _check_fleet(fleet: FleetOptions, src: _Sources) -> None:
+    if fleet.tls_ca is None:
+        return
+    if not fleet.redis_url.startswith("rediss://"):
+        raise src.error(
+            ("fleet", "tls_ca"),
+            str(fleet.tls_ca),
+            "is for TLS: set redis_url to a rediss:// URL, or leave tls_ca unset",
+        )
+    try:
+        with fleet.tls_ca.open("rb"):
+            pass
+    except OSError as e:
+        raise src.error(
+            ("fleet", "tls_ca"), str(fleet.tls_ca), f"cannot read it: {e.strerror}"
+        ) from None
+
+
 def check_serve(config: Config) -> None:
     """Refuse to serve beyond this machine without tokens (`edge serve` calls this)."""
     host = config.server.host
@@ -586,6 +606,7 @@ def load_config(
     assert isinstance(config, Config)
     _check_server(config.server, src)
     _check_capture(config.capture, src)
+    _check_fleet(config.fleet, src)
     return config
 
 

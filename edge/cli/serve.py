@@ -74,6 +74,14 @@ async def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     engine: Engine | None = None
+    if not config.fleet.analyse:  # a hub node: published calls and subscribers only
+        print("edge serve: hub node ([fleet] analyse = false), no models", flush=True)
+        try:
+            await until_signalled()
+            print("edge serve: shutting down", flush=True)
+        finally:
+            await service.shutdown()
+        return 0
     try:
         loading = asyncio.create_task(asyncio.to_thread(Engine.load, config.pipeline))
         signalled = asyncio.create_task(until_signalled())

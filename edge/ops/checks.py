@@ -38,6 +38,7 @@ from edge.audio.options import CaptureOptions
 from edge.config import Config, check_serve, config_path, load_config
 from edge.errors import EdgeError
 from edge.feedback.options import FeedbackOptions
+from edge.fleet.options import FleetOptions, client_options, where
 from edge.pipeline.options import PipelineOptions
 from edge.server.options import PrivacyOptions, ServerOptions
 from edge.types import FRAME_SAMPLES, SAMPLE_RATE
@@ -690,6 +691,36 @@ def check_sound_server(environ: Mapping[str, str] | None = None) -> Check:
 # -- all of it ------------------------------------------------------------------
 
 
+def check_fleet(fleet: FleetOptions) -> Check:
+    """The fleet's Redis answers with these credentials (or there is no fleet)."""
+    if not fleet.enabled:
+        return Check(
+            name="fleet", status=Status.OK, detail="off: the embedded hub, one node ([fleet])"
+        )
+    import redis  # only with a fleet configured
+
+    at = where(fleet.redis_url)
+    try:
+        client = redis.Redis.from_url(fleet.redis_url, **client_options(fleet))
+        try:
+            version = client.info("server").get("redis_version", "?")
+            nodes = client.scard(f"{fleet.key_prefix}:nodes")
+        finally:
+            client.close()
+    except (redis.RedisError, OSError) as e:
+        return Check(
+            name="fleet",
+            status=Status.FAIL,
+            detail=f"Redis at {at} does not answer: {_one_line(e)}",
+            fix="start it, or fix [fleet] redis_url, username, password or tls_ca",
+        )
+    return Check(
+        name="fleet",
+        status=Status.OK,
+        detail=f"Redis {version} at {at} answers; {nodes} node(s) of {fleet.key_prefix!r} known",
+    )
+
+
 def run_checks(
     path: str | Path | None = None,
     *,
@@ -718,6 +749,7 @@ def run_checks(
         yield check_tls(config.server)
         yield check_event_log(config.privacy)
         yield check_verdict_store(config.feedback, environ)
+        yield check_fleet(config.fleet)
     yield check_audio_devices(config.capture if config is not None else CaptureOptions())
     yield check_sound_server(environ)
 

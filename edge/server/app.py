@@ -50,6 +50,7 @@ from websockets.server import ServerProtocol
 from edge import logcontext
 from edge.config import Config
 from edge.feedback.store import VerdictStore, VerdictWriter
+from edge.fleet.stats import BusStats
 from edge.pipeline.call import Call
 from edge.pipeline.engine import Engine
 from edge.server import pages
@@ -205,8 +206,8 @@ class _LiveCall:
 class Service:
     """The running service: shared engine, hub, tokens and the websocket server."""
 
-    # The embedded hub today: this process is the whole system; a hub shared by
-    # several nodes implements the same protocol (issue 16).
+    # The embedded hub (this process is the whole system), or the fleet's
+    # ([fleet] redis_url): one protocol, two implementations (issue 16).
     hub: CallHub
 
     def __init__(self, config: Config, engine: Engine | None = None) -> None:
@@ -236,12 +237,25 @@ class Service:
             if config.feedback.keep
             else None
         )
-        self.hub = Hub(
-            config.privacy,
-            resume_events=config.server.resume_events,
-            record=self.event_log.write if self.event_log else None,
-            keep=self.verdicts.put if self.verdicts else None,
-        )
+        record = self.event_log.write if self.event_log else None
+        keep = self.verdicts.put if self.verdicts else None
+        if config.fleet.enabled:
+            from edge.fleet.hub import FleetHub  # the Redis client only when it is used
+
+            self.hub = FleetHub(
+                config.fleet,
+                config.privacy,
+                resume_events=config.server.resume_events,
+                record=record,
+                keep=keep,
+            )
+        else:
+            self.hub = Hub(
+                config.privacy,
+                resume_events=config.server.resume_events,
+                record=record,
+                keep=keep,
+            )
         self.server: Server | None = None
         self.live: dict[str, _LiveCall] = {}
         self.connections = 0  # open websocket connections (server.max_connections)
@@ -299,6 +313,7 @@ class Service:
                 await asyncio.to_thread(self.verdicts.close)
             raise
         self._housekeeping = asyncio.create_task(self._keep_house(), name="edge-housekeeping")
+        await self.hub.start()
         if self.event_log is not None:
             await self.event_log.start()
 
@@ -329,6 +344,7 @@ class Service:
         ]
         await asyncio.gather(*goodbyes, return_exceptions=True)
         await self.server.wait_closed()
+        await self.hub.close()  # after the calls' last events: they reach the other nodes
         if self.event_log is not None:
             await self.event_log.close()
         if self.verdicts is not None:
@@ -376,7 +392,10 @@ class Service:
         return self.hub.dropped
 
     def ready(self) -> bool:
-        return self.engine is not None
+        return self.engine is not None or not self.config.fleet.analyse
+
+    def bus(self) -> BusStats | None:
+        return self.hub.bus()
 
     def load_step(self) -> int:
         return int(self.engine.step) if self.engine is not None else 0
@@ -416,11 +435,14 @@ class Service:
         if path == "/readyz":
             if self._closing:
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
-            if self.engine is None:
+            if self.engine is None and self.config.fleet.analyse:
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "models loading\n")
-            if self.engine.full:
+            if self.engine is not None and self.engine.full:
                 return _text(http.HTTPStatus.SERVICE_UNAVAILABLE, "at capacity\n")
-            return _text(http.HTTPStatus.OK, "ready\n")
+            # A bus down is said, not a 503: this node still serves its own calls,
+            # and a balancer taking every node out at once would serve none.
+            problem = self.hub.problem()
+            return _text(http.HTTPStatus.OK, f"ready; {problem}\n" if problem else "ready\n")
         host = request.headers.get("Host", "")
         if not host_allowed(host, self.config.server):
             log.warning(
@@ -554,6 +576,12 @@ class Service:
         info = started.info
         principal = self.tokens.authenticate(info.token or _bearer(ws))
         require(principal, TokenRole.INGEST)
+        if not self.config.fleet.analyse:
+            raise Refused(
+                Close.TRY_LATER,
+                "this node analyses no audio ([fleet] analyse = false): "
+                "send calls to an analysis node, or publish their events (edge run --publish)",
+            )
         if self.engine is None or self._closing:
             raise Refused(Close.TRY_LATER, "the service is not ready: retry in a few seconds")
         if self.engine.full:
@@ -578,6 +606,7 @@ class Service:
             source=source,
             started_at=time.time(),
         )
+        await self.hub.claim(meta)  # 4009 if another node streams it
         self.hub.open_call(meta)
         call = Call(self.engine, info.call_id, info.roles, live=info.live)
         await call.__aenter__()
@@ -721,7 +750,7 @@ class Service:
                 raise session.timed_out(options.hello_timeout) from None
             info = session.hello(first)
             logcontext.call_id.set(info.call_id)
-            last_seq = self._attach_publisher(ws, info, session)
+            last_seq = await self._attach_publisher(ws, info, session)
             await ws.send(session.publishing(last_seq))
             async for message in ws:
                 if self._closing:
@@ -746,7 +775,7 @@ class Service:
             if info is not None:
                 self._detach_publisher(ws, info.call_id)
 
-    def _attach_publisher(
+    async def _attach_publisher(
         self, ws: ServerConnection, info: PublishInfo, session: PublishSession
     ) -> int:
         """Open the call, or take back one whose workstation was away: the last seq held.
@@ -760,8 +789,15 @@ class Service:
         if self._closing:
             raise Refused(Close.TRY_LATER, "the service is shutting down: retry in a few seconds")
         source = principal.source or "open"
-        record = self.hub.calls.get(info.call_id)
         known = self.published.get(info.call_id)
+        if known is None and (adopted := await self.hub.adopt(info.call_id, source)) is not None:
+            # Another node served it, and its workstation came here (that node went).
+            self.published[info.call_id] = _Published(source, session, ws)
+            log.info(
+                "call %s: publisher from %s taken over at seq %d", info.call_id, source, adopted
+            )
+            return adopted
+        record = self.hub.calls.get(info.call_id)
         if known is not None and known.source == source and known.ws is None:
             if known.session.ended:
                 # It sent call.ended and was not told it arrived (the last ack
@@ -795,6 +831,7 @@ class Service:
             source=source,
             started_at=time.time(),
         )
+        await self.hub.claim(meta)  # 4009 if another node streams it
         self.hub.open_call(meta)
         self.published[info.call_id] = _Published(source, session, ws)
         self.metrics.calls_started.inc()

@@ -42,6 +42,7 @@ from edge.events import (
     to_dict,
 )
 from edge.feedback.store import new_id, plain_tags, reason_problem
+from edge.fleet.stats import BusStats
 from edge.server.auth import Principal
 from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
@@ -208,6 +209,7 @@ class Hub:
         clock: Callable[[], float] = time.time,
         record: Callable[[str], None] | None = None,
         keep: Callable[[dict[str, Any]], None] | None = None,
+        shared: Callable[[CallRecord, Event, str], None] | None = None,
     ) -> None:
         self.privacy = Privacy(privacy)
         self.resume_events = resume_events
@@ -219,33 +221,56 @@ class Hub:
         self._clock = clock
         self._record = record  # the opt-in event log's writer
         self._keep = keep  # the verdict store's writer ([feedback] keep)
+        self._shared = shared  # each published event as shared (the fleet's bus)
 
     # -- calls --------------------------------------------------------------
 
     def open_call(self, meta: CallMeta) -> CallRecord:
-        old = self.calls.get(meta.call_id)
-        if old is not None and old.ended_at is None:
-            raise Refused(
-                Close.CONFLICT,
-                f"call id {meta.call_id!r} is already streaming: use a new call id per call",
-            )
+        self._refuse_streaming(meta.call_id)
         record = CallRecord(meta, self.resume_events)
         self.calls[meta.call_id] = record  # an ended call of the same id is replaced
         self.privacy.forget(meta.call_id)
         return record
 
     def publish(self, call_id: str, event: Event) -> None:
+        """One event of a call this process holds: privacy first, then everything else."""
         record = self.calls[call_id]
         shared = self.privacy.share(event)
         if shared is None:
             return
         body = to_dict(shared)
         message = _json(body)
+        if self._record is not None:
+            self._record(_json({**body, "agent_id": record.meta.agent_id}))
+        self._deliver(record, shared, message)
+        if self._shared is not None:
+            self._shared(record, shared, message)
+
+    def deliver(self, call_id: str, event: Event) -> None:
+        """An event another node shared (the fleet's mirror): no redaction again, no event log.
+
+        The node that owns the call applied ``[privacy]`` and logged it; this
+        one keeps the resume buffer and the tile, and fans it out. With
+        ``share = "cues"`` here, transcripts are withheld here too: the stricter
+        node wins. A call marked lost whose events come again is live again.
+        """
+        record = self.calls[call_id]
+        if self.privacy.options.share is Share.CUES:
+            withheld = self.privacy.share(event)
+            if withheld is None:
+                return
+            event = withheld
+        if record.summary.lost and not isinstance(event, CallEnded):
+            record.summary.lost = False
+            record.ended_at = None
+        self._deliver(record, event, _json(to_dict(event)))
+
+    def _deliver(self, record: CallRecord, shared: Event, message: str) -> None:
+        """Resume buffer, snapshot captions, tile, alerts and fan-out of a shared event."""
+        call_id = record.meta.call_id
         key = coalesce_key(shared)
         record.remember(shared.seq, message, key)
         record.caption(shared)
-        if self._record is not None:
-            self._record(_json({**body, "agent_id": record.meta.agent_id}))
         changed = record.summary.observe(shared)
         record.follow_cues(shared)
         if isinstance(shared, CueRaised):
@@ -261,6 +286,27 @@ class Hub:
                 if changed:
                     self._send(sub, self._tile(record), ("tile", call_id))
 
+    def lose(self, call_id: str, node: str) -> None:
+        """The node that owns a call stopped beating: the call is lost, removed after the linger.
+
+        Wallboards see the tile marked lost; agents and call detail get a
+        ``call.lost`` message (no ``seq``: no call made it) and keep what they have.
+        """
+        record = self.calls.get(call_id)
+        if record is None or record.ended_at is not None:
+            return
+        record.summary.lost = True
+        record.ended_at = self._clock()
+        self.privacy.forget(call_id)
+        lost = _json(
+            {"type": "call.lost", "call_id": call_id, "seq": record.summary.last_seq, "node": node}
+        )
+        for sub in list(self.subscriptions):
+            if sub.wants_events(record.meta):
+                self._send(sub, lost)
+            elif sub.wants_tiles(record.meta):
+                self._send(sub, self._tile(record), ("tile", call_id))
+
     def prune(self) -> None:
         """Forget calls that ended more than ``linger`` seconds ago."""
         now = self._clock()
@@ -271,6 +317,36 @@ class Hub:
                 for sub in list(self.subscriptions):
                     if sub.wants_tiles(record.meta):
                         self._send(sub, gone)
+
+    async def claim(self, meta: CallMeta) -> None:
+        """Refuse a call id that is streaming here (4009); the embedded hub asks no one else."""
+        self._refuse_streaming(meta.call_id)
+
+    def _refuse_streaming(self, call_id: str) -> None:
+        old = self.calls.get(call_id)
+        if old is not None and old.ended_at is None:
+            raise Refused(
+                Close.CONFLICT,
+                f"call id {call_id!r} is already streaming: use a new call id per call",
+            )
+
+    async def adopt(self, call_id: str, source: str) -> int | None:
+        """No other node: nothing to take over."""
+        return None
+
+    async def start(self) -> None:
+        """Nothing to connect: this process is the whole system."""
+
+    async def close(self) -> None:
+        """Nothing to flush."""
+
+    def problem(self) -> str | None:
+        """Nothing can be wrong with a bus this hub does not have."""
+        return None
+
+    def bus(self) -> BusStats | None:
+        """No bus: no figures (``/metrics`` leaves the fleet gauges at 0)."""
+        return None
 
     def active_calls(self, source: str | None = None) -> int:
         return sum(

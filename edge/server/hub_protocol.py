@@ -2,11 +2,15 @@
 
 The server (:mod:`edge.server.app`) opens calls, publishes their events, attaches
 and detaches subscribers, records feedback and reads a few facts about the calls
-it holds; it does all of it through :class:`CallHub`. The implementation today is
-the embedded, in-process :class:`edge.server.hub.Hub`: one box is the whole
-system, and nothing changes for it. A hub shared by several nodes (issue 16,
-part 2: Redis Streams) implements the same protocol, so the server's code does not
-branch on which one runs.
+it holds; it does all of it through :class:`CallHub`. Two implementations:
+
+* :class:`edge.server.hub.Hub`, embedded and in-process (the default): one box
+  is the whole system;
+* :class:`edge.fleet.hub.FleetHub` (``[fleet] redis_url``): several nodes share
+  their calls on Redis Streams (docs/fleet.md); it keeps a local ``Hub`` for
+  this node's subscribers and mirrors every other node's calls into it.
+
+The server's code does not branch on which one runs.
 
 What every implementation keeps, because subscribers and publishers rely on it:
 
@@ -22,10 +26,11 @@ What every implementation keeps, because subscribers and publishers rely on it:
 * **A call id is one call.** :meth:`CallHub.open_call` refuses an id that is
   streaming with :class:`~edge.server.protocol.Refused` (4009); an ended one may
   be reused.
-* **Never waiting.** Every method is synchronous and returns at once: fan-out
-  goes to each subscriber's bounded :class:`~edge.server.outbox.Outbox`, which the
+* **Never waiting.** Every method but :meth:`CallHub.claim`, :meth:`CallHub.start`
+  and :meth:`CallHub.close` is synchronous and returns at once: fan-out goes to
+  each subscriber's bounded :class:`~edge.server.outbox.Outbox`, which the
   server drains to its socket. An implementation that talks to a store does it
-  off these calls (a task of its own), never inside them.
+  off these calls (tasks of its own), never inside them.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from collections.abc import Mapping, Set
 from typing import Any, Protocol
 
 from edge.events import Event
+from edge.fleet.stats import BusStats
 from edge.server.auth import Principal
 from edge.server.hub import Subscription
 from edge.server.summary import CallMeta, CallSummary
@@ -63,6 +69,40 @@ class CallHub(Protocol):
 
     @property
     def dropped(self) -> int: ...  # readings dropped across subscribers' outboxes
+
+    async def start(self) -> None:
+        """Start what the hub runs beside the calls (the fleet's Redis tasks)."""
+        ...
+
+    async def close(self) -> None:
+        """Flush what is still to be shared (within a deadline) and stop."""
+        ...
+
+    async def claim(self, meta: CallMeta) -> None:
+        """Take a new call id for this node; raises ``Refused`` (4009) if it streams anywhere.
+
+        Awaited before :meth:`open_call`: the fleet asks Redis whether another
+        node streams the id (one round trip, bounded by ``[fleet] timeout``).
+        """
+        ...
+
+    async def adopt(self, call_id: str, source: str) -> int | None:
+        """Take over a live call another node served, whose publisher came here.
+
+        The last seq held (the publisher resends what follows), or None when
+        this hub holds no such call of ``source`` from another node. Raises
+        ``Refused`` (4009) while the other node still holds it: its publisher
+        retries.
+        """
+        ...
+
+    def problem(self) -> str | None:
+        """One plain line on what is wrong with the hub's bus (``/readyz``), or None."""
+        ...
+
+    def bus(self) -> BusStats | None:
+        """The bus's figures for ``/metrics``; None without one."""
+        ...
 
     def open_call(self, meta: CallMeta) -> object:
         """Hold a new call; raises :class:`~edge.server.protocol.Refused` (4009) if streaming."""

@@ -18,6 +18,7 @@ from prometheus_client import (
 )
 
 from edge.events import CueRaised, Event
+from edge.fleet.stats import BusStats
 from edge.server.hub import View
 
 # Seconds: from a VAD batch (milliseconds) to a long final on a busy CPU.
@@ -69,6 +70,10 @@ class Gauges(Protocol):
 
     def lag_seconds(self) -> float:
         """The worst live call's lag, seconds, when the engine last looked."""
+        ...
+
+    def bus(self) -> BusStats | None:
+        """The fleet bus's figures; None on the embedded hub."""
         ...
 
 
@@ -149,6 +154,25 @@ class Metrics:
             "New calls refused (1013) because the service was at capacity",
             registry=r,
         )
+        # The fleet ([fleet] redis_url); 0 on the embedded hub.
+        self.bus_connected = Gauge(
+            "edge_fleet_connected", "1 while the fleet bus (Redis) answers", registry=r
+        )
+        self.bus_buffered = Gauge(
+            "edge_fleet_buffered_events", "Events held for Redis (it is slow or away)", registry=r
+        )
+        self.bus_dropped = Gauge(
+            "edge_fleet_dropped_events",
+            "Events dropped from a full fleet buffer, by kind (reading first; other: none left)",
+            ["kind"],
+            registry=r,
+        )
+        self.bus_mirrored = Gauge(
+            "edge_fleet_mirrored_calls", "Calls of other nodes held here", registry=r
+        )
+        self.bus_lost_calls = Gauge(
+            "edge_fleet_lost_calls", "Calls marked lost: their node stopped beating", registry=r
+        )
 
     def observe(self, event: Event) -> None:
         self.events.labels(type=event.type).inc()
@@ -175,4 +199,12 @@ class Metrics:
         self.tasks.set(gauges.tasks())
         self.load_step.set(gauges.load_step())
         self.lag.set(gauges.lag_seconds())
+        bus = gauges.bus()
+        if bus is not None:
+            self.bus_connected.set(1 if bus.connected else 0)
+            self.bus_buffered.set(bus.buffered)
+            self.bus_dropped.labels(kind="reading").set(bus.dropped_readings)
+            self.bus_dropped.labels(kind="other").set(bus.lost_events)
+            self.bus_mirrored.set(bus.mirrored_calls)
+            self.bus_lost_calls.set(bus.lost_calls)
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -48,6 +48,7 @@ class CallSummary:
         self.meta = meta
         self.duration = 0.0
         self.ended = False
+        self.lost = False  # its node stopped beating (the fleet): removed after the linger
         self.last_seq = 0
         self.distress = 0.0  # caller's latest voice reading
         self.spark: deque[float] = deque(maxlen=SPARK_POINTS)
@@ -122,6 +123,7 @@ class CallSummary:
             "started_at": round(m.started_at, 3),
             "duration": round(self.duration, 1),
             "ended": self.ended,
+            "lost": self.lost,
             "seq": self.last_seq,
             "level": self.level.value if self.level else None,
             "distress": round(self.distress, 3),

@@ -62,6 +62,7 @@ function call(id) {
       id,
       started: null, // Unix time the call began
       ended: false,
+      lost: false, // the service analysing it stopped (call.lost)
       duration: 0, // seconds of audio heard
       cues: new Map(), // active, by cue_id
       earlier: new Map(), // cleared, by cue_id
@@ -92,6 +93,9 @@ function handle(data) {
     case "call.snapshot":
       snapshot(data);
       break;
+    case "call.lost": // the node analysing it stopped: nothing more will come
+      if (typeof data.call_id === "string") call(data.call_id).lost = true;
+      break;
     default:
       if (typeof data.call_id === "string" && seqs.fresh(data.call_id, data.seq)) event(data);
       else return;
@@ -104,6 +108,7 @@ function snapshot({ call: summary, captions }) {
   seqs.reset(c.id, summary.seq);
   c.started = summary.started_at;
   c.ended = summary.ended;
+  c.lost = Boolean(summary.lost);
   c.duration = summary.duration;
   for (const [id, cue] of c.cues) if (!summary.cues.some((s) => s.cue_id === id)) c.earlier.set(id, cue);
   c.cues = new Map(summary.cues.map((cue) => [cue.cue_id, { ...cue, wall_time: cue.since }]));
@@ -229,6 +234,9 @@ function renderCues(c) {
 
 /** What the cue area says when there is no cue: never that all is well. */
 function calmWords(c) {
+  if (c && c.lost && !c.ended) {
+    return ["ended", "Call lost", "The service analysing this call stopped: no more cues will come for it."];
+  }
   if (c && c.ended) {
     return ["ended", "Call ended", "Cues from this call are listed under \u201cEarlier in this call\u201d."];
   }
@@ -335,7 +343,7 @@ function renderHeading(c) {
     setText(ui.callTime, "");
     return;
   }
-  setText(ui.callWord, c.ended ? "Call ended" : "Call in progress");
+  setText(ui.callWord, c.ended ? "Call ended" : c.lost ? "Call lost" : "Call in progress");
   const seconds = c.ended || c.started === null ? c.duration : clock.now() - c.started;
   setText(ui.callTime, formatDuration(seconds));
 }

@@ -64,6 +64,7 @@ export const LEVELS = {
   notice: { word: "Notice", rank: 1 },
   none: { word: "No cue", rank: 0 },
   ended: { word: "Call ended", rank: 0 },
+  lost: { word: "Call lost", rank: 0 }, // its node stopped (a fleet of nodes: docs/fleet.md)
 };
 
 /**
@@ -153,6 +154,14 @@ export function levelIcon(level) {
         svg("circle", { cx: 12, cy: 12, r: 10, class: "icon-shape" }),
         svg("line", { x1: 12, y1: 10.5, x2: 12, y2: 17, class: "icon-mark" }),
         svg("circle", { cx: 12, cy: 7, r: 1.4, class: "icon-dot" }),
+      );
+    case "lost": // a broken ring: the service that analysed the call is gone
+      return svg(
+        "svg",
+        box,
+        svg("path", { d: "M12 3a9 9 0 0 1 9 9M21 12a9 9 0 0 1-9 9M3 12a9 9 0 0 1 9-9", class: "icon-shape" }),
+        svg("line", { x1: 12, y1: 8, x2: 12, y2: 13, class: "icon-mark" }),
+        svg("circle", { cx: 12, cy: 16.5, r: 1.4, class: "icon-dot" }),
       );
     case "ended":
       return svg(

@@ -96,7 +96,9 @@ function handle(data) {
         calls.set(s.call_id, c);
         reorder = true;
       } else {
-        if (c.summary.need !== s.need || c.summary.ended !== s.ended) reorder = true;
+        if (c.summary.need !== s.need || c.summary.ended !== s.ended || c.summary.lost !== s.lost) {
+          reorder = true;
+        }
         c.summary = s;
       }
       c.dirty = true;
@@ -128,10 +130,11 @@ function remove(id) {
   if (detail && detail.callId === id) setText(ui.detailConn, "This call is no longer on the board.");
 }
 
-/** Most in need first; ended calls last; ties keep their arrival order. */
+/** Most in need first; ended and lost calls last; ties keep their arrival order. */
 function byNeed(a, b) {
+  const over = (s) => Number(Boolean(s.ended || s.lost));
   return (
-    Number(a.summary.ended) - Number(b.summary.ended) ||
+    over(a.summary) - over(b.summary) ||
     b.summary.need - a.summary.need ||
     a.first - b.first
   );
@@ -140,6 +143,7 @@ function byNeed(a, b) {
 // -- tiles ------------------------------------------------------------------------------
 
 function levelOf(s) {
+  if (s.lost) return "lost"; // its node stopped beating: no news will come
   if (s.ended) return "ended";
   if (s.level) return s.level;
   return s.cues.length ? "notice" : "none";
@@ -266,7 +270,7 @@ function updateTile(c) {
 
 function tickTile(c) {
   const s = c.summary;
-  const seconds = s.ended ? s.duration : clock.now() - s.started_at;
+  const seconds = s.ended || s.lost ? s.duration : clock.now() - s.started_at;
   setText(c.view.duration, formatDuration(seconds));
 }
 
@@ -343,7 +347,7 @@ const draw = frameBatcher(() => {
       focused.focus({ preventScroll: true });
     }
   }
-  const active = [...calls.values()].filter((c) => !c.summary.ended);
+  const active = [...calls.values()].filter((c) => !c.summary.ended && !c.summary.lost);
   const needy = active.filter((c) => c.summary.level).length;
   setText(
     ui.counts,
@@ -512,6 +516,6 @@ const board = new Subscription({
 window.addEventListener("hashchange", () => location.reload());
 board.start();
 setInterval(() => {
-  for (const c of calls.values()) if (c.view && !c.summary.ended) tickTile(c);
+  for (const c of calls.values()) if (c.view && !c.summary.ended && !c.summary.lost) tickTile(c);
 }, 1000);
 draw();

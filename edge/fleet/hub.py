@@ -1,0 +1,661 @@
+"""The fleet's hub: this node's calls on Redis Streams, every other node's calls mirrored here.
+
+:class:`FleetHub` implements :class:`~edge.server.hub_protocol.CallHub` around
+a local, embedded :class:`~edge.server.hub.Hub` that keeps doing what it does
+for one box (privacy, resume buffers, tiles, fan-out to this node's
+subscribers). Around it, three tasks of its own talk to Redis; the hub's
+methods never wait for them (docs/fleet.md has the why of each choice):
+
+* **writer**: each event a call of this node shares (after ``[privacy]``: the
+  JSON its own subscribers get) goes to :class:`~edge.fleet.buffer.Outgoing`,
+  then in batches to Redis by one script per event: the call's stream
+  ``P:call:ID:INSTANCE`` with stream id ``SEQ-0`` (so a ``seq`` written twice is
+  refused, and a resume is an ``XRANGE`` from ``SEQ+1``), trimmed to
+  ``stream_events``; and the floor stream ``P:floor`` every node reads, trimmed
+  to ``floor_events``. Redis unreachable: the batch waits and is retried with
+  back-off; the buffer is bounded (readings dropped first, counted);
+* **reader**: ``XREAD`` of the floor stream; each other node's event is
+  delivered to the local hub once (:class:`~edge.fleet.buffer.Seen`: only a
+  ``seq`` above the last one delivered). On every (re)connection it first
+  catches up each live call from its own stream;
+* **beat**: every ``heartbeat`` seconds the node's hash ``P:node:NODE`` (its
+  live calls; it expires after ``lost_after``) and the owner key of each of its
+  calls ``P:owner:ID`` (the claim that refuses a second node the same id). Each
+  second it checks the nodes of the calls it mirrors: a node whose hash expired
+  is gone, and its calls are marked lost (:meth:`Hub.lose`).
+
+Not Redis Cluster: a script writes keys of several calls (one Redis, or
+Sentinel's primary).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Set
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.typing import EncodableT
+
+from edge.events import CallEnded, Event, SchemaError, from_json
+from edge.fleet.buffer import Outgoing, Pending, Seen
+from edge.fleet.options import FleetOptions, client_options, where
+from edge.fleet.stats import BusStats
+from edge.server.auth import Principal
+from edge.server.hub import CallRecord, Hub, Subscription, coalesce_key
+from edge.server.options import PrivacyOptions
+from edge.server.protocol import Close, Refused
+from edge.server.summary import CallMeta
+
+log = logging.getLogger(__name__)
+
+BATCH = 512  # events per write: one round trip
+READ_COUNT = 1024  # floor entries per XREAD
+BACKOFF_FIRST = 0.2  # seconds before the first retry; doubled up to BACKOFF_MAX
+BACKOFF_MAX = 2.0  # a floor catches up within about this long once Redis is back
+STREAM_IDLE_MS = 3_600_000  # a call stream no one writes to for an hour expires
+CLOSE_DEADLINE = 5.0  # seconds shutdown waits for the buffer to reach Redis
+GONE = 4096  # ended call instances remembered, so a stream read again does not revive them
+YIELD_EVERY = 256  # events delivered between yields to the event loop while catching up
+
+Entries = list[tuple[str, dict[str, str]]]  # stream entries: (id, fields), decoded
+
+NOT_YET = "not connected yet"
+BUS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+# KEYS: the call's stream, the floor stream, this node's hash, the call's owner key.
+# ARGV: seq, stream_events, floor_events, call id, instance, node, message, meta,
+#       ended (1/0), linger ms, idle ms.
+# A seq the call's stream has already (a batch re-sent after an outage) is refused
+# by XADD and skipped: nothing reaches the floor twice from one write.
+APPEND = """
+local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], ARGV[1] .. '-0', 'm', ARGV[7])
+if type(added) == 'table' and added.err then
+  return 0
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
+  'c', ARGV[4], 'i', ARGV[5], 'n', ARGV[6], 's', ARGV[1], 'm', ARGV[7], 'meta', ARGV[8])
+if ARGV[9] == '1' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[10])
+  redis.call('HDEL', KEYS[3], ARGV[4])
+  if redis.call('GET', KEYS[4]) == ARGV[6] then
+    redis.call('DEL', KEYS[4])
+  end
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[11])
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every Redis key the fleet uses, under one prefix."""
+
+    prefix: str
+
+    @property
+    def floor(self) -> str:
+        return f"{self.prefix}:floor"
+
+    @property
+    def nodes(self) -> str:
+        return f"{self.prefix}:nodes"
+
+    def node(self, node: str) -> str:
+        return f"{self.prefix}:node:{node}"
+
+    def owner(self, call_id: str) -> str:
+        return f"{self.prefix}:owner:{call_id}"
+
+    def call(self, call_id: str, instance: str) -> str:
+        return f"{self.prefix}:call:{call_id}:{instance}"
+
+
+BEAT = "*"  # the field of a node's hash that holds its last beat (no call id is "*")
+
+
+@dataclass
+class _Owned:
+    """A live call of this node: its instance and its meta as JSON."""
+
+    instance: str
+    meta: str
+
+
+def connect(options: FleetOptions) -> aioredis.Redis:
+    """A client for ``[fleet]``: its credentials and CA, its timeout, no retries of its own."""
+    client: aioredis.Redis = aioredis.Redis.from_url(
+        options.redis_url,
+        retry=Retry(NoBackoff(), 0),  # the tasks retry, with back-off, and say so
+        **client_options(options),
+    )
+    return client
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:200]
+
+
+class FleetHub:
+    """Live calls of every node; this node's subscribers; Redis in tasks of its own."""
+
+    def __init__(
+        self,
+        options: FleetOptions,
+        privacy: PrivacyOptions,
+        *,
+        resume_events: int = 4096,
+        linger: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        record: Callable[[str], None] | None = None,
+        keep: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.options = options
+        self.node = options.node_name()
+        self.keys = Keys(options.key_prefix)
+        self.local = Hub(
+            privacy,
+            resume_events=resume_events,
+            linger=linger,
+            clock=clock,
+            record=record,
+            keep=keep,
+            shared=self._shared,
+        )
+        self._linger_ms = int(linger * 1000)
+        self._lost_ms = int(options.lost_after * 1000)
+        self._outgoing = Outgoing(options.buffer)
+        self._waiting = asyncio.Event()  # set while the outgoing buffer holds something
+        self._owned: dict[str, _Owned] = {}
+        self._seen = Seen()
+        self._gone: deque[tuple[str, str]] = deque(maxlen=GONE)
+        self._redis: aioredis.Redis | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        # Each task's last error while its Redis commands fail; none: the bus works.
+        self._failing: dict[str, str] = {"read": NOT_YET}
+        self._died: str | None = None  # a task that died of something else than Redis
+        self._up_since: float | None = None  # monotonic time the bus last started working
+        self._floor_id: str | None = None  # the last floor entry read
+        self._lost_calls = 0
+        self._seen_up = False  # the bus has worked once (then a recovery is "back")
+
+    # -- the CallHub protocol: synchronous, never waiting -----------------------
+
+    @property
+    def calls(self) -> Mapping[str, CallRecord]:
+        return self.local.calls
+
+    @property
+    def subscriptions(self) -> Set[Subscription]:
+        return self.local.subscriptions
+
+    @property
+    def dropped(self) -> int:
+        return self.local.dropped
+
+    def open_call(self, meta: CallMeta) -> CallRecord:
+        record = self.local.open_call(meta)
+        meta_json = json.dumps(dataclasses.asdict(meta), separators=(",", ":"))
+        self._owned[meta.call_id] = _Owned(secrets.token_hex(4), meta_json)
+        self._seen.calls.pop(meta.call_id, None)  # a mirror of an ended call of the same id
+        return record
+
+    def publish(self, call_id: str, event: Event) -> None:
+        self.local.publish(call_id, event)  # privacy, then _shared below
+
+    def prune(self) -> None:
+        self.local.prune()
+        for call_id in [c for c in self._seen.calls if c not in self.local.calls]:
+            self._gone.append((call_id, self._seen.calls.pop(call_id).instance))
+
+    def active_calls(self, source: str | None = None) -> int:
+        return self.local.active_calls(source)
+
+    def attach(self, sub: Subscription, resume: dict[str, int]) -> None:
+        self.local.attach(sub, resume)
+
+    def detach(self, sub: Subscription) -> None:
+        self.local.detach(sub)
+
+    def record_feedback(self, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+        return self.local.record_feedback(principal, data)
+
+    def problem(self) -> str | None:
+        down = self._down
+        if down is None:
+            return None
+        return (
+            f"fleet bus unavailable ({where(self.options.redis_url)}): {down}; "
+            f"this node serves its own calls only, {len(self._outgoing)} events held"
+        )
+
+    def bus(self) -> BusStats:
+        return BusStats(
+            connected=self._down is None,
+            buffered=len(self._outgoing),
+            dropped_readings=self._outgoing.dropped_readings,
+            lost_events=self._outgoing.lost_events,
+            mirrored_calls=sum(1 for c in self._seen.calls if c in self.local.calls),
+            lost_calls=self._lost_calls,
+        )
+
+    def _shared(self, record: CallRecord, event: Event, message: str) -> None:
+        """An event of this node's call, as shared: queued for Redis."""
+        call_id = record.meta.call_id
+        owned = self._owned.get(call_id)
+        if owned is None:
+            return  # its call.ended was shared already
+        ended = isinstance(event, CallEnded)
+        self._outgoing.add(
+            Pending(
+                call_id=call_id,
+                instance=owned.instance,
+                seq=event.seq,
+                message=message,
+                meta=owned.meta,
+                reading=coalesce_key(event) is not None,
+                ended=ended,
+            )
+        )
+        self._waiting.set()
+        if ended:
+            del self._owned[call_id]
+
+    # -- claims, start and close ---------------------------------------------------
+
+    async def claim(self, meta: CallMeta) -> None:
+        """Refuse an id streaming here or on another node (4009); take it for this node.
+
+        Redis unreachable: the call goes on, unchecked against other nodes (one
+        line in the log): a floor keeps taking calls while its bus is down.
+        """
+        await self.local.claim(meta)
+        assert self._redis is not None, "claim before start"
+        key = self.keys.owner(meta.call_id)
+        try:
+            taken = await asyncio.wait_for(
+                self._redis.set(key, self.node, nx=True, px=self._lost_ms), self.options.timeout
+            )
+            holder = None if taken else cast(str | None, await self._redis.get(key))
+        except BUS_ERRORS as e:
+            log.warning(
+                "call %s: not checked against other nodes (fleet bus: %s)",
+                meta.call_id,
+                one_line(e),
+            )
+            return
+        if holder is not None and holder != self.node:
+            raise Refused(
+                Close.CONFLICT,
+                f"call id {meta.call_id!r} is already streaming (on node {holder}): "
+                "use a new call id per call",
+            )
+
+    async def adopt(self, call_id: str, source: str) -> int | None:
+        """Take over another node's call whose workstation now publishes here.
+
+        Its owner key is claimed first: a node that shuts down lets go of its
+        published calls only after writing their events, so once the claim
+        succeeds the call's stream holds all the old node acknowledged; it is
+        read to the end, then the call goes on as this node's, same instance,
+        ``seq`` continuing.
+        """
+        mirrored = self._seen.calls.get(call_id)
+        record = self.local.calls.get(call_id)
+        if mirrored is None or record is None or record.meta.source != source:
+            return None
+        if record.summary.ended:
+            return None
+        assert self._redis is not None, "adopt before start"
+        key = self.keys.owner(call_id)
+        stream = self.keys.call(call_id, mirrored.instance)
+        try:
+            taken = await asyncio.wait_for(
+                self._redis.set(key, self.node, nx=True, px=self._lost_ms), self.options.timeout
+            )
+            holder = None if taken else cast(str | None, await self._redis.get(key))
+            if holder is None or holder == self.node:
+                start = f"{mirrored.last + 1}-0"
+                rest = cast(Entries, await self._redis.xrange(stream, min=start, max="+"))
+        except BUS_ERRORS as e:
+            raise Refused(
+                Close.TRY_LATER, f"call {call_id!r} cannot be taken over now: {one_line(e)}"
+            ) from None
+        if holder is not None and holder != self.node:
+            raise Refused(
+                Close.CONFLICT,
+                f"call id {call_id!r} is still streaming on node {holder}: retry once it lets go",
+            )
+        for entry_id, fields in rest:
+            seq = int(entry_id.split("-", 1)[0])
+            self._mirror(call_id, mirrored.instance, mirrored.node, seq, fields["m"], "{}")
+        meta_json = json.dumps(dataclasses.asdict(record.meta), separators=(",", ":"))
+        self._owned[call_id] = _Owned(mirrored.instance, meta_json)
+        del self._seen.calls[call_id]
+        if record.summary.lost:
+            record.summary.lost = False
+            record.ended_at = None
+        log.info("call %s taken over from node %s", call_id, mirrored.node)
+        return record.summary.last_seq
+
+    async def start(self) -> None:
+        self._redis = connect(self.options)
+        for name, work in (("write", self._write), ("read", self._read), ("beat", self._beat)):
+            task = asyncio.create_task(work(), name=f"fleet-{name}")
+            task.add_done_callback(self._task_done)
+            self._tasks.append(task)
+        log.info("fleet: node %s on %s", self.node, where(self.options.redis_url))
+
+    async def close(self) -> None:
+        """Write what is buffered (within a deadline), stop the tasks, leave the fleet."""
+        if self._redis is None:
+            return
+        deadline = time.monotonic() + CLOSE_DEADLINE
+        while len(self._outgoing) and self._down is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if len(self._outgoing):
+            log.warning("fleet: %d events not written to Redis at shutdown", len(self._outgoing))
+        for task in self._tasks:
+            task.remove_done_callback(self._task_done)
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        try:  # other nodes learn at once; the calls still live here are lost to them
+            await asyncio.wait_for(self._leave(), self.options.timeout)
+        except BUS_ERRORS as e:
+            log.info("fleet: could not leave cleanly (%s)", one_line(e))
+        await self._redis.aclose()
+        self._redis = None
+
+    async def _leave(self) -> None:
+        assert self._redis is not None
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.delete(self.keys.node(self.node))
+            pipe.srem(self.keys.nodes, self.node)
+            for call_id in self._owned:  # let go (published calls): another node may adopt them
+                pipe.delete(self.keys.owner(call_id))
+            await pipe.execute()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        """A fleet task died of something else than Redis: seen in the log and /readyz."""
+        if task.cancelled():
+            return
+        error = task.exception()
+        log.error("fleet task %s failed: %s", task.get_name(), error, exc_info=error)
+        self._died = f"fleet task {task.get_name()} failed: {one_line(error or Exception())}"
+        self._up_since = None
+
+    @property
+    def _down(self) -> str | None:
+        """What is wrong with the bus, or None while every task's commands succeed."""
+        return self._died or next(iter(self._failing.values()), None)
+
+    def _ok(self, task: str) -> None:
+        if self._failing.pop(task, None) is None or self._down is not None:
+            return
+        self._up_since = time.monotonic()
+        first = not self._seen_up
+        self._seen_up = True
+        (log.info if first else log.warning)(
+            "fleet bus %s (%s)", "connected" if first else "back", where(self.options.redis_url)
+        )
+
+    def _failed(self, task: str, error: BaseException) -> None:
+        if self._down is None or self._down == NOT_YET:
+            log.warning(
+                "fleet bus unavailable (%s): %s; this node's calls go on, their events are held",
+                where(self.options.redis_url),
+                one_line(error),
+            )
+        self._failing[task] = one_line(error)
+        self._up_since = None
+
+    # -- writer ------------------------------------------------------------------
+
+    async def _write(self) -> None:
+        assert self._redis is not None
+        script = self._redis.register_script(APPEND)
+        backoff = BACKOFF_FIRST
+        while True:
+            await self._waiting.wait()
+            batch = self._outgoing.batch(BATCH)
+            if not batch:
+                self._waiting.clear()
+                continue
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for e in batch:
+                        keys, args = self._append_keys(e), self._append_args(e)
+                        await script(keys=keys, args=args, client=pipe)
+                    await pipe.execute()
+            except BUS_ERRORS as e:
+                self._failed("write", e)
+                await asyncio.sleep(backoff)
+                backoff = min(2 * backoff, BACKOFF_MAX)
+                continue
+            self._outgoing.written(batch)
+            self._ok("write")
+            backoff = BACKOFF_FIRST
+
+    def _append_keys(self, e: Pending) -> list[str]:
+        k = self.keys
+        return [k.call(e.call_id, e.instance), k.floor, k.node(self.node), k.owner(e.call_id)]
+
+    def _append_args(self, e: Pending) -> list[str | int]:
+        o = self.options
+        return [
+            e.seq,
+            o.stream_events,
+            o.floor_events,
+            e.call_id,
+            e.instance,
+            self.node,
+            e.message,
+            e.meta,
+            1 if e.ended else 0,
+            self._linger_ms,
+            STREAM_IDLE_MS,
+        ]
+
+    # -- reader ------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        assert self._redis is not None
+        block = int(min(1.0, self.options.timeout / 2) * 1000)
+        backoff = BACKOFF_FIRST
+        while True:
+            try:
+                await self._catch_up()
+                self._ok("read")
+                backoff = BACKOFF_FIRST
+                while True:
+                    assert self._floor_id is not None
+                    reply = cast(
+                        list[tuple[str, Entries]] | None,
+                        await self._redis.xread(
+                            {self.keys.floor: self._floor_id}, count=READ_COUNT, block=block
+                        ),
+                    )
+                    self._ok("read")
+                    for _stream, entries in reply or []:
+                        for entry_id, fields in entries:
+                            self._floor_id = entry_id
+                            self._take(fields)
+                        await asyncio.sleep(0)
+            except BUS_ERRORS as e:
+                self._failed("read", e)
+                await asyncio.sleep(backoff)
+                backoff = min(2 * backoff, BACKOFF_MAX)
+
+    async def _catch_up(self) -> None:
+        """Every live call of the other nodes, from its own stream past what was delivered.
+
+        First the floor's newest entry is noted (on the first connection), so
+        nothing written meanwhile is missed; what both give is delivered once.
+        """
+        assert self._redis is not None
+        if self._floor_id is None:
+            top = cast(Entries, await self._redis.xrevrange(self.keys.floor, count=1))
+            self._floor_id = top[0][0] if top else "0-0"
+        delivered = 0
+        for node in sorted(cast(set[str], await self._redis.smembers(self.keys.nodes))):
+            if node == self.node:
+                continue
+            calls = cast(dict[str, str], await self._redis.hgetall(self.keys.node(node)))
+            for call_id, value in calls.items():
+                if call_id == BEAT:
+                    continue
+                instance, meta = value.split(" ", 1)
+                known = self._seen.calls.get(call_id)
+                start = known.last + 1 if known and known.instance == instance else 1
+                entries = cast(
+                    Entries,
+                    await self._redis.xrange(
+                        self.keys.call(call_id, instance), min=f"{start}-0", max="+"
+                    ),
+                )
+                for entry_id, fields in entries:
+                    seq = int(entry_id.split("-", 1)[0])
+                    self._mirror(call_id, instance, node, seq, fields["m"], meta)
+                    delivered += 1
+                    if delivered % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
+
+    def _take(self, fields: dict[str, str]) -> None:
+        """One floor entry."""
+        node = fields.get("n", "")
+        if node == self.node:
+            return
+        try:
+            seq = int(fields["s"])
+            self._mirror(fields["c"], fields["i"], node, seq, fields["m"], fields["meta"])
+        except (KeyError, ValueError) as e:
+            log.warning("fleet: a floor entry of node %s is malformed (%s): skipped", node, e)
+
+    def _mirror(
+        self, call_id: str, instance: str, node: str, seq: int, message: str, meta: str
+    ) -> None:
+        """Deliver another node's event to the local hub once, in order."""
+        if call_id in self._owned or (call_id, instance) in self._gone:
+            return  # this node streams that id (a claim refused the other), or it is gone
+        if not self._seen.fresh(call_id, instance, seq):
+            return
+        if self._seen.first(call_id, instance) and not self._open_mirror(
+            call_id, instance, node, meta
+        ):
+            return
+        try:
+            event = from_json(message)
+        except SchemaError as e:
+            log.warning("fleet: an event of call %s from node %s: %s", call_id, node, e)
+            return
+        mirrored = self._seen.calls[call_id]
+        mirrored.last = seq
+        mirrored.lost = False
+        mirrored.node = node  # the writer now (one at a time; it may change hands)
+        self.local.deliver(call_id, event)
+        if isinstance(event, CallEnded):
+            mirrored.ended = True
+
+    def _open_mirror(self, call_id: str, instance: str, node: str, meta: str) -> bool:
+        old = self._seen.calls.get(call_id)
+        record = self.local.calls.get(call_id)
+        if record is not None and record.ended_at is None:
+            if old is None:
+                return False  # a call of this node that ended just now (its end in flight)
+            self.local.lose(call_id, old.node)  # a new instance: the old one's end was missed
+            self._gone.append((call_id, old.instance))
+        try:
+            data = json.loads(meta)
+            self.local.open_call(CallMeta(**data))
+        except (ValueError, TypeError) as e:
+            log.warning("fleet: call %s from node %s has malformed meta (%s)", call_id, node, e)
+            return False
+        self._seen.follow(call_id, instance, node)
+        return True
+
+    # -- heartbeat and lost nodes ------------------------------------------------------
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        tick = min(1.0, self.options.heartbeat)
+        due = 0.0
+        while True:
+            try:
+                if loop.time() >= due:
+                    await self._heartbeat()
+                    due = loop.time() + self.options.heartbeat
+                    self._ok("beat")
+                await self._check_lost()
+            except BUS_ERRORS as e:
+                self._failed("beat", e)
+            await asyncio.sleep(tick)
+
+    async def _heartbeat(self) -> None:
+        """This node's hash (its live calls) and its calls' owner keys, each for ``lost_after``.
+
+        Rewritten whole each beat: after a Redis restart (an empty Redis) the
+        fleet learns again which node streams which call.
+        """
+        assert self._redis is not None
+        node_key = self.keys.node(self.node)
+        fields: dict[EncodableT, EncodableT] = {BEAT: f"{time.time():.3f}"}
+        fields.update({c: f"{o.instance} {o.meta}" for c, o in self._owned.items()})
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(node_key)
+            pipe.hset(node_key, mapping=fields)
+            pipe.pexpire(node_key, self._lost_ms)
+            pipe.sadd(self.keys.nodes, self.node)
+            for call_id in self._owned:
+                pipe.set(self.keys.owner(call_id), self.node, px=self._lost_ms)
+            await asyncio.wait_for(pipe.execute(), self.options.timeout)
+
+    async def _check_lost(self) -> None:
+        """Mark lost the calls of nodes whose hash expired (no beat for ``lost_after``).
+
+        Only after this node has been connected for ``lost_after`` itself: after
+        a Redis restart every node needs a beat to be known again.
+        """
+        assert self._redis is not None
+        since = self._up_since
+        if since is None or time.monotonic() - since < self.options.lost_after:
+            return
+        nodes = self._seen.live_nodes()
+        nodes.pop(self.node, None)
+        if not nodes:
+            return
+        names = sorted(nodes)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.exists(self.keys.node(name))
+            alive = await asyncio.wait_for(pipe.execute(), self.options.timeout)
+        gone = [name for name, up in zip(names, alive, strict=True) if not up]
+        if not gone:
+            return
+        async with self._redis.pipeline(transaction=False) as tidy:
+            for name in gone:
+                for call_id in nodes[name]:
+                    mirrored = self._seen.calls[call_id]
+                    mirrored.lost = True
+                    self.local.lose(call_id, name)
+                    self._lost_calls += 1
+                    tidy.pexpire(self.keys.call(call_id, mirrored.instance), self._linger_ms)
+                tidy.srem(self.keys.nodes, name)
+                log.warning(
+                    "fleet: node %s stopped beating: its %d call(s) marked lost",
+                    name,
+                    len(nodes[name]),
+                )
+            await asyncio.wait_for(tidy.execute(), self.options.timeout)
