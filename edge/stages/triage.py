@@ -133,7 +133,8 @@ class TriageOptions:
     )
     opening: int = setting(
         1,
-        help="how many of the caller's first finals (of min_words or more) are the opening",
+        help="how many of the caller's first topical finals (min_words or more; not greetings, "
+        "names or thanks) decide the call at sensitive_at",
         range=Range(1, 100),
     )
     min_words: int = setting(

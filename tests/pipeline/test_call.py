@@ -10,6 +10,7 @@ from edge.audio.frames import Framer
 from edge.events import (
     CallEnded,
     CallStarted,
+    CallSummaryFinal,
     EngineDegraded,
     SpeechEnded,
     SpeechStarted,
@@ -27,14 +28,16 @@ pytestmark = pytest.mark.slow
 
 
 def test_fast_replay_events_are_ordered_and_complete(engine):
-    """Sequence numbers run 1..n, the call opens and closes, speech brackets transcripts."""
+    """Sequence numbers run 1..n, the call opens and closes (its summary just before the
+    end), speech brackets transcripts."""
     events = run_file(engine, DATA / "jfk.flac")
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert isinstance(events[0], CallStarted) and isinstance(events[-1], CallEnded)
+    assert isinstance(events[-2], CallSummaryFinal) and events[-2].role is None
     kinds = [type(e) for e in events]
     assert kinds.count(SpeechStarted) == kinds.count(SpeechEnded) >= 1
     assert kinds.count(TranscriptPartial) >= 5
-    for e in events[1:-1]:
+    for e in events[1:-2]:
         assert e.role is Role.CALLER and e.call_id == "test"
 
 
