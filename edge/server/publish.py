@@ -231,9 +231,11 @@ def parse_event(data: dict[str, Any]) -> Event:
     kind = data.get("type")
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is not None:
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = _KNOWN.get(cls)
+        if known is None:
+            known = _KNOWN[cls] = frozenset(f.name for f in dataclasses.fields(cls)) | {"v", "type"}
         for name in data:
-            if name not in known and name not in ("v", "type"):
+            if name not in known:
                 raise _bad(f"{cls.type} has no field {shown(name)}: see docs/events.md")
     try:
         event = from_dict(data)
@@ -243,6 +245,9 @@ def parse_event(data: dict[str, Any]) -> Event:
     if event.seq < 1:
         raise _bad(f"event seq {event.seq} is not a positive integer")
     return event
+
+
+_KNOWN: dict[type[Event], frozenset[str]] = {}  # each event type's fields, with v and type
 
 
 def _one_line(text: str, limit: int = 160) -> str:
