@@ -1070,6 +1070,8 @@ def plot(runs: list[Run], path: Path, title: str) -> bool:
     if any(r.redis_cpu_pct is not None for r in runs):
         right.plot(ns, [r.redis_cpu_pct or 0 for r in runs], "^-C5", label="redis-server CPU %")
     right.plot(ns, [r.clients_cpu_pct for r in runs], "v:C7", label="load generator CPU %")
+    waited = [sum(r.node_wait_pct) for r in runs]
+    right.plot(ns, waited, "x--C9", label="nodes waited for a core, % of the run")
     right.plot(ns, [r.machine_cpu_pct for r in runs], "o:C8", label="whole machine CPU %")
     cores = os.cpu_count() or 1
     right.axhline(100 * cores, color="grey", lw=1, ls="--")
