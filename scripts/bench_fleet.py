@@ -78,17 +78,18 @@ from typing import Any, TextIO
 
 import numpy as np
 import psutil
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: the package beside it
     sys.path.insert(0, str(ROOT))
 
+from edge.client import Publisher  # noqa: E402
 from edge.events import from_dict, to_dict  # noqa: E402
 from edge.server.hub import Privacy, coalesce_key  # noqa: E402
 from edge.server.options import PrivacyOptions  # noqa: E402
-from edge.server.publish import PublishInfo, hello_message  # noqa: E402
+from edge.server.publish import PublishInfo  # noqa: E402
 from edge.types import CallId  # noqa: E402
 
 CALLS_DIR = ROOT / "scripts/data/fleet_calls"
@@ -234,6 +235,8 @@ class Worker:
         self.tiles = 0
         self.errors: list[str] = []
         self.started_calls = 0
+        self.reconnections = 0  # publishers that lost their connection and resumed
+        self.resubscriptions = 0  # agent panels that lost theirs and resumed
         self.loop_lag = array.array("f")
         self.cpu_pct = 0.0  # this process's CPU from the start to the last event
 
@@ -300,67 +303,77 @@ class Worker:
                 return
 
     async def _publish(self, seat: Seat, call_id: str, index: int, end: float) -> None:
+        """One call, published as ``edge run --publish`` does: the workstation's own client.
+
+        :class:`edge.client.Publisher` keeps the events until they are acknowledged
+        and, when its connection drops, reconnects and resends what the service
+        lacks; so a connection lost under load costs lag here, not events.
+        """
         stream = self.streams[index]
         log = self.calls[call_id] = CallLog(index)
         info = PublishInfo(CallId(call_id), seat.agent_id, seat.team, self.plan.ingest_token)
-        async with connect(
-            seat.publish_url, open_timeout=30, max_size=None, compression=self.compression
-        ) as ws:
-            await ws.send(hello_message(info))
-            reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
-            if reply.get("type") != "publishing":
-                raise RuntimeError(f"refused: {reply}")
-            self.started_calls += 1
-            acks = asyncio.create_task(self._acks(ws))
-            try:
-                start = time.time()
-                for i, (offset, body) in enumerate(zip(stream.offsets, stream.bodies, strict=True)):
-                    due = start + offset
-                    if due > end and i and body["type"] != "call.ended":  # hang up
-                        body = ended_body(stream, i, end - start)
-                        due = end
-                    if (wait := due - time.time()) > 0:
-                        await asyncio.sleep(wait)
-                    now = time.time()
-                    self.late.append(now - due)
-                    log.sent.append(body["seq"])
-                    await ws.send(json.dumps({**body, "call_id": call_id, "wall_time": now}))
-                    if body["type"] == "call.ended":
-                        break
-                await asyncio.wait_for(acks, 30)  # the service closes after the last ack
-            finally:
-                acks.cancel()
-                await asyncio.gather(acks, return_exceptions=True)
-
-    async def _acks(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for message in ws:
-                data = json.loads(message)
-                if data.get("type") == "error":
-                    raise RuntimeError(f"publish refused: {data.get('message')}")
+        # The recordings were redacted once, when loaded: as a workstation's events are.
+        publisher = Publisher(seat.publish_url, info, PrivacyOptions(redact=False))
+        running = asyncio.create_task(publisher.run())
+        try:
+            start = time.time()
+            for i, (offset, body) in enumerate(zip(stream.offsets, stream.bodies, strict=True)):
+                due = start + offset
+                if due > end and i and body["type"] != "call.ended":  # hang up
+                    body = ended_body(stream, i, end - start)
+                    due = end
+                if (wait := due - time.time()) > 0:
+                    await asyncio.sleep(wait)
+                now = time.time()
+                self.late.append(now - due)
+                log.sent.append(body["seq"])
+                publisher.offer(from_dict({**body, "call_id": call_id, "wall_time": now}))
+                if body["type"] == "call.ended":
+                    break
+            await publisher.close()
+            await asyncio.wait_for(asyncio.shield(running), SETTLE + 30)
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+        self.started_calls += 1
+        self.reconnections += max(0, publisher.connections - 1)
+        if not publisher.backlog.done:
+            raise RuntimeError(f"{len(publisher.backlog)} event(s) never acknowledged")
 
     async def _agent(self, seat: Seat, subscribed: asyncio.Event) -> None:
-        hello = {"type": "subscribe", "view": "agent", "token": seat.agent_token}
-        try:
-            async with connect(
-                seat.subscribe_url, open_timeout=60, max_size=None, compression=self.compression
-            ) as ws:
-                await ws.send(json.dumps(hello))
-                reply = json.loads(await ws.recv())
-                if reply.get("type") != "subscribed":
-                    raise RuntimeError(f"agent {seat.agent_id} not subscribed: {reply}")
+        """The seat's agent panel: every event of its calls; dropped, it resumes as a page does."""
+        resume: dict[str, int] = {}
+        while True:
+            hello = {"type": "subscribe", "view": "agent", "token": seat.agent_token}
+            if resume:
+                hello["resume"] = resume
+            try:
+                async with connect(
+                    seat.subscribe_url, open_timeout=60, max_size=None, compression=self.compression
+                ) as ws:
+                    await ws.send(json.dumps(hello))
+                    reply = json.loads(await ws.recv())
+                    if reply.get("type") != "subscribed":
+                        raise RuntimeError(f"agent {seat.agent_id} not subscribed: {reply}")
+                    subscribed.set()
+                    async for message in ws:
+                        now = time.time()
+                        data = json.loads(message)
+                        call_id = data.get("call_id", "")
+                        call = self.calls.get(call_id)
+                        if call is None or "seq" not in data or "wall_time" not in data:
+                            continue  # a snapshot stands for what it covers: not counted
+                        call.received.append(data["seq"])
+                        resume[call_id] = data["seq"]
+                        self.lag.append(now - data["wall_time"])
+            except RuntimeError as e:  # refused: no point in trying again
+                self.errors.append(f"agent {seat.agent_id}: {e}")
                 subscribed.set()
-                async for message in ws:
-                    now = time.time()
-                    data = json.loads(message)
-                    call = self.calls.get(data.get("call_id", ""))
-                    if call is None or "seq" not in data:
-                        continue
-                    call.received.append(data["seq"])
-                    self.lag.append(now - data["wall_time"])
-        except (OSError, ConnectionClosed, RuntimeError) as e:
-            self.errors.append(f"agent {seat.agent_id}: {type(e).__name__}: {e}")
-            subscribed.set()
+                return
+            except (OSError, ConnectionClosed, asyncio.TimeoutError):
+                pass  # dropped (too slow, or the machine too busy to answer): resume
+            self.resubscriptions += 1
+            await asyncio.sleep(0.5)
 
     async def _wallboard(self, url: str, token: str, subscribed: asyncio.Event) -> None:
         try:
@@ -411,6 +424,8 @@ class Worker:
             "duplicated": duplicated,
             "disordered": disordered,
             "tiles": self.tiles,
+            "reconnections": self.reconnections,
+            "resubscriptions": self.resubscriptions,
             "cpu_pct": self.cpu_pct,
             "errors": self.errors[:20],
             "error_count": len(self.errors),
@@ -637,6 +652,8 @@ class Run:
     tiles: int
     lost: int
     coalesced: int
+    resumed_publishers: int  # connections lost and taken up again with their last seq
+    resumed_agents: int
     duplicated: int
     disordered: int
     errors: list[str]
@@ -855,6 +872,8 @@ def run_once(n: int, args: argparse.Namespace, out: Path, log: TextIO) -> Run:
         tiles=total("tiles"),
         lost=total("lost"),
         coalesced=total("coalesced"),
+        resumed_publishers=total("reconnections"),
+        resumed_agents=total("resubscriptions"),
         duplicated=total("duplicated"),
         disordered=total("disordered"),
         errors=errors[:5],
@@ -893,6 +912,7 @@ COLUMNS = [
     ("lag max ms", lambda r: _ms(r.lag_max)),
     ("alert lag p95 ms", lambda r: _ms(r.alert_lag_p95)),
     ("lost / coalesced", lambda r: f"{r.lost} / {r.coalesced}"),
+    ("resumed publishers / agents", lambda r: f"{r.resumed_publishers} / {r.resumed_agents}"),
     ("node CPU %", lambda r: " + ".join(f"{c:.0f}" for c in r.node_cpu_pct)),
     (
         "node CPU ms / event",
@@ -1011,7 +1031,9 @@ def markdown(report: dict[str, Any], runs: list[Run]) -> str:
         + ". *alert lag*: a wallboard's `alert` after its cue was sent.",
         "- *lost*: published events that never reached their agent panel (cues, finals, call "
         "events); *coalesced*: superseded readings and partials a slow subscriber's outbox "
-        "skipped by design (docs/server.md, Slow subscribers).",
+        "skipped by design (docs/server.md, Slow subscribers). *resumed*: publishers "
+        "(`edge.client.Publisher`, as `edge run --publish`) and agent panels whose "
+        "connection was lost and that took up again where the service stood.",
         "- *CPU %*: 100 % = one core, over the run; *node RSS* peak, with the node's RSS before "
         "the run in brackets; *machine*: everything, the load generator "
         "(publishers and subscribers) and other work included. *node CPU ms / event*: the "
