@@ -661,7 +661,7 @@ class Run:
     node_rss_mb: list[float]
     node_rss_idle_mb: list[float]
     node_wait_pct: list[float]  # the event loop runnable but waiting for a CPU, % of the run
-    node_cpu_ms_per_event: float | None  # the nodes' CPU over the events published
+    node_cpu_ms_per_event: float | None  # the nodes' CPU over the events they took
     redis_cpu_pct: float | None
     redis_rss_mb: float | None
     clients_cpu_pct: float
@@ -881,8 +881,9 @@ def run_once(n: int, args: argparse.Namespace, out: Path, log: TextIO) -> Run:
         node_rss_mb=[round(r / 2**20, 1) for r in usage.rss_peak[:nodes_n]],
         node_rss_idle_mb=[round(r / 2**20, 1) for r in usage.rss_idle[:nodes_n]],
         node_wait_pct=[round(w, 1) for w in usage.waited[:nodes_n]],
-        node_cpu_ms_per_event=round(10 * sum(nodes_cpu) * wall / total("sent"), 3)
-        if total("sent")
+        # Over the events the nodes took: a lost one may never have reached them.
+        node_cpu_ms_per_event=round(10 * sum(nodes_cpu) * wall / (total("sent") - total("lost")), 3)
+        if total("sent") > total("lost")
         else None,
         redis_cpu_pct=round(cpu[-1], 1) if args.redis else None,
         redis_rss_mb=round(usage.rss_peak[-1] / 2**20, 1) if args.redis else None,
@@ -1037,10 +1038,11 @@ def markdown(report: dict[str, Any], runs: list[Run]) -> str:
         "- *CPU %*: 100 % = one core, over the run; *node RSS* peak, with the node's RSS before "
         "the run in brackets; *machine*: everything, the load generator "
         "(publishers and subscribers) and other work included. *node CPU ms / event*: the "
-        "nodes' CPU time over the events published (each fanned out to its agent panel and "
-        "the wallboards): what sizes a hub node. *node waited for CPU*: how long the node's "
-        "event loop was ready to run but had no core (`/proc/PID/schedstat`): on a shared "
-        "machine, the part of the lag that is other work's.",
+        "nodes' CPU time over the events published and not lost (each fanned out to its "
+        "agent panel and the wallboards): what sizes a hub node. *node waited for CPU*: how "
+        "long the node's event loop was ready to run but had no core "
+        "(`/proc/PID/schedstat`): on a shared machine, the part of the lag that is other "
+        "work's.",
         f"- *events/s*: events published over the {s['seconds']:g} s; every seat's agent panel "
         "and the wallboards receive them.",
         "",
