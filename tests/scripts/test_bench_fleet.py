@@ -3,9 +3,12 @@
 import gzip
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_fleet.py"
 
@@ -69,6 +72,27 @@ def test_a_tiny_run_delivers_every_event_in_order_and_writes_the_table(tmp_path)
     table = (docs / "bench_fleet.md").read_text()
     assert table.startswith("# The event fan-out under load") and "\n| 3 | " in table
     assert (docs / "bench_fleet.json").exists()
+
+
+@pytest.mark.slow  # a redis-server and two nodes: 30 s on the loaded 2-core machine
+def test_two_nodes_sharing_calls_through_redis_deliver_every_event_across_them(tmp_path):
+    """--redis --nodes 2: each call published to one node reaches its agent on the other."""
+    pytest.importorskip("edge.fleet", reason="the fleet bus ([fleet] redis_url) is not here")
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (make test installs it)")
+    command = [sys.executable, str(SCRIPT), "--redis", "--nodes", "2", "--calls", "3"]
+    command += ["--seconds", "3", "--stagger", "0.3", "--limit", "2", "--wallboards", "2"]
+    command += ["--teams", "2", "--out", str(tmp_path), "--docs", "", "--keep-calls", "--no-plot"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (run,) = json.loads((tmp_path / "bench_fleet_redis.json").read_text())["runs"]
+    assert run["nodes"] == 2 and run["redis"] and run["sustained"] and not run["errors"]
+    assert run["lost"] == run["duplicated"] == run["disordered"] == 0
+    assert run["redis_rss_mb"] > 0 and len(run["node_cpu_pct"]) == 2
+    calls = json.loads((tmp_path / "bench_fleet.calls.json").read_text())
+    assert len(calls) >= 3
+    for call_id, call in calls.items():  # seat i publishes to node i % 2, listens on the other
+        assert call["received"] == call["sent"], call_id
 
 
 def test_the_recorded_files_are_gzipped_jsonl():
