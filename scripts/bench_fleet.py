@@ -33,15 +33,20 @@ panel subscribes to node i+1 mod K, so every event crosses the bus.
 
 **Load.** ``--clients`` processes (asyncio, ``websockets``) share the seats and
 wallboards, so the load generator is not one GIL; their CPU is reported, and
-how late they sent (a late send is stamped when it leaves, so it does not count
-as service lag).
+how late they offered each event against its schedule. Each call is published
+by :class:`edge.client.Publisher`, the client ``edge run --publish`` runs (an
+event is stamped when it is offered, so the client's own queueing counts as
+lag; a dropped connection resumes). A dropped agent panel resumes with its last
+seqs, as the page does.
 
 **Measured,** per N: event lag (receipt at the agent subscriber minus the
 event's ``wall_time``) p50/p95/p99/max; alert lag at the wallboards; events
 lost (a cue, final or call event missing) or coalesced (a superseded reading
-the outbox skipped); CPU (100 % = one core) and peak RSS of each node and of
-Redis; the load generator's CPU; the whole machine's CPU. The sweep stops
-after the first N whose lag p95 is over ``--stop-above`` or that lost events.
+the outbox skipped); CPU (100 % = one core), CPU per event, peak RSS and time
+waiting for a core of each node, and CPU and RSS of Redis; the load generator's
+CPU; the whole machine's CPU. The sweep stops after the first N whose lag p95
+is over ``--stop-above`` or that lost events. ``--profile`` runs the nodes under
+cProfile.
 
 Usage:
   scripts/bench_fleet.py [--calls 50,100,250,500,1000] [--seconds 40] [--nodes 1]
