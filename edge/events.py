@@ -352,10 +352,10 @@ class SchemaError(EdgeError):
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, str | int | None):  # first: the most common (bool is an int)
-        return value
-    if isinstance(value, enum.Enum):
+    if isinstance(value, enum.Enum):  # before str: a CueKind is a str too
         return value.value
+    if isinstance(value, str | int | None):  # the most common (bool is an int)
+        return value
     if isinstance(value, float):
         return round(value, 3)
     if isinstance(value, (list, tuple)):
