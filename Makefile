@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SAMPLE := edge/assets/sample_call.flac
 
-.PHONY: demo test test-fast lint format bench bench-service soak sample setup clean train-setup train-emotion eval-emotion train-text
+.PHONY: demo test test-fast lint format bench bench-service bench-fleet soak sample setup clean train-setup train-emotion eval-emotion train-text
 
 setup: $(STAMP)
 
@@ -53,6 +53,14 @@ bench: $(STAMP)
 bench-service: $(STAMP)
 	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1
 	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1 --overload 16 --arrival 2
+
+## bench-fleet: N = 50, 100, 250, 500, 1000 simultaneous published calls' events fanned out
+## to agent panels and 20 wallboards by one edge serve (a few minutes; writes artifacts/ and
+## docs/bench/bench_fleet.*); FLEET="--redis --nodes 2" for two nodes sharing calls through
+## a redis-server of its own (docs/bench/bench_fleet_redis.*)
+FLEET ?=
+bench-fleet: $(STAMP)
+	$(BIN)/python scripts/bench_fleet.py $(FLEET)
 
 ## soak: an hour of 2 real-time calls through `edge serve` with subscribers coming and going;
 ## fails if RSS, fds, tasks or queues keep growing (writes artifacts/soak/ and docs/bench/soak.*;

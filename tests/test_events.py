@@ -29,6 +29,7 @@ from edge.events import (
     VoiceEmotion,
     Word,
     from_json,
+    to_dict,
     to_json,
 )
 from edge.pipeline.call import Sequencer
@@ -168,6 +169,20 @@ def test_every_event_round_trips_through_json(event):
     assert data["v"] == SCHEMA_VERSION and data["type"] == event.type
     assert list(data)[:7] == ["v", "type", "stream_time", "role", "call_id", "seq", "wall_time"]
     assert from_json(line) == stamped
+
+
+def _plain(value) -> bool:
+    if isinstance(value, dict):
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return type(value) in (str, int, float, bool, type(None))
+
+
+@pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: e.type)
+def test_to_dict_gives_plain_json_values_only(event):
+    """No enum (a CueKind is a str too), tuple or dataclass is left in what to_dict returns."""
+    assert _plain(to_dict(event))
 
 
 def test_sequencer_numbers_events_without_gaps():

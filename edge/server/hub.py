@@ -144,6 +144,15 @@ class Subscription:
         return self.view is View.WALLBOARD and (not self.teams or meta.team in self.teams)
 
 
+def _watches(sub: Subscription) -> tuple[View, str | None]:
+    """What a subscriber watches, as the hub indexes it: an agent, a call, or the floor."""
+    if sub.view is View.AGENT:
+        return View.AGENT, sub.agent_id
+    if sub.view is View.CALL:
+        return View.CALL, sub.call_id
+    return View.WALLBOARD, None
+
+
 class CallRecord:
     """A live (or recently ended) call as the hub keeps it."""
 
@@ -216,6 +225,9 @@ class Hub:
         self.linger = linger
         self.calls: dict[str, CallRecord] = {}
         self.subscriptions: set[Subscription] = set()
+        # The same subscribers by whom they watch, so an event goes through its
+        # call's few watchers, not every subscriber of the floor (issue 16: 1,000 agents).
+        self._watchers: dict[tuple[View, str | None], set[Subscription]] = {}
         self.alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS)
         self.dropped = 0  # readings dropped across subscribers
         self._clock = clock
@@ -277,14 +289,16 @@ class Hub:
             self.alerts.append(self._alert(record.meta, shared))
         if isinstance(shared, CallEnded):
             record.ended_at = self._clock()
-        for sub in list(self.subscriptions):
+        tile: str | None = None  # made once, for the first wallboard that shows it
+        for sub in self._audience(record.meta):
             if sub.wants_events(record.meta):
                 self._send(sub, message, key)
             elif sub.wants_tiles(record.meta):
                 if isinstance(shared, CueRaised):
                     self._send(sub, _json(self.alerts[-1]))
                 if changed:
-                    self._send(sub, self._tile(record), ("tile", call_id))
+                    tile = tile or self._tile(record)
+                    self._send(sub, tile, ("tile", call_id))
 
     def lose(self, call_id: str, node: str) -> None:
         """The node that owns a call stopped beating: the call is lost, removed after the linger.
@@ -314,7 +328,7 @@ class Hub:
             if record.ended_at is not None and now - record.ended_at > self.linger:
                 del self.calls[call_id]
                 gone = _json({"type": "call.removed", "call_id": call_id})
-                for sub in list(self.subscriptions):
+                for sub in self._audience(record.meta):
                     if sub.wants_tiles(record.meta):
                         self._send(sub, gone)
 
@@ -360,6 +374,7 @@ class Hub:
     def attach(self, sub: Subscription, resume: dict[str, int]) -> None:
         """Add a subscriber; queue what it missed (``resume``: call id → last seq)."""
         self.subscriptions.add(sub)
+        self._watchers.setdefault(_watches(sub), set()).add(sub)
         if sub.view is View.WALLBOARD:
             for record in sorted(self.calls.values(), key=lambda r: -r.summary.need):
                 if sub.wants_tiles(record.meta):
@@ -376,6 +391,19 @@ class Hub:
 
     def detach(self, sub: Subscription) -> None:
         self.subscriptions.discard(sub)
+        watchers = self._watchers.get(_watches(sub))
+        if watchers is not None:
+            watchers.discard(sub)
+            if not watchers:
+                del self._watchers[_watches(sub)]
+
+    def _audience(self, meta: CallMeta) -> list[Subscription]:
+        """The subscribers a call's event may be for: its agent's, its detail views, wallboards."""
+        return [
+            *self._watchers.get((View.AGENT, meta.agent_id), ()),
+            *self._watchers.get((View.CALL, meta.call_id), ()),
+            *self._watchers.get((View.WALLBOARD, None), ()),
+        ]
 
     def _catch_up(self, sub: Subscription, record: CallRecord, last: int) -> None:
         """Missed events from the buffer, or a snapshot when they are gone: no duplicate.

@@ -231,19 +231,23 @@ def parse_event(data: dict[str, Any]) -> Event:
     kind = data.get("type")
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is not None:
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = _KNOWN.get(cls)
+        if known is None:
+            known = _KNOWN[cls] = frozenset(f.name for f in dataclasses.fields(cls)) | {"v", "type"}
         for name in data:
-            if name not in known and name not in ("v", "type"):
+            if name not in known:
                 raise _bad(f"{cls.type} has no field {shown(name)}: see docs/events.md")
     try:
         event = from_dict(data)
     except (SchemaError, ArithmeticError) as e:  # float() of a 400-digit integer overflows
         raise _bad(f"{_one_line(str(e))}: send events as docs/events.md writes them") from None
-    for f in dataclasses.fields(event):
-        _check(f.name, getattr(event, f.name), _hints(type(event))[f.name])
+    _checker(type(event))("", event)
     if event.seq < 1:
         raise _bad(f"event seq {event.seq} is not a positive integer")
     return event
+
+
+_KNOWN: dict[type[Event], frozenset[str]] = {}  # each event type's fields, with v and type
 
 
 def _one_line(text: str, limit: int = 160) -> str:
@@ -252,65 +256,97 @@ def _one_line(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…"
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints
+# Each type hint's check is made once, from the hint, and kept: reading the
+# hints (typing.get_origin and the like) on every event was most of the cost
+# of a published event (issue 16's fan-out benchmark).
 
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _check(name: str, value: object, hint: Any) -> None:
-    """Refuse ``value`` unless it has type ``hint`` (the types events use)."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    supertype = getattr(hint, "__supertype__", None)  # a NewType such as CallId
-    if supertype is not None:
-        _check(name, value, supertype)
-    elif origin in (typing.Union, _UnionType):
-        if not any(_fits(value, arg) for arg in args):
-            raise _bad(f"event field {name} has the wrong type: {shown(value)}")
-    elif origin is tuple:
-        if not isinstance(value, tuple):
-            raise _bad(f"event field {name} must be a list")
-        items = args[:1] if len(args) == 2 and args[1] is Ellipsis else args
-        if len(items) != 1 and len(items) != len(value):
-            raise _bad(f"event field {name} must hold {len(items)} items")
-        for i, item in enumerate(value):
-            _check(f"{name}[{i}]", item, items[0] if len(items) == 1 else items[i])
-    elif isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        if not isinstance(value, hint):
-            raise _bad(f"event field {name} must be an object")
-        for f in dataclasses.fields(hint):
-            _check(f"{name}.{f.name}", getattr(value, f.name), _hints(hint)[f.name])
-    elif not _fits(value, hint):
-        raise _bad(f"event field {name} must be {_NAMES.get(hint, 'valid')}, not {shown(value)}")
-
-
+_Check = Callable[[str, object], None]  # (field name, value): raises Refused
+_Fits = Callable[[object], bool]
+_CHECKS: dict[Any, _Check] = {}
 _UnionType = type(int | None)
 _NAMES = {float: "a finite number", int: "an integer", str: "a string", bool: "true or false"}
 
 
-def _fits(value: object, hint: Any) -> bool:
+def _checker(hint: Any) -> _Check:
+    """The check of values of type ``hint`` (the types events use); an event class: every field."""
+    check = _CHECKS.get(hint)
+    if check is None:
+        check = _CHECKS[hint] = _make_check(hint)
+    return check
+
+
+def _make_check(hint: Any) -> _Check:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    supertype = getattr(hint, "__supertype__", None)  # a NewType such as CallId
+    if supertype is not None:
+        return _checker(supertype)
+    if origin in (typing.Union, _UnionType):
+        alternatives = [_fits(arg) for arg in args]
+
+        def check_union(name: str, value: object) -> None:
+            if not any(fits(value) for fits in alternatives):
+                raise _bad(f"event field {name} has the wrong type: {shown(value)}")
+
+        return check_union
+    if origin is tuple:
+        items = args[:1] if len(args) == 2 and args[1] is Ellipsis else args
+        checks = [_checker(item) for item in items]
+
+        def check_tuple(name: str, value: object) -> None:
+            if not isinstance(value, tuple):
+                raise _bad(f"event field {name} must be a list")
+            if len(checks) != 1 and len(checks) != len(value):
+                raise _bad(f"event field {name} must hold {len(checks)} items")
+            for i, item in enumerate(value):
+                checks[0 if len(checks) == 1 else i](f"{name}[{i}]", item)
+
+        return check_tuple
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        fields = [(f.name, _checker(hints[f.name])) for f in dataclasses.fields(hint)]
+        nested = not issubclass(hint, Event)
+
+        def check_object(name: str, value: object) -> None:
+            if not isinstance(value, hint):
+                raise _bad(f"event field {name} must be an object")
+            for field_name, check in fields:
+                check(f"{name}.{field_name}" if nested else field_name, getattr(value, field_name))
+
+        return check_object
+    fits = _fits(hint)
+    kind = _NAMES.get(hint, "valid")
+
+    def check_plain(name: str, value: object) -> None:
+        if not fits(value):
+            raise _bad(f"event field {name} must be {kind}, not {shown(value)}")
+
+    return check_plain
+
+
+def _fits(hint: Any) -> _Fits:
+    """Whether a value has type ``hint``, as a predicate made once."""
     if hint is type(None):
-        return value is None
+        return lambda value: value is None
     if hint is float:
-        return (
+        return lambda value: (
             isinstance(value, int | float)
             and not isinstance(value, bool)
             and abs(value) < 1e12  # first: a 400-digit integer has no float
             and math.isfinite(value)
         )
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
     if isinstance(hint, type) and typing.get_origin(hint) is None:
-        return isinstance(value, hint)
-    try:
-        _check("", value, hint)
-    except Refused:
-        return False
-    return True
+        return lambda value: isinstance(value, hint)
+
+    def fits(value: object) -> bool:
+        try:
+            _checker(hint)("", value)
+        except Refused:
+            return False
+        return True
+
+    return fits
 
 
 # -- the workstation's side ---------------------------------------------------

@@ -362,3 +362,33 @@ def test_a_text_readings_quoted_words_leave_only_as_transcripts_do(share, redact
     (got,) = drain(s)
     assert got["type"] == "emotion.text" and got["quote"] == expected
     assert got["evidence"] == ["pain words"]
+
+
+def test_each_event_reaches_its_agent_its_call_views_and_the_wallboards_only() -> None:
+    """Among many subscribers an event goes to its agent, its call detail and wallboards.
+
+    The hub looks a call's watchers up (issue 16: 1,000 agents on one node); a
+    detached subscriber gets nothing more and leaves no trace behind.
+    """
+    hub = Hub(PrivacyOptions())
+    agents = {a: sub(View.AGENT, agent_id=a) for a in ("a1", "a2", "a3")}
+    detail = sub(View.CALL, call_id="c2")
+    board, other_team = sub(View.WALLBOARD, teams=("t1",)), sub(View.WALLBOARD, teams=("t9",))
+    for s in (*agents.values(), detail, board, other_team):
+        hub.attach(s, {})
+        drain(s)
+    hub.open_call(meta("c1", agent="a1"))
+    hub.open_call(meta("c2", agent="a2"))
+    stamps = {"c1": Stamp("c1"), "c2": Stamp("c2")}
+    hub.publish("c1", stamps["c1"](voice(0.5, 3.0)))
+    hub.publish("c2", stamps["c2"](final("hello")))
+    assert [m["call_id"] for m in drain(agents["a1"])] == ["c1"]
+    assert [m["type"] for m in drain(agents["a2"])] == ["transcript.final"]
+    assert drain(agents["a3"]) == [] and drain(other_team) == []
+    assert [m["type"] for m in drain(detail)] == ["transcript.final"]
+    assert [m["call"]["call_id"] for m in drain(board)] == ["c1"]  # the reading changed c1's tile
+    for s in (*agents.values(), detail, board, other_team):
+        hub.detach(s)
+    hub.publish("c1", stamps["c1"](voice(0.6, 4.0)))
+    assert all(drain(s) == [] for s in (*agents.values(), detail, board))
+    assert hub.subscriptions == set() and hub._watchers == {}
