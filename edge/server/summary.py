@@ -39,6 +39,7 @@ class CallMeta:
     team: str
     source: str
     started_at: float  # Unix time
+    automated: bool = False  # an IVR or voice assistant serves the caller (issue 17)
 
 
 class CallSummary:
@@ -121,6 +122,7 @@ class CallSummary:
             "agent_id": m.agent_id,
             "team": m.team,
             "started_at": round(m.started_at, 3),
+            "automated": m.automated,
             "duration": round(self.duration, 1),
             "ended": self.ended,
             "lost": self.lost,
