@@ -11,20 +11,24 @@ import json
 import logging
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from faster_whisper.audio import decode_audio
 from websockets.sync.client import connect
 
+from edge.audio import g711
 from edge.events import HandoffReason, HandoffRecommended
 from edge.server.ingest import IngestSession, Pressed, Started
 from edge.server.protocol import Close, Refused
 from edge.server.summary import CallMeta
 from edge.server.webhook import WebhookSender, idempotency_key, payload, verify
 from edge.stages.handoff import HandoffOptions
-from tests.helpers import TIME_FACTOR
+from tests.helpers import DATA, TIME_FACTOR
+from tests.server.harness import messages, subscriber
 from tests.server.test_lifecycle import START_TIMEOUT, EdgeServe
 
 SECRET = "s3cret-shared-with-the-ivr"
@@ -258,15 +262,54 @@ def test_native_start_marks_the_call_automated() -> None:
 # -- end to end ---------------------------------------------------------------------
 
 
-def twilio_media(track: str, at_ms: int) -> str:
-    silence = base64.b64encode(b"\xff" * 160).decode()  # 20 ms of mu-law silence
+SILENCE = b"\xff" * 160  # 20 ms of mu-law silence
+SPOKEN = DATA / "handoff" / "real_person_phone.flac"  # made by make_handoff_call.py
+
+
+def twilio_media(track: str, at_ms: int, payload: bytes = SILENCE) -> str:
     return json.dumps(
         {
             "event": "media",
             "streamSid": "MZ9",
-            "media": {"track": track, "timestamp": str(at_ms), "payload": silence},
+            "media": {
+                "track": track,
+                "timestamp": str(at_ms),
+                "payload": base64.b64encode(payload).decode(),
+            },
         }
     )
+
+
+def automated_twilio_call(ws_url: str, caller: bytes, press: set[int]) -> None:
+    """An automated Twilio call: ``caller`` (8 kHz mu-law) on the inbound track, silence
+    on the outbound (the bot), at real-time pace; the caller presses 0 at the 20 ms chunks
+    numbered in ``press``."""
+    with connect(ws_url + "/ingest", open_timeout=START_TIMEOUT) as ws:
+        ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        ws.send(twilio_start({"agent_id": "ivr-1", "team": "pharmacy", "automated": "true"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "started"
+        began = time.monotonic()
+        for k in range(len(caller) // 160):
+            time.sleep(max(0.0, began + k * 0.02 - time.monotonic()))
+            ws.send(twilio_media("inbound", 20 * k, caller[160 * k : 160 * (k + 1)]))
+            ws.send(twilio_media("outbound", 20 * k))
+            if k in press:
+                ws.send(dtmf("0"))
+        ws.send(json.dumps({"event": "stop", "streamSid": "MZ9"}))
+        assert json.loads(ws.recv(timeout=60 * TIME_FACTOR))["type"] == "stopped"
+
+
+def wait_for_requests(receiver: Receiver, count: int) -> None:
+    """Until ``count`` requests came (10 s at most), then half a second for any extra one."""
+    deadline = time.monotonic() + 10 * TIME_FACTOR
+    while len(receiver.requests) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+
+
+def metric(http: str, name: str) -> float:
+    text = urllib.request.urlopen(http + "/metrics", timeout=10).read().decode()
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
 
 
 @pytest.mark.slow
@@ -276,27 +319,14 @@ def test_twilio_call_pressing_0_hands_off_through_edge_serve(receiver: Receiver,
     env = {"EDGE_HANDOFF__URL": receiver.url, "EDGE_HANDOFF__SECRET": SECRET}
     serve = EdgeServe(env=env, cwd=tmp_path)
     try:
-        with connect(serve.ws + "/ingest", open_timeout=START_TIMEOUT) as ws:
-            ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-            ws.send(twilio_start({"agent_id": "ivr-1", "team": "pharmacy", "automated": "true"}))
-            assert json.loads(ws.recv(timeout=10))["type"] == "started"
-            for k in range(50):  # one second of both tracks at real-time pace
-                ws.send(twilio_media("inbound", 20 * k))
-                ws.send(twilio_media("outbound", 20 * k))
-                if k in (25, 40):
-                    ws.send(dtmf("0"))
-                time.sleep(0.02)
-            ws.send(json.dumps({"event": "stop", "streamSid": "MZ9"}))
-            assert json.loads(ws.recv(timeout=30 * TIME_FACTOR))["type"] == "stopped"
-        deadline = time.monotonic() + 10 * TIME_FACTOR
-        while not receiver.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)  # a second delivery, were there one, would have come by now
+        automated_twilio_call(serve.ws, SILENCE * 50, press={25, 40})
+        wait_for_requests(receiver, 1)
+        sent_metric = metric(serve.http, 'edge_handoff_deliveries_total{result="sent"}')
     finally:
         serve.terminate()
         serve.wait(30 * TIME_FACTOR)
     ((headers, body, status),) = receiver.requests
-    assert status == 200
+    assert status == 200 and sent_metric == 1
     assert verify(body, headers["X-Edge-Signature"], SECRET)
     assert not verify(body, headers["X-Edge-Signature"], "a-wrong-secret")
     assert headers["Idempotency-Key"] == idempotency_key("CAauto", "asked_for_person")
@@ -304,3 +334,37 @@ def test_twilio_call_pressing_0_hands_off_through_edge_serve(receiver: Receiver,
     assert sent["call_id"] == "CAauto" and sent["agent_id"] == "ivr-1"
     assert sent["reason"] == "asked_for_person" and sent["asks"] == 1
     assert sent["summary"] == "Topic not known yet; asked for a person once"
+
+
+@pytest.mark.slow
+def test_saying_real_person_and_pressing_0_hand_off_once(receiver: Receiver, tmp_path) -> None:
+    """Real models: an espeak-ng caller on the phone says "I want to talk to a real person"
+    and then presses 0; the webhook gets one asked_for_person hand-off (the same reason is
+    not sent twice), every hand-off signed, at most one per reason."""
+    narrow = decode_audio(str(SPOKEN), sampling_rate=8000)
+    caller = g711.pcm16_to_mulaw(g711.float_to_pcm16(narrow)).tobytes()
+    env = {"EDGE_HANDOFF__URL": receiver.url, "EDGE_HANDOFF__SECRET": SECRET}
+    serve = EdgeServe(env=env, cwd=tmp_path)
+    try:
+        with subscriber(serve.ws, view="agent", agent_id="ivr-1") as (sub, _):
+            chunks = len(caller) // 160
+            automated_twilio_call(serve.ws, caller, press={chunks - 5})
+            got = messages(sub, until="call.ended", timeout=60 * TIME_FACTOR)
+        wait_for_requests(receiver, 1)
+    finally:
+        serve.terminate()
+        serve.wait(30 * TIME_FACTOR)
+    heard = [m["text"] for m in got if m["type"] == "transcript.final"]
+    handoffs = [m for m in got if m["type"] == "handoff.recommended"]
+    assert got[0]["type"] == "call.started" and got[0]["automated"] is True
+    sent = [json.loads(body) for _, body, _ in receiver.requests]
+    reasons = [s["reason"] for s in sent]
+    assert reasons.count("asked_for_person") == 1, (reasons, heard)
+    assert len(set(reasons)) == len(reasons) == len(handoffs)
+    (ask,) = [s for s in sent if s["reason"] == "asked_for_person"]
+    # Said before the 0 key: the words made the hand-off, the key only counted.
+    assert ask["asks"] == 1 and ask["stream_time"] < (chunks - 5) * 0.02, heard
+    assert "real person" in " ".join(heard).lower()
+    for headers, body, _ in receiver.requests:
+        assert verify(body, headers["X-Edge-Signature"], SECRET)
+        assert headers["Idempotency-Key"] == json.loads(body)["idempotency_key"]
