@@ -24,7 +24,7 @@ from edge.audio import g711
 from edge.events import HandoffReason, HandoffRecommended
 from edge.server.ingest import IngestSession, Pressed, Started
 from edge.server.protocol import Close, Refused
-from edge.server.summary import CallMeta
+from edge.server.summary import CallMeta, CallSummary
 from edge.server.webhook import WebhookSender, idempotency_key, payload, verify
 from edge.stages.handoff import HandoffOptions
 from tests.helpers import DATA, TIME_FACTOR
@@ -199,6 +199,14 @@ def test_payload_holds_no_transcript_words() -> None:
     """The body carries the summary and counts only: no quote or caption field."""
     body = json.loads(payload(meta(), asked()))
     assert not {"quote", "text", "words", "captions"} & body.keys()
+
+
+def test_the_wallboard_tile_says_automated_and_its_handoffs() -> None:
+    """A tile shows that a call is automated and the reasons of its hand-offs, in order."""
+    tile = CallSummary(meta())
+    assert tile.observe(asked())
+    assert tile.to_dict()["automated"] is True
+    assert tile.to_dict()["handoffs"] == ["asked_for_person"]
 
 
 # -- ingest -------------------------------------------------------------------
