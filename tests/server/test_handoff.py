@@ -21,6 +21,7 @@ from faster_whisper.audio import decode_audio
 from websockets.sync.client import connect
 
 from edge.audio import g711
+from edge.client import CallSpec, _start_message
 from edge.events import HandoffReason, HandoffRecommended
 from edge.server.ingest import IngestSession, Pressed, Started
 from edge.server.protocol import Close, Refused
@@ -265,6 +266,14 @@ def test_native_start_marks_the_call_automated() -> None:
     with pytest.raises(Refused) as bad:
         IngestSession().text(json.dumps(start | {"automated": "yes"}))
     assert "automated must be true" in str(bad.value)
+
+
+def test_the_client_marks_a_native_call_automated() -> None:
+    """CallSpec(automated=True) sends a start the ingest session reads as automated."""
+    start = _start_message(CallSpec(call_id="n2", automated=True), 16000)
+    started = IngestSession().text(start)
+    assert isinstance(started, Started) and started.info.automated
+    assert "automated" not in _start_message(CallSpec(call_id="n3"), 16000)
 
 
 # -- end to end ---------------------------------------------------------------------
