@@ -42,6 +42,7 @@ class Receiver:
     def __init__(self, statuses: list[int] | None = None) -> None:
         self.statuses = list(statuses or [])
         self.requests: list[tuple[dict[str, str], bytes, int]] = []
+        self.arrived: list[float] = []  # time.monotonic() of each request
         self.lock = threading.Lock()
         receiver = self
 
@@ -51,6 +52,7 @@ class Receiver:
                 with receiver.lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver.requests.append((dict(self.headers.items()), body, status))
+                    receiver.arrived.append(time.monotonic())
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -297,10 +299,11 @@ def twilio_media(track: str, at_ms: int, payload: bytes = SILENCE) -> str:
     )
 
 
-def automated_twilio_call(ws_url: str, caller: bytes, press: set[int]) -> None:
+def automated_twilio_call(ws_url: str, caller: bytes, press: set[int]) -> list[float]:
     """An automated Twilio call: ``caller`` (8 kHz mu-law) on the inbound track, silence
     on the outbound (the bot), at real-time pace; the caller presses 0 at the 20 ms chunks
-    numbered in ``press``."""
+    numbered in ``press``. The time.monotonic() of each press."""
+    pressed: list[float] = []
     with connect(ws_url + "/ingest", open_timeout=START_TIMEOUT) as ws:
         ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         ws.send(twilio_start({"agent_id": "ivr-1", "team": "pharmacy", "automated": "true"}))
@@ -312,8 +315,10 @@ def automated_twilio_call(ws_url: str, caller: bytes, press: set[int]) -> None:
             ws.send(twilio_media("outbound", 20 * k))
             if k in press:
                 ws.send(dtmf("0"))
+                pressed.append(time.monotonic())
         ws.send(json.dumps({"event": "stop", "streamSid": "MZ9"}))
         assert json.loads(ws.recv(timeout=60 * TIME_FACTOR))["type"] == "stopped"
+    return pressed
 
 
 def wait_for_requests(receiver: Receiver, count: int) -> None:
@@ -336,7 +341,7 @@ def test_twilio_call_pressing_0_hands_off_through_edge_serve(receiver: Receiver,
     env = {"EDGE_HANDOFF__URL": receiver.url, "EDGE_HANDOFF__SECRET": SECRET}
     serve = EdgeServe(env=env, cwd=tmp_path)
     try:
-        automated_twilio_call(serve.ws, SILENCE * 50, press={25, 40})
+        pressed = automated_twilio_call(serve.ws, SILENCE * 50, press={25, 40})
         wait_for_requests(receiver, 1)
         sent_metric = metric(serve.http, 'edge_handoff_deliveries_total{result="sent"}')
     finally:
@@ -344,6 +349,9 @@ def test_twilio_call_pressing_0_hands_off_through_edge_serve(receiver: Receiver,
         serve.wait(30 * TIME_FACTOR)
     ((headers, body, status),) = receiver.requests
     assert status == 200 and sent_metric == 1
+    latency = receiver.arrived[0] - pressed[0]
+    print(f"0 pressed to webhook received: {latency * 1000:.0f} ms")
+    assert latency < 1.0 * TIME_FACTOR  # the key's hand-off goes out with the next audio
     assert verify(body, headers["X-Edge-Signature"], SECRET)
     assert not verify(body, headers["X-Edge-Signature"], "a-wrong-secret")
     assert headers["Idempotency-Key"] == idempotency_key("CAauto", "asked_for_person")
