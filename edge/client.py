@@ -54,6 +54,7 @@ class CallSpec:
     token: str | None = None
     live: bool = True
     encoding: str = "pcm16"  # pcm16 or mulaw
+    automated: bool = False  # an IVR or voice assistant serves the caller: hand-offs
 
 
 def _encode(block: npt.NDArray[np.float32], encoding: str) -> bytes:
@@ -77,6 +78,8 @@ def _start_message(spec: CallSpec, rate: int) -> str:
     }
     if spec.token:
         start["token"] = spec.token
+    if spec.automated:
+        start["automated"] = True
     return json.dumps(start)
 
 

@@ -65,6 +65,7 @@ from edge.settings import (
     setting,
     unwrap,
 )
+from edge.stages.handoff import HandoffOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -120,6 +121,7 @@ class Config:
     feedback: FeedbackOptions = field(default_factory=FeedbackOptions)
     tokens: tuple[TokenSpec, ...] = ()
     fleet: FleetOptions = field(default_factory=FleetOptions)
+    handoff: HandoffOptions = field(default_factory=HandoffOptions)
     capture: CaptureOptions = field(default_factory=CaptureOptions)
     log: LogOptions = field(default_factory=LogOptions)
     metrics: MetricsOptions = field(default_factory=MetricsOptions)

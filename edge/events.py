@@ -49,6 +49,9 @@ class CallStarted(Event):
     type: ClassVar[str] = "call.started"
 
     channels: tuple[Role, ...]
+    # Marked at ingest (native ``automated``, a Twilio <Parameter name="automated">): an
+    # IVR or voice assistant serves the caller; hand-offs are recommended (issue 17).
+    automated: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -376,6 +379,39 @@ class CallSummaryFinal(Event):
     agent_wpm: float | None = None  # the agent's words a minute while speaking
 
 
+class HandoffReason(str, enum.Enum):
+    """Why an automated call should go to a person."""
+
+    DISTRESSED = "distressed"  # a caller_distressed cue (elevated or high) or possible_emergency
+    SENSITIVE = "sensitive"  # call.triage says sensitive
+    ASKED = "asked_for_person"  # the caller asked for a person, or pressed 0
+    BOT_FAILING = "bot_failing"  # the automated side said it did not understand, again
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandoffRecommended(Event):
+    """An automated call should go to a person (``edge.stages.handoff``; issue 17).
+
+    Sent once per ``reason`` per call, only on calls marked automated. ``summary``
+    is for the person who takes the call, in plain words, and never holds
+    transcript words (topic, durations and counts only), whatever ``[privacy]
+    share`` says; the service also POSTs it to ``[handoff] url``.
+    """
+
+    type: ClassVar[str] = "handoff.recommended"
+
+    reason: HandoffReason
+    summary: str  # "Calling about a refill; distressed for 40 s; asked for a person twice"
+    triage: str = ""  # the latest call.triage label, "" for none yet
+    topic: str = ""
+    distressed_s: float = 0.0  # seconds a caller_distressed cue has been active
+    asks: int = 0  # times the caller asked for a person (words or the 0 key)
+    bot_failures: int = 0  # times the automated side said it did not understand
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelFailed(Event):
     """A model job failed or passed its deadline; the call goes on without its result.
@@ -437,6 +473,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CueCleared,
         CallTriage,
         CallSummaryFinal,
+        HandoffRecommended,
         ModelFailed,
         EngineDegraded,
         EngineRecovered,
@@ -511,7 +548,8 @@ def from_dict(data: dict[str, Any]) -> Event:
         if "channels" in values:
             values["channels"] = tuple(Role(r) for r in values["channels"])
         if "reason" in values:
-            values["reason"] = FinalReason(values["reason"])
+            reasons = HandoffReason if cls is HandoffRecommended else FinalReason
+            values["reason"] = reasons(values["reason"])
         if "words" in values:
             values["words"] = tuple(Word(**w) for w in values["words"])
         for f in dataclasses.fields(cls):

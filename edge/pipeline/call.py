@@ -38,6 +38,7 @@ from edge.pipeline.engine import Engine, ModelJobFailed
 from edge.pipeline.feed import ChannelFeed, VoiceScores
 from edge.pipeline.load import LoadStep
 from edge.stages.channel import AsrJob, ChannelStage
+from edge.stages.handoff import HandoffOptions
 from edge.stages.language import ChannelLanguage
 from edge.stages.prosody import ProsodyTracker
 from edge.stages.signals import CallSignals
@@ -277,7 +278,9 @@ class Call:
         live: bool,
         queue_frames: int = 256,
         queue_events: int = 1024,
+        handoff: HandoffOptions | None = None,
     ) -> None:
+        """``handoff``: the call is automated (marked at ingest) and hands off to people."""
         self.engine = engine
         self.call_id = call_id
         self.live = live
@@ -295,7 +298,9 @@ class Call:
             emergency=options.emergency,
             triage=options.triage,
             summary=options.summary,
+            handoff=handoff,
         )
+        self.automated = handoff is not None
         self._progress = {role: 0.0 for role in self.roles}
         self._held: list[tuple[float, int, Event]] = []
         self._held_seq = 0
@@ -342,7 +347,9 @@ class Call:
         return max((r.lag(now) for r in self.runners.values()), default=0.0)
 
     async def __aenter__(self) -> Call:
-        await self.emit([CallStarted(stream_time=0.0, channels=self.roles)])
+        await self.emit(
+            [CallStarted(stream_time=0.0, channels=self.roles, automated=self.automated)]
+        )
         if self.live:  # an upload's pace is the pipeline's: it is never behind
             self.engine.attach(self)
         self._tasks = [
@@ -407,6 +414,10 @@ class Call:
     async def _put(self, events: list[Event]) -> None:
         for event in events:
             await self._events.put(self.sequencer.stamp(event))
+
+    async def press(self, digit: str) -> None:
+        """The caller pressed a key (Twilio ``dtmf``): on an automated call, 0 hands off."""
+        await self._put(self.signals.press(digit))
 
     async def push(self, frame: Frame) -> None:
         runner = self.runners.get(frame.role)

@@ -49,6 +49,7 @@ from websockets.server import ServerProtocol
 
 from edge import logcontext
 from edge.config import Config
+from edge.events import HandoffRecommended
 from edge.feedback.store import VerdictStore, VerdictWriter
 from edge.fleet.stats import BusStats
 from edge.pipeline.call import Call
@@ -64,6 +65,7 @@ from edge.server.ingest import (
     Audio,
     Ignored,
     IngestSession,
+    Pressed,
     SourcePace,
     Started,
     Stopped,
@@ -85,6 +87,7 @@ from edge.server.subscribe import (
     subscribed_message,
 )
 from edge.server.summary import CallMeta
+from edge.server.webhook import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +259,14 @@ class Service:
                 record=record,
                 keep=keep,
             )
+        self.webhook = (
+            WebhookSender(
+                config.handoff,
+                counted=lambda result: self.metrics.handoff_deliveries.labels(result=result).inc(),
+            )
+            if config.handoff.url
+            else None
+        )
         self.server: Server | None = None
         self.live: dict[str, _LiveCall] = {}
         self.connections = 0  # open websocket connections (server.max_connections)
@@ -313,6 +324,8 @@ class Service:
                 await asyncio.to_thread(self.verdicts.close)
             raise
         self._housekeeping = asyncio.create_task(self._keep_house(), name="edge-housekeeping")
+        if self.webhook is not None:
+            self.webhook.start()
         await self.hub.start()
         if self.event_log is not None:
             await self.event_log.start()
@@ -345,6 +358,8 @@ class Service:
         await asyncio.gather(*goodbyes, return_exceptions=True)
         await self.server.wait_closed()
         await self.hub.close()  # after the calls' last events: they reach the other nodes
+        if self.webhook is not None:  # the calls' last hand-offs, within the deadline
+            await self.webhook.close(deadline)
         if self.event_log is not None:
             await self.event_log.close()
         if self.verdicts is not None:
@@ -524,6 +539,9 @@ class Service:
                 elif isinstance(result, Audio):
                     assert live is not None
                     await self._take(live, result, session.position)
+                elif isinstance(result, Pressed):
+                    assert live is not None
+                    await live.call.press(result.digit)
                 elif isinstance(result, Stopped):
                     assert live is not None and consumer is not None
                     await self._take(live, result, session.position)
@@ -605,10 +623,12 @@ class Service:
             team=info.team,
             source=source,
             started_at=time.time(),
+            automated=info.automated,
         )
         await self.hub.claim(meta)  # 4009 if another node streams it
         self.hub.open_call(meta)
-        call = Call(self.engine, info.call_id, info.roles, live=info.live)
+        handoff = self.config.handoff if info.automated else None
+        call = Call(self.engine, info.call_id, info.roles, live=info.live, handoff=handoff)
         await call.__aenter__()
         if not info.live and ws.keepalive_task is not None:
             # An upload's socket is read only as fast as the pipeline goes, so a
@@ -622,7 +642,7 @@ class Service:
             live.pace = self.paces[source]
             live.pace.calls += 1
         self.live[info.call_id] = live
-        consumer = asyncio.create_task(self._consume(call), name=f"{info.call_id}/events")
+        consumer = asyncio.create_task(self._consume(call, meta), name=f"{info.call_id}/events")
         self.metrics.calls_started.inc()
         log.info(
             "call %s started: %s from %s (%s, agent %r, team %r)",
@@ -706,10 +726,15 @@ class Service:
         with contextlib.suppress(ConnectionClosed):
             await ws.close(e.code, reason)
 
-    async def _consume(self, call: Call) -> None:
+    async def _consume(self, call: Call, meta: CallMeta) -> None:
         async for event in call.events():
             self.metrics.observe(event)
             self.hub.publish(call.call_id, event)
+            if isinstance(event, HandoffRecommended):
+                self.metrics.handoffs.labels(reason=event.reason.value).inc()
+                log.info("call %s: hand-off recommended (%s)", call.call_id, event.reason.value)
+                if self.webhook is not None:
+                    self.webhook.offer(meta, event)
 
     async def _end_call(self, live: _LiveCall, consumer: asyncio.Task[None] | None) -> None:
         """The ingest connection is gone: flush what the call heard, then let it go."""

@@ -5,8 +5,9 @@ Two dialects arrive on the same websocket path; the first message decides:
 * **native** (``docs/server.md``, protocol 1): a JSON ``start`` message, binary
   messages of interleaved audio, a JSON ``stop`` message;
 * **Twilio Media Streams**: JSON ``connected``, ``start``, ``media`` (base64
-  8 kHz mu-law per track), ``mark``/``dtmf`` (ignored) and ``stop``. The
-  ``inbound`` track is the caller, ``outbound`` the agent.
+  8 kHz mu-law per track), ``mark`` (ignored), ``dtmf`` and ``stop``. The
+  ``inbound`` track is the caller, ``outbound`` the agent. A ``dtmf`` message
+  (a key the caller pressed) comes out as :class:`Pressed`.
 
 :class:`IngestSession` is a state machine: :meth:`~IngestSession.text` and
 :meth:`~IngestSession.binary` take one websocket message each and return what
@@ -68,6 +69,9 @@ class CallInfo:
     # False: a recording uploaded for analysis; nothing is dropped, the upload
     # waits for the pipeline (back-pressure through the socket).
     live: bool = True
+    # An IVR or voice assistant serves the caller (native ``automated``, a Twilio
+    # <Parameter name="automated" value="true">): hand-offs are recommended.
+    automated: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,11 +90,21 @@ class Stopped:
 
 
 @dataclass(frozen=True)
+class Pressed:
+    """The caller pressed a key (Twilio ``dtmf``): ``0``-``9``, ``*`` or ``#``."""
+
+    digit: str
+
+
+@dataclass(frozen=True)
 class Ignored:
     pass
 
 
-Result = Started | Audio | Stopped | Ignored
+Result = Started | Audio | Stopped | Pressed | Ignored
+DIGITS = frozenset("0123456789*#")
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no", "")
 
 
 class _State(enum.Enum):
@@ -272,6 +286,11 @@ class IngestSession:
         live = data.get("live", True)
         if not isinstance(live, bool):
             raise _bad("live must be true (a call in progress) or false (a recording)")
+        automated = data.get("automated", False)
+        if not isinstance(automated, bool):
+            raise _bad(
+                "automated must be true (an IVR or voice assistant serves the caller) or false"
+            )
         self._encoding, self._rate, self._channels = encoding, rate, len(roles)
         self._splitter = Splitter(rate, len(roles), roles)
         return self._started(
@@ -283,6 +302,7 @@ class IngestSession:
                 dialect=Dialect.NATIVE,
                 token=optional_text_field(data, "token"),
                 live=live,
+                automated=automated,
             )
         )
 
@@ -304,8 +324,12 @@ class IngestSession:
             if self.state is _State.STOPPED:
                 raise _bad("Twilio 'media' after 'stop'")
             return self._twilio_media(data)
-        if event in ("mark", "dtmf"):
+        if event == "mark":
             return Ignored()
+        if event == "dtmf":
+            if self.state is not _State.STREAMING:
+                raise _bad("Twilio 'dtmf' outside the stream: after 'start', before 'stop'")
+            return _twilio_dtmf(data)
         if event == "stop":
             if self.state is not _State.STREAMING:
                 raise _bad("Twilio 'stop' before 'start'")
@@ -345,6 +369,7 @@ class IngestSession:
                 roles=tuple(t.role for t in self._tracks.values()),
                 dialect=Dialect.TWILIO,
                 token=optional_text_field(params, "token"),
+                automated=_twilio_flag(params, "automated"),
             )
         )
 
@@ -471,6 +496,26 @@ class _Track:
 
     def flush(self) -> list[Frame]:
         return self._splitter.feed(np.zeros((0, 1), np.float32), last=True)
+
+
+def _twilio_dtmf(data: dict[str, Any]) -> Pressed:
+    """A Twilio ``dtmf`` message: ``{"dtmf": {"track": "inbound_track", "digit": "0"}}``."""
+    dtmf = data.get("dtmf")
+    digit = dtmf.get("digit") if isinstance(dtmf, dict) else None
+    if not isinstance(digit, str) or digit not in DIGITS:
+        raise _bad(f"Twilio 'dtmf' digit {shown(digit)} is not a key: expected 0-9, * or #")
+    return Pressed(digit)
+
+
+def _twilio_flag(params: dict[str, Any], key: str) -> bool:
+    """A yes/no <Parameter>: Twilio's customParameters are strings ("true", "false")."""
+    value = params.get(key, "")
+    text = str(value).strip().lower() if isinstance(value, str | bool) else None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise _bad(f"Twilio parameter {key} {shown(value)} must be true or false")
 
 
 def call_id_field(value: object) -> CallId:

@@ -130,6 +130,18 @@ class Metrics:
             "Event log lines lost: disk full, folder gone, or writes slower than events",
             registry=r,
         )
+        self.handoffs = Counter(
+            "edge_handoffs",
+            "Hand-offs recommended on automated calls, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.handoff_deliveries = Counter(
+            "edge_handoff_deliveries",
+            "Hand-off webhooks by result: sent, failed (every attempt) or dropped (queue full)",
+            ["result"],
+            registry=r,
+        )
         self.ready = Gauge("edge_ready", "1 when the models are loaded", registry=r)
         self.held_calls = Gauge(
             "edge_hub_calls", "Calls held: live and recently ended (linger)", registry=r

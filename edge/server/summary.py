@@ -17,6 +17,7 @@ from edge.events import (
     EngineDegraded,
     EngineRecovered,
     Event,
+    HandoffRecommended,
     TranscriptFinal,
     VoiceEmotion,
 )
@@ -39,6 +40,7 @@ class CallMeta:
     team: str
     source: str
     started_at: float  # Unix time
+    automated: bool = False  # an IVR or voice assistant serves the caller (issue 17)
 
 
 class CallSummary:
@@ -57,6 +59,7 @@ class CallSummary:
         self.cues: dict[int, CueRaised] = {}
         self.captions: deque[dict[str, Any]] = deque(maxlen=CAPTIONS)
         self.triage: CallTriage | None = None  # the latest call.triage
+        self.handoffs: list[str] = []  # hand-offs recommended (automated calls), their reasons
         # The service's load step as this call was last told (engine.degraded / recovered).
         self.load: EngineDegraded | EngineRecovered | None = None
 
@@ -82,6 +85,9 @@ class CallSummary:
             return False
         if isinstance(event, CallTriage):
             self.triage = event
+            return True
+        if isinstance(event, HandoffRecommended):
+            self.handoffs.append(event.reason.value)
             return True
         if isinstance(event, CallStarted):
             return True  # the tile appears before the caller says a word
@@ -121,6 +127,7 @@ class CallSummary:
             "agent_id": m.agent_id,
             "team": m.team,
             "started_at": round(m.started_at, 3),
+            "automated": m.automated,
             "duration": round(self.duration, 1),
             "ended": self.ended,
             "lost": self.lost,
@@ -135,6 +142,7 @@ class CallSummary:
                 if self.triage
                 else None
             ),
+            "handoffs": list(self.handoffs),
             # What the service gives up for this call now (null: nothing).
             "load": (
                 {"step": self.load.step, "name": self.load.name, "message": self.load.message}

@@ -21,6 +21,7 @@ from edge.stages.confusion import ConfusionOptions, ConfusionWatch
 from edge.stages.conversation import ConversationOptions, ConversationTracker
 from edge.stages.cues import CueMachine, CueOptions
 from edge.stages.emergency import EmergencyOptions, EmergencyWatch
+from edge.stages.handoff import HandoffOptions, HandoffWatch
 from edge.stages.jargon import JargonOptions, JargonWatch
 from edge.stages.summary import Summarizer, SummaryOptions
 from edge.stages.triage import TriageOptions, TriageWatch
@@ -37,7 +38,9 @@ class CallSignals:
         emergency: EmergencyOptions | None = None,
         triage: TriageOptions | None = None,
         summary: SummaryOptions | None = None,
+        handoff: HandoffOptions | None = None,
     ) -> None:
+        """``handoff``: the call is automated (marked at ingest); None: a person serves it."""
         self.conversation = ConversationTracker(conversation)
         self.cues = CueMachine(cues)
         self.emergency = EmergencyWatch(emergency or EmergencyOptions(), self.cues.new_cue_id)
@@ -47,6 +50,7 @@ class CallSignals:
         )
         self.triage = TriageWatch(triage or TriageOptions())
         self.summarizer = Summarizer(summary or SummaryOptions())
+        self.handoff = HandoffWatch(handoff) if handoff is not None else None
         self.now = 0.0
 
     def reset(self) -> None:
@@ -57,6 +61,8 @@ class CallSignals:
         self.confusion.reset()
         self.triage.reset()
         self.summarizer.reset()
+        if self.handoff is not None:
+            self.handoff.reset()
         self.now = 0.0
 
     def observe(self, event: Event) -> list[Event]:
@@ -64,7 +70,8 @@ class CallSignals:
         events = self.emergency.feed(event) + self.cues.feed(event)
         events += self.jargon.feed(event) + self.confusion.feed(event)
         self.summarizer.feed(event)
-        return self._triage([event, *events], events)
+        out = self._triage([event, *events], events)
+        return self._handoff([event, *out], out)
 
     def tick(self, now: float) -> list[Event]:
         if now <= self.now:
@@ -72,7 +79,8 @@ class CallSignals:
         self.now = now
         events = self.emergency.tick(now) + self.cues.tick(now, self.conversation.observe(now))
         events += self.jargon.tick(now) + self.confusion.tick(now)
-        return self._triage(events, events)
+        out = self._triage(events, events)
+        return self._handoff(out, out)
 
     def flush(self, now: float) -> list[Event]:
         now = max(now, self.now)
@@ -84,6 +92,10 @@ class CallSignals:
         summary = self.summarizer.summary(now)
         return events + ([summary] if summary is not None else [])
 
+    def press(self, digit: str) -> list[Event]:
+        """The caller pressed a key (a Twilio ``dtmf`` message): a hand-off on 0."""
+        return self.handoff.press(digit, self.now) if self.handoff is not None else []
+
     def _triage(self, seen: list[Event], out: list[Event]) -> list[Event]:
         """``out`` and the triage events that ``seen`` (the call's event and the cues it
         raised) give, each after the event that caused it; the summary sees them all."""
@@ -91,4 +103,11 @@ class CallSignals:
             out = out + self.triage.feed(event)
         for event in out:
             self.summarizer.feed(event)
+        return out
+
+    def _handoff(self, seen: list[Event], out: list[Event]) -> list[Event]:
+        """``out`` and, on an automated call, the hand-offs that ``seen`` gives, last."""
+        if self.handoff is not None:
+            for event in seen:
+                out = out + self.handoff.feed(event)
         return out
