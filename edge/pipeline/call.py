@@ -113,7 +113,8 @@ class ChannelRunner:
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = 0
         self.now = 0.0  # stream time processed
-        # Live: when each frame in the queue came (engine's clock), oldest first.
+        # Live: when each frame in the queue could first have been processed (engine's
+        # clock): when it came, or when its audio was spoken if it came early. Oldest first.
         self._arrived: collections.deque[float] = collections.deque()
         # Utterances whose speech ended and whose final is not out: when (engine's clock).
         self._ended_at: dict[int, float] = {}
@@ -127,14 +128,16 @@ class ChannelRunner:
             self.dropped += 1
         self.queue.put_nowait(frame)
         if frame is not None:
-            self._arrived.append(self.call.engine.clock())
+            spoken = self.call.started_at + frame.end
+            self._arrived.append(max(self.call.engine.clock(), spoken))
 
     def lag(self, now: float) -> float:
         """Seconds this channel trails its audio at ``now``: how long the oldest frame
         waiting has waited, or the oldest utterance for its final since its speech ended.
 
-        Wall time, not stream time: a client that sends a burst ahead of real time
-        (a jitter buffer, a forwarder catching up) is not the service falling behind.
+        Wall time, not stream time, and a frame sent ahead of real time counts from
+        when its audio was spoken: a client that sends a burst ahead (a jitter
+        buffer, a source that does not pace itself) is not the service falling behind.
         """
         queued = now - self._arrived[0] if self._arrived else 0.0
         waiting = now - min(self._ended_at.values()) if self._ended_at else 0.0
@@ -322,6 +325,7 @@ class Call:
         self._duration = 0.0
         self._finished = False
         self._announced = LoadStep.NORMAL  # the load step this call's subscribers were told
+        self.started_at = engine.clock()  # when its audio began, on the engine's clock
 
     @property
     def dropped_frames(self) -> int:
