@@ -15,6 +15,7 @@ Two pacing modes:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import heapq
@@ -113,7 +114,9 @@ class ChannelRunner:
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = 0
         self.now = 0.0  # stream time processed
-        self.received = 0.0  # stream time received (live)
+        # Live: when each frame in the queue could first have been processed (engine's
+        # clock): when it came, or when its audio was spoken if it came early. Oldest first.
+        self._arrived: collections.deque[float] = collections.deque()
         # Utterances whose speech ended and whose final is not out: when (engine's clock).
         self._ended_at: dict[int, float] = {}
         self._reported: set[str] = set()  # stages whose failure the call was told of
@@ -121,17 +124,25 @@ class ChannelRunner:
     def offer(self, frame: Frame | None) -> None:
         """Live intake: never waits; a full queue loses its oldest frame."""
         if self.queue.full():
-            self.queue.get_nowait()
+            if self.queue.get_nowait() is not None and self._arrived:
+                self._arrived.popleft()
             self.dropped += 1
         self.queue.put_nowait(frame)
         if frame is not None:
-            self.received = max(self.received, frame.end)
+            spoken = self.call.started_at + frame.end
+            self._arrived.append(max(self.call.engine.clock(), spoken))
 
     def lag(self, now: float) -> float:
-        """Seconds this channel trails its audio at ``now``: audio waiting to be
-        processed, or the oldest utterance waiting for its final since its speech ended."""
+        """Seconds this channel trails its audio at ``now``: how long the oldest frame
+        waiting has waited, or the oldest utterance for its final since its speech ended.
+
+        Wall time, not stream time, and a frame sent ahead of real time counts from
+        when its audio was spoken: a client that sends a burst ahead (a jitter
+        buffer, a source that does not pace itself) is not the service falling behind.
+        """
+        queued = now - self._arrived[0] if self._arrived else 0.0
         waiting = now - min(self._ended_at.values()) if self._ended_at else 0.0
-        return max(self.received - self.now, waiting, 0.0)
+        return max(queued, waiting, 0.0)
 
     def _track_finals(self) -> None:
         """Note when utterances close (speech ended) and forget those whose final is out."""
@@ -149,6 +160,9 @@ class ChannelRunner:
         batch = [await self.queue.get()]
         while batch[-1] is not _END and not self.queue.empty() and len(batch) < 64:
             batch.append(self.queue.get_nowait())
+        for frame in batch:
+            if frame is not None and self._arrived:
+                self._arrived.popleft()
         return batch
 
     async def run(self) -> None:
@@ -318,6 +332,7 @@ class Call:
         self._duration = 0.0
         self._finished = False
         self._announced = LoadStep.NORMAL  # the load step this call's subscribers were told
+        self.started_at = engine.clock()  # when its audio began, on the engine's clock
 
     @property
     def dropped_frames(self) -> int:

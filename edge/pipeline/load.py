@@ -1,12 +1,13 @@
 """How far behind the engine is, and what it gives up to catch up (issue 15).
 
 A box that silently falls half a minute behind is worse than one that says it
-is full. The engine measures each live call's *lag* (audio received and not yet
-processed; how long the oldest utterance whose speech ended has waited for its
-final) and feeds the worst of them to :class:`LoadGovernor`, a pure state
-machine on a clock it is given. While the lag stays over ``[pipeline.load]
-lag_budget`` the governor degrades one :class:`LoadStep` at a time; while it
-stays under ``recover_at`` times the budget it recovers one step at a time.
+is full. The engine measures each live call's *lag* (how long the oldest audio
+received has waited to be processed; how long the oldest utterance whose speech
+ended has waited for its final: wall-clock seconds both) and feeds the worst
+of them to :class:`LoadGovernor`, a pure state machine on a clock it is given.
+While the lag stays over ``[pipeline.load] lag_budget`` the governor degrades
+one :class:`LoadStep` at a time; while it stays under ``recover_at`` times the
+budget it recovers one step at a time.
 Between the two it holds (hysteresis), and after every change it waits
 ``hold`` seconds (``recover_hold`` going back) for the change to take effect
 before it judges again.
