@@ -40,6 +40,11 @@ seconds, never for a score change alone; with each, its ``suggestion``
 beyond its training voices, so a cue resting on it alone, with no words and no
 prosody against the caller's own baseline, says "tone of voice only" and stays
 ``elevated``; ``high`` needs corroboration (``voice_only_high`` lifts the rule).
+Such a cue raises only when the window reading is unusual *for this caller*
+(``voice_own_z`` robust spreads above their own running median, :class:`CallerNorm`),
+since the model reads many calm voices of other corpora as steadily distressed;
+a high pitch, which swings widely in calm speech, is named but corroborates
+nothing (``pitch_corroborates``); ``voice_only_raise`` turns the voice alone off.
 A distress cue raises only with at least one reason to show (``need_reason``):
 a score made of inputs each too weak to name is no cue.
 
