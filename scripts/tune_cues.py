@@ -1,7 +1,7 @@
 """Distress cue rules replayed on recorded calls: false cues on calm speech of other
 corpora against cue timing on assembled RAVDESS calls (issue 13, part 3).
 
-    python scripts/tune_cues.py --record      # ~25 min: every call's readings, once
+    python scripts/tune_cues.py --record      # every call's readings, once (long: minutes a call)
     python scripts/tune_cues.py               # each rule in RULES replayed: seconds each
 
 ``--record`` runs every call through VAD, the live windows, the shipped model and
@@ -17,8 +17,9 @@ The calls, and which of them the rules may be tuned on:
 * **report**: the calm calls of ``eval_cross_corpus`` not in the tuning half (URDU
   neutral of held-out speakers, the other BAVED half, TESS neutral, the telephone
   conversation), never looked at to choose a rule;
-* **RAVDESS**: ``eval_emotion``'s assembled calls (a minute calm, then distressed, and
-  calm-only calls) of the held-out actors 17-20, clean and telephone: cue within 3 s
+* **RAVDESS**: ``eval_emotion``'s assembled distressed calls (a minute calm, then
+  distressed; its calm-only calls are not recorded) of the held-out actors 17-20, the
+  first of each actor and kind and then all three, clean and telephone: cue within 3 s
   of onset and false cues an hour. The shipped settings were chosen on these actors
   too, so they are a check that real cues survive, not a held-out figure.
 """
