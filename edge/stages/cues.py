@@ -40,6 +40,11 @@ seconds, never for a score change alone; with each, its ``suggestion``
 beyond its training voices, so a cue resting on it alone, with no words and no
 prosody against the caller's own baseline, says "tone of voice only" and stays
 ``elevated``; ``high`` needs corroboration (``voice_only_high`` lifts the rule).
+Such a cue raises only when the window reading is unusual *for this caller*
+(``voice_own_z`` robust spreads above their own running median, :class:`CallerNorm`),
+since the model reads many calm voices of other corpora as steadily distressed;
+a high pitch, which swings widely in calm speech, is named but corroborates
+nothing (``pitch_corroborates``); ``voice_only_raise`` turns the voice alone off.
 A distress cue raises only with at least one reason to show (``need_reason``):
 a score made of inputs each too weak to name is no cue.
 
@@ -205,7 +210,7 @@ class CueOptions:
         0.3, help="(faded) text distress that counts as evidence", range=UNIT
     )
     evidence_z: float = setting(
-        1.5, help="a prosody z-score that counts as evidence on its own", range=NONNEGATIVE
+        2.5, help="a prosody z-score that counts as evidence on its own", range=NONNEGATIVE
     )
     arousal_high: float = setting(
         0.6, help='with loudness z >= raised_z: "raised voice"', range=UNIT
@@ -232,6 +237,22 @@ class CueOptions:
     need_reason: bool = setting(
         True,
         help="a distress cue raises only once it has a reason to show (the score alone is not one)",
+    )
+    voice_only_raise: bool = setting(
+        True,
+        help="the voice model alone may raise a distress cue (false: it needs words or "
+        "prosody against the caller's own baseline as well)",
+    )
+    voice_own_z: float = setting(
+        2.0,
+        help="a cue resting on the voice alone needs its window reading this many robust "
+        "spreads above the caller's own typical window reading (0: off)",
+        range=Range(0, 20),
+    )
+    pitch_corroborates: bool = setting(
+        False,
+        help="a high pitch against the caller's own baseline is enough to corroborate the "
+        "voice model (false: it is shown as a reason but a cue needs words, loudness or pace)",
     )
     voice_only_high: bool = setting(
         False,
@@ -351,6 +372,8 @@ class CueMachine:
         self._trend: tuple[float, float] | None = None  # slopes: whole window, slower half
         self._high_since: float | None = None
         self._onset = OnsetWatch(o)
+        self._own = CallerNorm(o, o.voice_own_z)  # the caller's window readings
+        self._unusual = False  # the latest window reading is unusual for this caller
         self._first_voice: float | None = None
         self._next_id = 1
         self._active: dict[CueKind, CueRaised] = {}
@@ -402,6 +425,9 @@ class CueMachine:
         if isinstance(event, VoiceEmotion):
             self._voice = (self.now, event)
             self._first_voice = self.now if self._first_voice is None else self._first_voice
+            if not event.window_repeated:
+                own = self.options.voice_own_z
+                self._unusual = not own or self._own.unusual(event.distress)
             if self._onset.confirmed(event):
                 events += self._fast_raise(event.utterance_distress or 0.0)
         elif isinstance(event, TextEmotion):
@@ -537,7 +563,9 @@ class CueMachine:
     def _corroborated(self) -> bool:
         """Does the score rest on more than the voice model: words, or prosody against
         the caller's own baseline?"""
-        return bool(self._seen_other)
+        if self.options.pitch_corroborates:
+            return bool(self._seen_other)
+        return any(word != "high pitch" for word in self._seen_other)
 
     def _reasons(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The reasons an active distress cue shows, and its quotes.
@@ -573,6 +601,8 @@ class CueMachine:
         kind = CueKind.CALLER_DISTRESSED
         warming = self._warming_up() and reading < self.options.warmup_raise_at
         self._observe()
+        if not self._corroborated() and not self.options.voice_only_raise:
+            return []
         if warming or not self._has_reason() or not self._latches[kind].trip(self.now):
             return []
         self._score = max(self._score, reading)
@@ -608,7 +638,7 @@ class CueMachine:
         high = self._high_since is not None and now - self._high_since >= o.min_duration - _EPS
         high = high and (o.voice_only_high or self._corroborated())  # as sure as its evidence
         kind = CueKind.CALLER_DISTRESSED
-        on = s >= self._raise_at() and self._has_reason()
+        on = s >= self._raise_at() and self._has_reason() and self._sure_enough()
         change = self._latches[kind].update(now, on=on, off=s < o.clear_at)
         if change is True:
             events.append(self._raise(kind, CueLevel.HIGH if high else CueLevel.ELEVATED, s))
@@ -628,6 +658,15 @@ class CueMachine:
             events.append(self._clear(kind))
         events += self._follow(s, skip={e.cue for e in events if isinstance(e, CueRaised)})
         return events
+
+    def _sure_enough(self) -> bool:
+        """May the smoothed path raise now? A cue resting on the voice alone needs the
+        window reading to be unusual for this caller (``voice_own_z``), not merely
+        distressed against the population (issue 13: the model's distress reads many
+        calm voices of other corpora as distressed, but steadily so)."""
+        if self._corroborated():
+            return True
+        return self.options.voice_only_raise and self._unusual
 
     def _has_reason(self) -> bool:
         """Has a distress cue a reason to show now (or is none needed)?"""
@@ -711,20 +750,54 @@ class CueMachine:
         )
 
 
+class CallerNorm:
+    """Is a reading unusually high *for this caller*?
+
+    Readings are compared, in log-odds, with the caller's own earlier readings
+    (median and robust spread, so a few distressed ones do not move it, blended
+    with a population prior while there are few): a reading is unusual when it is
+    ``z`` spreads or more above the caller's typical reading.
+    """
+
+    def __init__(self, options: CueOptions, z: float) -> None:
+        self.options, self.z = options, z
+        self._history: collections.deque[float] = collections.deque(maxlen=options.onset_history)
+
+    def unusual(self, reading: float) -> bool:
+        """Is this reading unusual? (It then joins the caller's history.)"""
+        logit = math.log((reading + 1e-3) / (1 - reading + 1e-3))
+        hot = logit >= self.typical()
+        self._history.append(logit)
+        return hot
+
+    def typical(self) -> float:
+        """The log-odds a reading must reach: this caller's median plus ``z`` spreads."""
+        o = self.options
+        n, w = len(self._history), o.onset_prior_weight
+        if n:
+            seen = np.fromiter(self._history, float, n)
+            median = float(np.median(seen))
+            spread = 1.4826 * float(np.median(np.abs(seen - median))) + 0.1
+        else:
+            median = spread = 0.0
+        centre = (n * median + w * o.onset_prior) / max(n + w, _EPS)
+        spread = math.sqrt((n * spread**2 + w * o.onset_prior_spread**2) / max(n + w, _EPS))
+        return centre + self.z * spread
+
+
 class OnsetWatch:
     """The fast onset path: is the caller's current utterance, read alone, unusually
     distressed *for this caller*?
 
-    Each reading is compared, in log-odds, with the caller's own earlier utterance
-    readings (median and spread, robust to a few distressed ones, blended with a
-    population prior while there are few): it counts when it is at least
-    ``onset_at`` and ``onset_z`` spreads above the caller's typical reading.
-    ``onset_readings`` counting readings in a row within one utterance confirm an onset.
+    Each reading is compared with the caller's own earlier utterance readings
+    (:class:`CallerNorm`): it counts when it is at least ``onset_at`` and ``onset_z``
+    spreads above the caller's typical reading. ``onset_readings`` counting readings
+    in a row within one utterance confirm an onset.
     """
 
     def __init__(self, options: CueOptions) -> None:
         self.options = options
-        self._history: collections.deque[float] = collections.deque(maxlen=options.onset_history)
+        self._norm = CallerNorm(options, options.onset_z)
         self._utterance: float | None = None
         self._run = 0
 
@@ -736,25 +809,9 @@ class OnsetWatch:
             return False
         if voice.utterance_start != self._utterance:
             self._utterance, self._run = voice.utterance_start, 0
-        logit = math.log((reading + 1e-3) / (1 - reading + 1e-3))
-        hot = reading >= o.onset_at and logit >= self._typical()
-        self._history.append(logit)
+        hot = self._norm.unusual(reading) and reading >= o.onset_at
         self._run = self._run + 1 if hot else 0
         return self._run == o.onset_readings
-
-    def _typical(self) -> float:
-        """The log-odds a reading must reach: this caller's median plus onset_z spreads."""
-        o = self.options
-        n, w = len(self._history), o.onset_prior_weight
-        if n:
-            seen = np.fromiter(self._history, float, n)
-            median = float(np.median(seen))
-            spread = 1.4826 * float(np.median(np.abs(seen - median))) + 0.1
-        else:
-            median = spread = 0.0
-        centre = (n * median + w * o.onset_prior) / max(n + w, _EPS)
-        spread = math.sqrt((n * spread**2 + w * o.onset_prior_spread**2) / max(n + w, _EPS))
-        return centre + o.onset_z * spread
 
 
 def _slope(times: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> float:

@@ -14,18 +14,23 @@ from edge.types import Role
 pytestmark = pytest.mark.slow
 
 
+CALM = 30.0  # seconds the caller sounds calm before their voice turns distressed
+
+
 def voice(t: float) -> VoiceEmotion:
-    """A scripted reading of the voice model: distressed, aroused (the voice model's
-    own behaviour is pinned in tests/pipeline/test_distress.py)."""
+    """A scripted reading of the voice model: calm for CALM seconds, then distressed,
+    aroused (the voice model's own behaviour is pinned in tests/pipeline/test_distress.py;
+    a voice alone raises a cue only when it changes for this caller, issue 13)."""
+    calm = t <= CALM
     shares = (("neutral", 0.2), ("angry", 0.1), ("fearful", 0.7))
     return VoiceEmotion(
         stream_time=t,
         role=Role.CALLER,
         start=t - 3.0,
         end=t,
-        probs=shares,
-        distress=0.85,
-        arousal=0.8,
+        probs=(("neutral", 0.9), ("angry", 0.05), ("fearful", 0.05)) if calm else shares,
+        distress=0.1 if calm else 0.85,
+        arousal=0.3 if calm else 0.8,
     )
 
 
@@ -37,7 +42,7 @@ def test_a_voice_only_cue_is_re_sent_with_the_words_and_their_quote() -> None:
     signals = CallSignals(options.conversation, options.cues)
     events = []
     t = 0.0
-    while t < 30.0:  # half a minute of a distressed voice, read every half second
+    while t < CALM + 30.0:  # half a minute calm, half a minute distressed, every half second
         t = round(t + 0.5, 3)
         events += signals.tick(t) + signals.observe(voice(t))
     (first,) = [e for e in events if isinstance(e, CueRaised)]
@@ -46,14 +51,17 @@ def test_a_voice_only_cue_is_re_sent_with_the_words_and_their_quote() -> None:
     assert first.message.startswith("Caller may be distressed")
 
     said = "my chest hurts so much"
-    words = tuple(Word(w, 30.0 + 0.3 * i, 30.3 + 0.3 * i, 0.9) for i, w in enumerate(said.split()))
+    at = CALM + 30.0
+    words = tuple(
+        Word(w, at + 0.3 * i, at + 0.3 + 0.3 * i, 0.9) for i, w in enumerate(said.split())
+    )
     final = TranscriptFinal(
-        stream_time=32.0,
+        stream_time=at + 2.0,
         role=Role.CALLER,
         utterance=7,
         text=said,
-        start=30.0,
-        end=31.5,
+        start=at,
+        end=at + 1.5,
         confidence=0.9,
         reason=FinalReason.PAUSE,
         words=words,
@@ -62,8 +70,8 @@ def test_a_voice_only_cue_is_re_sent_with_the_words_and_their_quote() -> None:
     feed = ChannelFeed(Role.CALLER, threshold=0.5)
     reading = feed.text_emotion(final, MiniLmTextScorer.load().score([final.text])[0])
     assert reading.evidence == ("pain words",) and reading.quote == ("my chest hurts",)
-    events = signals.tick(32.0) + signals.observe(final) + signals.observe(reading)
-    while t < 35.0:
+    events = signals.tick(at + 2.0) + signals.observe(final) + signals.observe(reading)
+    while t < at + 5.0:
         t = round(t + 0.5, 3)
         events += signals.tick(t) + signals.observe(voice(t))
     raised = [e for e in events if isinstance(e, CueRaised)]
@@ -71,7 +79,7 @@ def test_a_voice_only_cue_is_re_sent_with_the_words_and_their_quote() -> None:
     assert {e.cue for e in raised} == {CueKind.CALLER_DISTRESSED, CueKind.POSSIBLE_EMERGENCY}
     resent = [e for e in raised if e.cue is CueKind.CALLER_DISTRESSED]
     assert resent and resent[0].cue_id == first.cue_id
-    assert resent[0].stream_time - 32.0 <= 1.0
+    assert resent[0].stream_time - (at + 2.0) <= 1.0
     assert "pain words" in resent[0].evidence and "tone of voice only" not in resent[0].evidence
     assert resent[0].quote == ("my chest hurts",)
     assert resent[0].suggestion == "Ask where it hurts and how bad it is, from 1 to 10."

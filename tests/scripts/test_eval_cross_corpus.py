@@ -84,3 +84,22 @@ def test_a_tiny_run_prints_every_table(tmp_path):
     assert 0.0 <= urdu["prior"]["distress_auc"] <= 1.0
     both = report["calm"]["telephone conversation, both voices"]
     assert both["hours"] == pytest.approx(30 / 3600, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_calm_only_prints_the_false_cue_table_alone(tmp_path):
+    """--calm-only skips the clip tables: the telephone conversation's calm calls only;
+    with --card it refuses in one line, as the card needs every table."""
+    out = tmp_path / "cross.json"
+    env = {**os.environ, "EDGE_DATA": str(SHARED_DATA), "OMP_NUM_THREADS": "1"}
+    args = [sys.executable, str(SCRIPTS / "eval_cross_corpus.py"), "--calm-only", "--quick"]
+    args += ["--corpora", "phone", "--calm-seconds", "10", "--out", str(out)]
+    run = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "distress AUC" not in run.stdout
+    assert "| telephone conversation, both voices (1 speaker) | " in run.stdout
+    assert json.loads(out.read_text())["clips"] == {}
+    card = subprocess.run(
+        [*args, "--card", str(tmp_path / "card.md")], capture_output=True, text=True, env=env
+    )
+    assert card.returncode != 0 and "--card needs every table" in card.stderr

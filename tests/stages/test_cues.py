@@ -25,6 +25,9 @@ from edge.stages.voice import EmotionOptions
 from edge.types import Role
 
 TICK = 0.1  # seconds between ticks, as the glue might tick every few frames
+# The voice-alone rule of issue 13 off: scripted voices here are steady from the first
+# reading, which that rule reads as the caller's usual voice.
+BEFORE_ISSUE_13 = {"voice_own_z": 0.0, "pitch_corroborates": True, "evidence_z": 1.5}
 
 
 def probs(**given):
@@ -36,6 +39,8 @@ class Call:
 
     def __init__(self, **options):
         options.setdefault("warmup", 0.0)  # the warm-up has its own test
+        for name, value in BEFORE_ISSUE_13.items():  # the voice-alone rule has its own tests
+            options.setdefault(name, value)
         self.cues = CueMachine(CueOptions(**options))
         self.conversation = ConversationTracker(ConversationOptions())
         self.now = 0.0
@@ -710,3 +715,63 @@ def test_reasons_seen_again_in_another_order_are_not_a_change():
         call.speak(1, 0.85, arousal=0.2 if shaky else 0.8, sad=0.3 * shaky, fearful=0.3 * shaky)
     later = [e for e in call.raised() if e.stream_time > 13.0]
     assert [e.level for e in later] in ([], [CueLevel.HIGH]), [(e.level, e.evidence) for e in later]
+
+
+# -- issue 13: a cue on the voice alone must be unusual for this caller ----------------
+
+
+def shipped(**options):
+    """A call with the shipped voice-alone rule (and the warm-up, as shipped)."""
+    return Call(**{**{k: getattr(CueOptions(), k) for k in BEFORE_ISSUE_13}, **options})
+
+
+def test_a_voice_that_always_reads_distressed_raises_no_cue_on_its_own():
+    """A calm caller whose voice the model reads at 0.7 throughout (as it reads much calm
+    speech of other corpora) gets no cue from the voice alone; the same reading after a
+    minute at 0.1 is unusual for that caller and raises one."""
+    steady = shipped(warmup=20.0)
+    steady.speak(120, 0.7, prosody={"loudness_z": 0.0})
+    assert steady.raised() == []
+    change = shipped(warmup=20.0)
+    change.speak(60, 0.1, prosody={"loudness_z": 0.0})
+    change.speak(10, 0.75, prosody={"loudness_z": 0.0})
+    (raised,) = change.raised()
+    assert raised.evidence == ("tone of voice only",)
+
+
+def test_the_steady_voice_raises_a_cue_once_words_or_loudness_agree():
+    """The rule holds back only the voice alone: pain words, or a voice louder than the
+    caller's own, corroborate it and the cue raises."""
+    words = shipped(warmup=20.0)
+    words.speak(60, 0.7)
+    words.words(0.9, "pain words")
+    words.speak(5, 0.7)
+    assert words.raised()[0].evidence == ("distressed tone", "pain words")
+    loud = shipped(warmup=20.0)
+    loud.speak(60, 0.7, prosody={"loudness_z": 0.0})
+    loud.speak(5, 0.7, arousal=0.8, prosody={"loudness_z": 3.0})
+    assert "raised voice" in loud.raised()[0].evidence
+
+
+def test_a_high_pitch_alone_does_not_corroborate_the_voice():
+    """Pitch against the caller's baseline swings widely in ordinary speech (calm Urdu
+    talk-show speech reached z 3-4): it is shown as a reason but does not stand in for
+    words or loudness, unless pitch_corroborates is set."""
+    pitch = shipped(warmup=20.0)
+    pitch.speak(60, 0.7, prosody={"loudness_z": 0.0, "pitch_z": 4.0})
+    assert pitch.raised() == []
+    allowed = shipped(warmup=20.0, pitch_corroborates=True)
+    allowed.speak(60, 0.7, prosody={"loudness_z": 0.0, "pitch_z": 4.0})
+    assert allowed.raised() and "high pitch" in allowed.raised()[0].evidence
+
+
+def test_the_voice_alone_can_be_kept_from_raising_at_all():
+    """voice_only_raise = false: a voice that turns distressed, unusual for this caller,
+    raises nothing without words or prosody; with pain words it does."""
+    alone = shipped(warmup=0.0, voice_only_raise=False)
+    alone.speak(60, 0.1)
+    alone.speak(20, 0.9)
+    assert alone.raised() == []
+    alone.words(0.9, "pain words")
+    alone.speak(5, 0.9)
+    assert alone.raised()
