@@ -47,6 +47,7 @@ ALL = [
     "tls",
     "event log",
     "verdict store",
+    "fleet",
     "audio devices",
     "sound server",
 ]
