@@ -74,8 +74,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +94,9 @@ from edge.server.hub import Privacy, coalesce_key  # noqa: E402
 from edge.server.options import PrivacyOptions  # noqa: E402
 from edge.server.publish import PublishInfo  # noqa: E402
 from edge.types import CallId  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other benchmarks beside it
+from bench_service import _status  # noqa: E402
 
 CALLS_DIR = ROOT / "scripts/data/fleet_calls"
 DEFAULT_SWEEP = (50, 100, 250, 500, 1000)
@@ -565,16 +566,6 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as e:
-        return int(e.code)
-    except OSError:
-        return 0
 
 
 @dataclass(frozen=True)
