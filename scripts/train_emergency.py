@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import json
 import re
 import sys
 import types
@@ -39,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from edge.adapters.model_files import MANIFEST, sha256
-from edge.adapters.text import EMBEDDING_DIM, MiniLmEncoder
+from edge.adapters.text import MiniLmEncoder
 from edge.stages.emergency import Category, vetoed
+from edge.training.linear_head import export_linear_head
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -170,43 +170,16 @@ def main() -> None:
     )
 
     model = fit(x, y, w, c)
-    export(
+    export_linear_head(
         model.coef_.T.astype(np.float32),
         model.intercept_.astype(np.float32),
         MODELS / NAME,
-        {"C": c, "head_at": at, "seed": SEED, "labels": LABELS},
+        output="emergency",
+        producer="scripts/train_emergency.py",
+        props={"C": c, "head_at": at, "seed": SEED, "labels": LABELS},
     )
     write_manifest_line(NAME)
     print(f"wrote {MODELS / NAME} ({(MODELS / NAME).stat().st_size} bytes) and its manifest line")
-
-
-def export(weight: np.ndarray, bias: np.ndarray, path: Path, props: dict[str, object]) -> None:
-    """embedding (N, 384) -> emergency (N, 8): softmax over LABELS, in that order."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    inits = [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")]
-    nodes = [
-        helper.make_node("MatMul", ["embedding", "w"], ["z0"]),
-        helper.make_node("Add", ["z0", "b"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["emergency"], axis=1),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "emergency_head",
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", EMBEDDING_DIM])],
-        [helper.make_tensor_value_info("emergency", TensorProto.FLOAT, ["batch", len(LABELS)])],
-        inits,
-    )
-    model = helper.make_model(
-        graph,
-        producer_name="empathy-edge scripts/train_emergency.py",
-        opset_imports=[helper.make_opsetid("", 17)],
-    )
-    model.ir_version = 8  # readable by onnxruntime >= 1.17, the floor in pyproject
-    helper.set_model_props(model, {k: json.dumps(v) for k, v in props.items()})
-    onnx.checker.check_model(model)
-    path.write_bytes(model.SerializeToString())
 
 
 def write_manifest_line(name: str) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import json
 import re
 import sys
 import types
@@ -37,9 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from edge.adapters.text import EMBEDDING_DIM, MiniLmEncoder
+from edge.adapters.text import MiniLmEncoder
 from edge.events import TriageLabel
 from edge.stages.triage import OUTPUTS, ROUTINE_TOPICS, TOPICS, decide
+from edge.training.linear_head import export_linear_head
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -143,43 +143,16 @@ def main() -> None:
 
     model = fit(x, y, c)
     assert list(model.classes_) == list(range(len(OUTPUTS)))
-    export(
+    export_linear_head(
         model.coef_.T.astype(np.float32),
         model.intercept_.astype(np.float32),
         MODELS / NAME,
-        {"C": c, "sensitive_at": at, "seed": SEED, "outputs": OUTPUTS},
+        output="triage",
+        producer="scripts/train_triage.py",
+        props={"C": c, "sensitive_at": at, "seed": SEED, "outputs": OUTPUTS},
     )
     _script("train_emergency").write_manifest_line(NAME)
     print(f"wrote {MODELS / NAME} ({(MODELS / NAME).stat().st_size} bytes) and its manifest line")
-
-
-def export(weight: np.ndarray, bias: np.ndarray, path: Path, props: dict[str, object]) -> None:
-    """embedding (N, 384) -> triage (N, len(OUTPUTS)): softmax over OUTPUTS, in that order."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    inits = [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")]
-    nodes = [
-        helper.make_node("MatMul", ["embedding", "w"], ["z0"]),
-        helper.make_node("Add", ["z0", "b"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["triage"], axis=1),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "triage_head",
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", EMBEDDING_DIM])],
-        [helper.make_tensor_value_info("triage", TensorProto.FLOAT, ["batch", len(OUTPUTS)])],
-        inits,
-    )
-    model = helper.make_model(
-        graph,
-        producer_name="empathy-edge scripts/train_triage.py",
-        opset_imports=[helper.make_opsetid("", 17)],
-    )
-    model.ir_version = 8  # readable by onnxruntime >= 1.17, the floor in pyproject
-    helper.set_model_props(model, {k: json.dumps(v) for k, v in props.items()})
-    onnx.checker.check_model(model)
-    path.write_bytes(model.SerializeToString())
 
 
 if __name__ == "__main__":
