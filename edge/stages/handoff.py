@@ -102,8 +102,8 @@ class HandoffOptions:
         "",
         help="the automation platform's webhook for hand-offs (http:// or https://); "
         "empty = events only, no webhook",
-        format=Format(r"|https?://\S+", "a URL such as https://ivr.internal/edge/handoff"),
-        example="https://ivr.internal/edge/handoff",
+        format=Format(r"|https?://\S+", "a URL such as https://HOST/PATH"),
+        example="https://HOST/PATH",
     )
     secret: str | None = setting(
         None,
