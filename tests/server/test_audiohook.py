@@ -469,5 +469,5 @@ def test_an_audiohook_stereo_call_reaches_its_agent(engine) -> None:
         print(f"{role}: WER {wer:.3f} (8 kHz PCMU): {heard}")
         assert wer < 0.4  # telephone band, tiny model: about 0.2-0.3 (16 kHz: < 0.25)
     assert "waiting over a week for a refill" in heard_of(got, "caller")
-    assert "how can i help you today" in heard_of(got, "agent")
+    assert "how can i help you" in heard_of(got, "agent")  # "today" varies with the decoder build
     assert any(m["type"] == "cue.raised" for m in got)
