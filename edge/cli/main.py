@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         devices,
         doctor,
         replay,
+        report,
         run,
         serve,
         stream,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(commands)
     doctor.add_parser(commands)
     calibrate.add_parser(commands)
+    report.add_parser(commands)
     return parser
 
 

@@ -253,7 +253,9 @@ class Hub:
         body = to_dict(shared)
         message = _json(body)
         if self._record is not None:
-            self._record(_json({**body, "agent_id": record.meta.agent_id}))
+            # Whose call: `edge report` counts cues per team from these lines.
+            meta = record.meta
+            self._record(_json({**body, "agent_id": meta.agent_id, "team": meta.team}))
         self._deliver(record, shared, message)
         if self._shared is not None:
             self._shared(record, shared, message)

@@ -1,0 +1,1 @@
+"""The daily report: a day of after-call summaries as a page of plots (``edge report``)."""
