@@ -88,7 +88,7 @@ def plan(day: datetime.date, calls: int, seed: int) -> list[Planned]:
     midnight = datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc).timestamp()
     planned = []
     for n in range(calls):
-        duration = float(rng.randint(120, 480))
+        duration = float(rng.randint(180, 480))  # a calmed caller has a minute of calm
         # Ends spread over the eight hours, so each hour has its calls.
         end = midnight + 3600 * FIRST_HOUR + (n + rng.random()) * HOURS * 3600 / calls
         distressed = rng.random() < 0.4

@@ -134,6 +134,7 @@ def _cues(ax: Any, f: Figures) -> Plot:
         )
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     ax.set_ylabel("cues raised")
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title("Cues per team, by kind")
     if kinds:
         ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False, fontsize="small")
@@ -177,6 +178,7 @@ def _handoffs(ax: Any, f: Figures) -> Plot:
     reasons = sorted(f.handoffs, key=lambda r: -f.handoffs[r])
     ax.bar([r.replace("_", " ") for r in reasons], [f.handoffs[r] for r in reasons], color=END)
     ax.set_ylabel("hand-offs recommended")
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title(f"Hand-offs to a person, by reason (on {f.handed_off_calls} calls)")
     if not reasons:
         ax.text(0.5, 0.5, "no hand-offs this day", ha="center", va="center", transform=ax.transAxes)
