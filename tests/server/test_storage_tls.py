@@ -33,7 +33,8 @@ def test_nothing_is_written_to_disk_by_default(engine, tmp_path, monkeypatch) ->
 
 
 def test_the_opt_in_event_log_is_written_and_pruned(engine, tmp_path) -> None:
-    """event_log set: the call's (redacted) events land in a day file; old files are deleted."""
+    """event_log set: the call's (redacted) events land in a day file, its after-call summary
+    among them; old files are deleted."""
     folder = tmp_path / "log"
     folder.mkdir()
     old = folder / "events-2020-01-01.jsonl"
@@ -49,8 +50,11 @@ def test_the_opt_in_event_log_is_written_and_pruned(engine, tmp_path) -> None:
     (day,) = folder.glob("events-*.jsonl")
     lines = [json.loads(line) for line in day.read_text().splitlines()]
     kinds = {line["type"] for line in lines}
-    assert {"call.started", "transcript.final", "call.ended"} <= kinds
+    assert {"call.started", "transcript.final", "call.summary.final", "call.ended"} <= kinds
     assert all(line["call_id"] == "disk-1" for line in lines)
+    # What `edge report` reads: the summary, with whose call it was.
+    (summary,) = [line for line in lines if line["type"] == "call.summary.final"]
+    assert summary["agent_id"] == "a1" and "team" in summary and summary["duration"] > 10
 
 
 @pytest.fixture(scope="module")
