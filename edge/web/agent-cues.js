@@ -77,6 +77,15 @@ export class Feedback {
     this.changed();
   }
 
+  /** How many cues of a call the agent called right, as the server recorded. */
+  helpful(callId) {
+    let n = 0;
+    for (const [key, f] of this.states) {
+      if (key.startsWith(`${callId}/`) && f.state === "recorded" && f.verdict === "right") n += 1;
+    }
+    return n;
+  }
+
   answer(key, answer) {
     const at = this.waiting.indexOf(key);
     if (at >= 0) this.waiting.splice(at, 1);

@@ -23,6 +23,7 @@ import {
 } from "./common.js";
 import { captionClock, captionLine, hear, lagNote, lagSeconds, LAG_NOTE } from "./agent-caption.js";
 import { Feedback, cueCard, earlierItem } from "./agent-cues.js";
+import { summaryLines } from "./agent-summary.js";
 
 const CAPTION_LINES = 4; // finals shown under the cue; older ones scroll away
 const FINALS_KEPT = 50;
@@ -44,6 +45,9 @@ const ui = {
   language: $("language-note"),
   history: $("history"),
   historyEmpty: $("history-empty"),
+  afterCall: $("after-call"),
+  afterCallLine: $("after-call-line"),
+  afterCallTalk: $("after-call-talk"),
 };
 
 const seqs = new Sequences();
@@ -72,6 +76,7 @@ function call(id) {
       language: null, // a call.language event, when the caller's language is not read
       triage: null, // the latest call.triage: {label, topic}
       load: null, // the last engine.degraded / engine.recovered while the service is behind
+      summary: null, // its call.summary.final, once the call is over
     };
     calls.set(id, c);
   }
@@ -143,6 +148,9 @@ function event(e) {
       break;
     case "call.triage":
       c.triage = { label: e.label, topic: e.topic };
+      break;
+    case "call.summary.final":
+      c.summary = e;
       break;
     case "engine.degraded":
     case "engine.recovered": // step 0: the service keeps up again
@@ -309,6 +317,16 @@ function renderLanguage(c) {
   setText(ui.language, off ? words : "");
 }
 
+/** After the call: its summary in one glance (shown once the call has ended). */
+function renderAfterCall(c) {
+  const summary = c && c.ended ? c.summary : null;
+  ui.afterCall.hidden = !summary;
+  const lines = summary ? summaryLines(summary, feedback.helpful(c.id)) : { call: "", talk: "" };
+  setText(ui.afterCallLine, lines.call);
+  setText(ui.afterCallTalk, lines.talk);
+  ui.afterCallTalk.hidden = !lines.talk;
+}
+
 function renderEarlier(c) {
   const items = c ? [...c.earlier.values()].sort((a, b) => b.cue_id - a.cue_id) : [];
   const keep = new Set();
@@ -356,6 +374,7 @@ const render = frameBatcher(() => {
   renderCues(c);
   renderCaption(c);
   renderLanguage(c);
+  renderAfterCall(c);
   renderEarlier(c);
 });
 
