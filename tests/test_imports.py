@@ -23,6 +23,7 @@ LIGHT = (
     "edge.server.hub",
     "edge.server.subscribe",
     "edge.server.protocol",
+    "edge.report",  # edge report runs where no model is installed
 )
 # Top-level packages of the model runtimes (and their tokenizer and audio decoder).
 RUNTIMES = ("onnxruntime", "ctranslate2", "faster_whisper", "av", "tokenizers")
