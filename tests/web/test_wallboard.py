@@ -115,7 +115,8 @@ def floor() -> Iterator[Floor]:
             call_id = f"c-{i:02}"
             cut = None if i % 6 == 0 else CUT
             events = live_prefix(streams[i % len(streams)], call_id, cut, now)
-            meta = CallMeta(call_id, f"a{i:02}", TEAMS[i % 3], "test", events[0].wall_time)
+            team = TEAMS[(i + i // 6) % 3]  # the full calls (every sixth) of every team
+            meta = CallMeta(call_id, f"a{i:02}", team, "test", events[0].wall_time)
             thread.run(thread.service.hub.open_call, meta)
             seqs[call_id] = 0
             floor = Floor(thread, seqs, needy)
