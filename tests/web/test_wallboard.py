@@ -28,7 +28,7 @@ from edge.server.options import TokenRole, TokenSpec
 from edge.server.summary import CallMeta
 from edge.types import CallId, Role
 from tests.server.harness import ServiceThread
-from tests.web.conftest import screenshot, watch
+from tests.web.conftest import SCREENSHOTS, watch
 from tests.web.script import WAIT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,6 +161,25 @@ def order(page: Page) -> list[str]:
     )
 
 
+def assert_strip_whole(page: Page, width: int, height: int) -> None:
+    """Every tile of the needs-attention strip is on screen, none scrolled out of it."""
+    strip = page.locator("#attention").bounding_box()
+    assert strip["y"] + strip["height"] <= height, strip
+    boxes = page.locator("#attention .tile").evaluate_all(
+        "ns => ns.map((n) => n.getBoundingClientRect().toJSON())"
+    )
+    for box in boxes:
+        assert strip["y"] <= box["top"] and box["bottom"] <= strip["y"] + strip["height"], box
+        assert box["left"] >= 0 and box["right"] <= width, box
+    assert page.evaluate("window.scrollY") == 0
+
+
+def screenshot(page: Page, name: str) -> None:
+    """The viewport as a supervisor sees it (look at it): the columns scroll inside."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name))
+
+
 def serious(page: Page) -> list[str]:
     """axe-core's serious and critical violations on the page, one line each."""
     if not AXE.exists():
@@ -188,10 +207,7 @@ def test_the_floor_fits_needs_attention_on_top_and_tiles_say_why_and_how_long(
         strip = page.locator("#attention .tile")
         expect(strip).to_have_count(len(floor.needy), timeout=WAIT)
         assert sorted(strip.evaluate_all("ns => ns.map((n) => n.dataset.callId)")) == floor.needy
-        for box in strip.evaluate_all("ns => ns.map((n) => n.getBoundingClientRect().toJSON())"):
-            assert box["top"] >= 0 and box["bottom"] <= height, box
-            assert box["left"] >= 0 and box["right"] <= width, box
-        assert page.evaluate("window.scrollY") == 0
+        assert_strip_whole(page, width, height)
         high = strip.filter(has_text="chest pain").first
         words = re.compile(r"^High · \d+:\d\d · chest pain$")
         expect(high.locator(".tile-state")).to_have_text(words)
@@ -257,6 +273,7 @@ def test_one_alert_per_cue_acknowledged_in_one_browser_shows_in_another(
     panel = bob.locator(".alerts").bounding_box()
     assert detail["x"] + detail["width"] <= panel["x"], (detail, panel)
     assert panel["x"] + panel["width"] <= 1366
+    assert_strip_whole(bob, 1366, 768)
     screenshot(bob, "wallboard-detail-1366x768.png")
     for page in (ann, bob, later):
         assert not page.problems, page.problems.messages
