@@ -23,7 +23,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from edge.config import Config
-from edge.events import Event, VoiceEmotion, from_dict
+from edge.events import (
+    CallTriage,
+    Event,
+    HandoffReason,
+    HandoffRecommended,
+    TriageLabel,
+    VoiceEmotion,
+    from_dict,
+)
 from edge.server.options import TokenRole, TokenSpec
 from edge.server.summary import CallMeta
 from edge.types import CallId, Role
@@ -40,6 +48,8 @@ CUT = 6.0  # seconds of most calls: before any recorded cue; every sixth call pl
 ANN = "supervisor-ann-0123456789"
 BOB = "supervisor-bob-0123456789"
 AGENT = "agent-a00-0123456789ab"
+HANDOFF = "c-07"  # an automated call whose caller asked for a person
+ROUTINE = TriageLabel.ROUTINE
 
 
 def recorded() -> list[list[Event]]:
@@ -81,18 +91,23 @@ class Floor:
         self.thread.run(go)
         self.seqs[call_id] = max(self.seqs[call_id], *(e.seq for e in events))
 
-    def reading(self, call_id: str, distress: float) -> VoiceEmotion:
+    def event(self, call_id: str, kind: type[Event], **fields: Any) -> Any:
+        """The call's next event of ``kind``, stamped now."""
         self.seqs[call_id] += 1
-        t = float(self.seqs[call_id])
-        return VoiceEmotion(
-            stream_time=t,
-            role=Role.CALLER,
-            call_id=CallId(call_id),
-            seq=self.seqs[call_id],
+        seq = self.seqs[call_id]
+        return kind(stream_time=float(seq), call_id=CallId(call_id), seq=seq, **fields)
+
+    def reading(self, call_id: str, distress: float) -> VoiceEmotion:
+        t = float(self.seqs[call_id] + 1)
+        probs = (("neutral", 1 - distress), ("angry", distress))
+        return self.event(
+            call_id,
+            VoiceEmotion,
             wall_time=time.time(),
+            role=Role.CALLER,
             start=t - 3,
             end=t,
-            probs=(("neutral", 1 - distress), ("angry", distress)),
+            probs=probs,
             distress=distress,
             arousal=0.5,
         )
@@ -111,20 +126,34 @@ def floor() -> Iterator[Floor]:
         now = time.time()
         seqs: dict[str, int] = {}
         needy = []
+        floor = Floor(thread, seqs, needy)
         for i in range(CALLS):
             call_id = f"c-{i:02}"
             cut = None if i % 6 == 0 else CUT
             events = live_prefix(streams[i % len(streams)], call_id, cut, now)
             team = TEAMS[(i + i // 6) % 3]  # the full calls (every sixth) of every team
-            meta = CallMeta(call_id, f"a{i:02}", team, "test", events[0].wall_time)
+            automated = call_id == HANDOFF
+            meta = CallMeta(call_id, f"a{i:02}", team, "test", events[0].wall_time, automated)
             thread.run(thread.service.hub.open_call, meta)
             seqs[call_id] = 0
-            floor = Floor(thread, seqs, needy)
             floor.publish(call_id, *events)
+            if i % 5 == 1:  # the recordings are too short for the triage head: say it here
+                label, topic = (TriageLabel.SENSITIVE, "pain") if i % 2 else (ROUTINE, "refill")
+                triage = floor.event(call_id, CallTriage, label=label, topic=topic, score=0.9)
+                floor.publish(call_id, triage)
+            if automated:
+                handoff = floor.event(
+                    call_id,
+                    HandoffRecommended,
+                    reason=HandoffReason.ASKED,
+                    summary="Calling about a refill; asked for a person twice",
+                    asks=2,
+                )
+                floor.publish(call_id, handoff)
             tile = thread.run(lambda c=call_id: thread.service.hub.calls[c].summary.to_dict())
-            if tile["attention"]:
+            if tile["attention"] or tile["handoffs"]:
                 needy.append(call_id)
-        yield Floor(thread, seqs, needy)
+        yield floor
 
 
 @pytest.fixture
@@ -211,6 +240,14 @@ def test_the_floor_fits_needs_attention_on_top_and_tiles_say_why_and_how_long(
         high = strip.filter(has_text="chest pain").first
         words = re.compile(r"^High · \d+:\d\d · chest pain$")
         expect(high.locator(".tile-state")).to_have_text(words)
+        handoff = page.locator(f"#attention .tile[data-call-id='{HANDOFF}'] .tile-state")
+        expect(handoff).to_have_text("Hand-off · asked for a person")
+        expect(page.locator("#teams .tile[data-call-id='c-01'] .tile-triage")).to_have_text(
+            "Sensitive · pain"
+        )
+        expect(page.locator("#teams .tile[data-call-id='c-06'] .tile-triage")).to_have_text(
+            "Routine · refill"
+        )
         assert page.locator("#teams .team").count() == len(TEAMS)
         screenshot(page, f"wallboard-{CALLS}-{width}x{height}.png")
         assert not page.problems, page.problems.messages
@@ -222,11 +259,14 @@ def test_tile_order_holds_while_no_level_changes(floor: Floor, pages: Any) -> No
     page = board(pages, floor)
     before = order(page)
     calm = [c for c in floor.seqs if c not in floor.needy]
+    spark = page.locator(f"#teams .tile[data-call-id='{calm[0]}'] .spark-line")
+    drawn = spark.get_attribute("points")
     for k in range(20):
         for n, call_id in enumerate(floor.seqs):
             floor.publish(call_id, floor.reading(call_id, ((n * 7 + k * 3) % 10) / 10))
         page.wait_for_timeout(50)
         assert order(page) == before, f"round {k}"
+    expect(spark).not_to_have_attribute("points", drawn)  # the readings were shown
     # The check can fail: a level change moves a calm call up.
     mover = calm[-1]
     first = floor.thread.run(lambda: floor.thread.service.hub.calls[floor.needy[0]].cues)
