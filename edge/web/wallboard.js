@@ -226,6 +226,7 @@ function rowView(id) {
   const state = el("span", { class: "tile-state" });
   const triage = el("span", { class: "tile-triage" });
   const duration = el("span", { class: "tile-duration" });
+  const load = el("span", { class: "tile-load" }); // the service is behind for this call
   const line = svg("polyline", { class: "spark-line", points: "", "vector-effect": "non-scaling-stroke" });
   const y = SPARK_H - 2 - RAISE_AT * (SPARK_H - 4);
   const spark = svg(
@@ -250,6 +251,7 @@ function rowView(id) {
     spark,
     trendWords,
     duration,
+    load,
   );
   // The same call on the needs-attention strip (shown only while it needs it).
   const stripAgent = el("span", { class: "tile-agent" });
@@ -269,7 +271,7 @@ function rowView(id) {
     stripState,
   );
   const strip = el("li", {}, stripButton);
-  const v = { node, icon, agent, state, triage, duration, line, trendWords, strip, stripButton };
+  const v = { node, icon, agent, state, triage, duration, load, line, trendWords, strip, stripButton };
   Object.assign(v, { stripAgent, stripTeam, stripState, stripIcon, level: "", sparkKey: "" });
   return v;
 }
@@ -297,8 +299,10 @@ function updateRow(c) {
     v.line.setAttribute("points", sparkPoints(s.spark));
     setText(v.trendWords, `voice distress ${trend(s.spark)}`);
   }
+  // The service is behind for this call (engine.degraded): its row says so.
   const busy = s.load && !s.ended ? s.load.message : "";
-  v.node.title = busy;
+  setText(v.load, busy);
+  v.load.hidden = !busy;
   tickRow(c);
 }
 
