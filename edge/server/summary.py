@@ -9,6 +9,7 @@ from typing import Any
 from edge.events import (
     CallEnded,
     CallStarted,
+    CallSummaryFinal,
     CallTriage,
     CueCleared,
     CueKind,
@@ -71,6 +72,7 @@ class CallSummary:
         # When the call reached its attention level (the wall time of the cue that
         # raised it): the wallboard sorts by it and shows how long (issue 17).
         self.attention_since: float | None = None
+        self.final: CallSummaryFinal | None = None  # what the call was, once over
         self._attention: CueLevel | None = None
 
     def observe(self, event: Event) -> bool:
@@ -112,6 +114,9 @@ class CallSummary:
             return True  # the tile appears before the caller says a word
         if isinstance(event, EngineDegraded | EngineRecovered):
             self.load = event
+            return True
+        if isinstance(event, CallSummaryFinal):
+            self.final = event
             return True
         if isinstance(event, CallEnded):
             self.ended = True
@@ -188,6 +193,17 @@ class CallSummary:
                 else None
             ),
             "handoffs": list(self.handoffs),
+            # The after-call summary's plain figures (no words of the call), once over.
+            "final": (
+                {
+                    "triage": self.final.triage,
+                    "topic": self.final.topic,
+                    "distressed_s": round(self.final.distressed_s, 1),
+                    "calmer_at_end": self.final.calmer_at_end,
+                }
+                if self.final is not None
+                else None
+            ),
             # What the service gives up for this call now (null: nothing).
             "load": (
                 {"step": self.load.step, "name": self.load.name, "message": self.load.message}

@@ -111,6 +111,7 @@ function handle(data) {
       if (!c) {
         c = { summary: s, first: arrivals++, view: null, key: "" };
         calls.set(s.call_id, c);
+        alertsChanged = true; // its alerts' "Show call" buttons
       }
       c.summary = s;
       // Only what the order rests on reorders: never a reading.
@@ -207,6 +208,7 @@ function stateWords(s) {
     const held = formatDuration(clock.now() - (s.attention_since || clock.now()));
     return [LEVELS[level].word, held, s.why].filter(Boolean).join(" \u00b7 ");
   }
+  if (level === "ended" && s.final) return `${LEVELS.ended.word} \u00b7 ${finalWords(s.final)}`;
   if (level === "ended" || level === "lost") return `${LEVELS[level].word} \u00b7 ${formatDuration(s.duration)}`;
   const handoff = (s.handoffs || []).length ? `Hand-off \u00b7 ${handoffWords(s.handoffs)}` : "";
   return handoff || (level === "notice" ? cueTitle([...s.cues].sort(byUrgency)[0].cue) : "Calm");
@@ -608,7 +610,7 @@ function detailMessage(data) {
       logLine("cue", `Hand-off recommended: ${data.summary}`, { level: "elevated", at });
       break;
     case "call.summary.final":
-      logLine("call", finalWords(data), { at });
+      logLine("call", `Summary: ${finalWords(data)}`, { at });
       break;
     default:
       return; // readings: the row shows their trend
@@ -618,11 +620,11 @@ function detailMessage(data) {
 
 /** call.summary.final in one line: "Routine · refill; distressed for 0:40; calmer at the end". */
 function finalWords(f) {
-  const parts = [f.triage ? triageWords({ label: f.triage, topic: f.topic || "" }) : "Not triaged"];
+  const parts = [f.triage ? triageWords({ label: f.triage, topic: f.topic || "" }) : "not triaged"];
   if (f.distressed_s) parts.push(`distressed for ${formatDuration(f.distressed_s)}`);
   if (f.calmer_at_end === true) parts.push("calmer at the end");
   if (f.calmer_at_end === false) parts.push("not calmer at the end");
-  return `Summary: ${parts.join("; ")}`;
+  return parts.join("; ");
 }
 
 const drawDetail = frameBatcher(() => {

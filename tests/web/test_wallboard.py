@@ -24,6 +24,8 @@ from playwright.sync_api import Page, expect
 
 from edge.config import Config
 from edge.events import (
+    CallEnded,
+    CallSummaryFinal,
     CallTriage,
     Event,
     HandoffReason,
@@ -50,6 +52,7 @@ BOB = "supervisor-bob-0123456789"
 AGENT = "agent-a00-0123456789ab"
 HANDOFF = "c-07"  # an automated call whose caller asked for a person
 ROUTINE = TriageLabel.ROUTINE
+ENDS = "c-11"  # a calm call that ends during the tests
 
 
 def recorded() -> list[list[Event]]:
@@ -279,6 +282,16 @@ def test_tile_order_holds_while_no_level_changes(floor: Floor, pages: Any) -> No
     expect(page.locator(f"#attention .tile[data-call-id='{mover}']")).to_be_visible(timeout=WAIT)
     assert order(page) != before
     floor.needy.append(mover)
+    # An ended call's row says what the call was (call.summary.final) until it is removed.
+    final = floor.event(
+        ENDS, CallSummaryFinal, duration=50.0, triage="sensitive", topic="pain",
+        distressed_s=40.0, calmer_at_end=True,
+    )  # fmt: skip
+    floor.publish(ENDS, final, floor.event(ENDS, CallEnded, duration=50.0))
+    ended = page.locator(f"#teams .tile[data-call-id='{ENDS}'] .tile-state")
+    expect(ended).to_have_text(
+        "Call ended · Sensitive · pain; distressed for 0:40; calmer at the end", timeout=WAIT
+    )
     assert not page.problems, page.problems.messages
 
 
