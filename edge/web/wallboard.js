@@ -115,7 +115,8 @@ function handle(data) {
       }
       c.summary = s;
       // Only what the order rests on reorders: never a reading.
-      const key = `${s.team}|${attentionOf(s)}|${s.attention_since}|${s.ended}|${s.lost}`;
+      const handoffs = (s.handoffs || []).length; // a hand-off puts the call on the strip
+      const key = `${s.team}|${attentionOf(s)}|${s.attention_since}|${s.ended}|${s.lost}|${handoffs}`;
       if (key !== c.key) {
         c.key = key;
         reorder = true;

@@ -282,6 +282,16 @@ def test_tile_order_holds_while_no_level_changes(floor: Floor, pages: Any) -> No
     expect(page.locator(f"#attention .tile[data-call-id='{mover}']")).to_be_visible(timeout=WAIT)
     assert order(page) != before
     floor.needy.append(mover)
+    # So does a hand-off recommended on a calm call: onto the strip.
+    asked = calm[-2]
+    handoff = floor.event(
+        asked, HandoffRecommended, reason=HandoffReason.BOT_FAILING, summary="Bot failing"
+    )
+    floor.publish(asked, handoff)
+    expect(page.locator(f"#attention .tile[data-call-id='{asked}'] .tile-state")).to_have_text(
+        "Hand-off · the automated side is not understanding", timeout=WAIT
+    )
+    floor.needy.append(asked)
     # An ended call's row says what the call was (call.summary.final) until it is removed.
     final = floor.event(
         ENDS, CallSummaryFinal, duration=50.0, triage="sensitive", topic="pain",
