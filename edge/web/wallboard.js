@@ -279,10 +279,16 @@ function rowView(id) {
   return v;
 }
 
+/** The level a row is drawn at: a hand-off asks for a person, as an elevated cue does. */
+function shownLevel(s) {
+  const level = attentionOf(s);
+  return (level === "none" || level === "notice") && (s.handoffs || []).length ? "elevated" : level;
+}
+
 function updateRow(c) {
   const s = c.summary;
   const v = c.view;
-  const level = attentionOf(s);
+  const level = shownLevel(s);
   if (level !== v.level) {
     v.level = level;
     v.node.dataset.level = level;
