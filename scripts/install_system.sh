@@ -14,6 +14,7 @@ DEBIAN_PACKAGES=(
     openssl              # the TLS test makes a throwaway certificate
     espeak-ng            # the language tests' speech (Spanish, Romanian, Vietnamese), make sample
     redis-server         # the fleet tests' bus ([fleet] redis_url); the tests start their own
+    nodejs               # npm installs axe-core, the page tests' accessibility checker (make setup)
 )
 
 need=()
@@ -27,6 +28,11 @@ for pkg in "${DEBIAN_PACKAGES[@]}"; do
         need+=("$pkg")
     fi
 done
+
+# npm: Debian's package, unless a Node.js build that bundles it is installed already
+if ! command -v npm >/dev/null 2>&1; then
+    need+=(npm)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

@@ -232,6 +232,12 @@ class FleetHub:
     def record_feedback(self, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
         return self.local.record_feedback(principal, data)
 
+    def acknowledge(
+        self, principal: Principal, teams: tuple[str, ...], data: dict[str, Any]
+    ) -> dict[str, Any]:
+        # This node's wallboards only: an acknowledgement does not cross the bus (yet).
+        return self.local.acknowledge(principal, teams, data)
+
     def problem(self) -> str | None:
         down = self._down
         if down is None:

@@ -78,6 +78,7 @@ from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused, error_message, shown
 from edge.server.publish import PublishInfo, PublishSession, ended_event
 from edge.server.subscribe import (
+    Acknowledge,
     Feedback,
     Reply,
     Subscribe,
@@ -945,6 +946,8 @@ class Service:
                 result = session.receive(message)
                 if isinstance(result, Feedback):
                     await self._feedback(ws, sub, result)
+                elif isinstance(result, Acknowledge):
+                    await self._acknowledge(ws, sub, result)
                 elif isinstance(result, Reply):
                     await ws.send(result.message)
         except Refused as e:
@@ -966,6 +969,13 @@ class Service:
             return
         self.metrics.feedback.labels(cue=report["cue"], verdict=report["verdict"]).inc()
         await ws.send(feedback_recorded_message(report))
+
+    async def _acknowledge(self, ws: ServerConnection, sub: Subscription, ack: Acknowledge) -> None:
+        """The updated alert reaches every wallboard of its team, this one among them."""
+        try:
+            self.hub.acknowledge(sub.principal, sub.teams, ack.alert)
+        except Refused as e:  # an alert gone or not yours is answered, the subscription goes on
+            await ws.send(error_message(self._scrubbed(e)))
 
     def _scrubbed(self, refused: Refused) -> Refused:
         """The refusal with any configured token blanked out of what it quotes."""

@@ -23,7 +23,7 @@ import enum
 import json
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,7 @@ from edge.events import (
     CallEnded,
     CallTriage,
     CueCleared,
+    CueLevel,
     CueRaised,
     Event,
     ProsodyUpdate,
@@ -47,17 +48,14 @@ from edge.server.auth import Principal
 from edge.server.options import PrivacyOptions, Share
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused, shown
-from edge.server.summary import CAPTIONS, CallMeta, CallSummary
+from edge.server.summary import CAPTIONS, CallMeta, CallSummary, _rounded
 from edge.stages.redact import RedactionContext, redact_text
 from edge.types import Role
 
 log = logging.getLogger(__name__)
 
 ALERTS = 200  # recent alerts a new wallboard receives
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
+_RANK = {CueLevel.NOTICE: 0, CueLevel.ELEVATED: 1, CueLevel.HIGH: 2}
 
 
 def _json(body: dict[str, Any]) -> str:
@@ -228,7 +226,9 @@ class Hub:
         # The same subscribers by whom they watch, so an event goes through its
         # call's few watchers, not every subscriber of the floor (issue 16: 1,000 agents).
         self._watchers: dict[tuple[View, str | None], set[Subscription]] = {}
-        self.alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS)
+        # One alert per cue, by (call id, cue id), oldest first: a cue's rise updates
+        # its alert (and asks for a fresh acknowledgement) instead of adding one.
+        self.alerts: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
         self.dropped = 0  # readings dropped across subscribers
         self._clock = clock
         self._record = record  # the opt-in event log's writer
@@ -287,8 +287,7 @@ class Hub:
         record.caption(shared)
         changed = record.summary.observe(shared)
         record.follow_cues(shared)
-        if isinstance(shared, CueRaised):
-            self.alerts.append(self._alert(record.meta, shared))
+        alert = self._raise_alert(record.meta, shared) if isinstance(shared, CueRaised) else None
         if isinstance(shared, CallEnded):
             record.ended_at = self._clock()
         tile: str | None = None  # made once, for the first wallboard that shows it
@@ -296,8 +295,8 @@ class Hub:
             if sub.wants_events(record.meta):
                 self._send(sub, message, key)
             elif sub.wants_tiles(record.meta):
-                if isinstance(shared, CueRaised):
-                    self._send(sub, _json(self.alerts[-1]))
+                if alert is not None:
+                    self._send(sub, alert)
                 if changed:
                     tile = tile or self._tile(record)
                     self._send(sub, tile, ("tile", call_id))
@@ -381,7 +380,7 @@ class Hub:
             for record in sorted(self.calls.values(), key=lambda r: -r.summary.need):
                 if sub.wants_tiles(record.meta):
                     self._send(sub, self._tile(record), ("tile", record.meta.call_id))
-            for alert in self.alerts:
+            for alert in self.alerts.values():
                 if not sub.teams or alert["team"] in sub.teams:
                     self._send(sub, _json(alert))
             shown = [r.meta.call_id for r in self.calls.values() if sub.wants_tiles(r.meta)]
@@ -494,6 +493,57 @@ class Hub:
         )
         return report
 
+    # -- alerts -------------------------------------------------------------
+
+    def _raise_alert(self, meta: CallMeta, cue: CueRaised) -> str | None:
+        """The alert of a raised cue, as a message for the wallboards; None if unchanged.
+
+        A cue's first raise makes its alert; a rise of its level (elevated to
+        high) updates that alert, which then needs acknowledging again; a raise
+        at the same or a lower level (new evidence) changes nothing on the board.
+        """
+        key = (meta.call_id, cue.cue_id)
+        alert = self.alerts.get(key)
+        if alert is not None and _RANK[cue.level] <= _RANK[CueLevel(alert["level"])]:
+            return None
+        if alert is None:
+            while len(self.alerts) >= ALERTS:
+                self.alerts.popitem(last=False)
+        self.alerts[key] = alert = self._alert(meta, cue)
+        self.alerts.move_to_end(key)
+        return _json(alert)
+
+    def acknowledge(
+        self, principal: Principal, teams: tuple[str, ...], data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A supervisor saw an alert: record who and when, tell the team's wallboards.
+
+        ``teams``: those the acknowledging wallboard watches (empty: every team).
+        Raises :class:`Refused` (4004) for an alert that is not there or not the
+        supervisor's: the same answer for both, so no one can probe call ids.
+        """
+        call_id, cue_id = data.get("call_id"), data.get("cue_id")
+        alert = (
+            self.alerts.get((call_id, cue_id))
+            if isinstance(call_id, str) and isinstance(cue_id, int)
+            else None
+        )
+        if (
+            alert is None
+            or (principal.role is not None and alert["team"] not in principal.teams)
+            or (teams and alert["team"] not in teams)
+        ):
+            raise Refused(Close.NOT_FOUND, f"no alert {shown(call_id)}/{shown(cue_id)} of yours")
+        if alert["acked_by"] is None:  # the first acknowledgement stands
+            alert["acked_by"] = principal.name
+            alert["acked_at"] = round(self._clock(), 3)
+            log.info("alert %s/%s acknowledged by %s", call_id, cue_id, principal.name)
+            message = _json(alert)
+            for sub in self._watchers.get((View.WALLBOARD, None), ()):
+                if not sub.teams or alert["team"] in sub.teams:
+                    self._send(sub, message)
+        return alert
+
     # -- messages -----------------------------------------------------------
 
     def _tile(self, record: CallRecord) -> str:
@@ -513,4 +563,6 @@ class Hub:
             "level": cue.level.value,
             "message": cue.message,
             "evidence": list(cue.evidence),
+            "acked_by": None,  # the supervisor who acknowledged it, and when (Unix time)
+            "acked_at": None,
         }

@@ -129,3 +129,9 @@ class CallHub(Protocol):
     def record_feedback(self, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
         """A verdict on a cue, checked and kept; raises ``Refused``."""
         ...
+
+    def acknowledge(
+        self, principal: Principal, teams: tuple[str, ...], data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A supervisor saw an alert: kept and told to the team's wallboards; raises ``Refused``."""
+        ...

@@ -6,7 +6,9 @@ A subscriber (the agent panel, the wallboard, a call-detail view) opens
 
     {"type": "subscribe", "view": "agent", "token": "...", "resume": {"c-1042": 311}}
 
-After that it may send ``feedback`` (a verdict on a cue) and ``ping``.
+After that it may send ``feedback`` (a verdict on a cue), ``ping`` and, from a
+wallboard, ``ack`` (a supervisor saw an alert: ``{"type": "ack", "call_id",
+"cue_id"}``; the hub records who and when and tells the team's wallboards).
 
 :class:`SubscribeSession` is a state machine: :meth:`~SubscribeSession.receive`
 takes one websocket message and returns what it asks for (:class:`Subscribe`,
@@ -15,7 +17,8 @@ takes one websocket message and returns what it asks for (:class:`Subscribe`,
 
 * 1008 ``BAD_MESSAGE``: not a JSON object, a first message that is not
   ``subscribe``, an unknown view, a malformed ``resume`` or ``teams``, an open
-  service's agent view without ``agent_id``, an unknown message type;
+  service's agent view without ``agent_id``, an unknown message type, an
+  ``ack`` from a view other than the wallboard;
 * 4001 ``UNAUTHORIZED``: no token, or an unknown one (:mod:`edge.server.auth`);
 * 4003 ``FORBIDDEN``: a token without the right to the view, agent or teams;
 * 4004 ``NOT_FOUND``: a call view of a call the hub does not hold *or* the token
@@ -86,13 +89,20 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class Acknowledge:
+    """A supervisor saw an alert, for :meth:`edge.server.hub.Hub.acknowledge` to check."""
+
+    alert: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Reply:
     """A message to send back; the subscription goes on."""
 
     message: str
 
 
-Result = Subscribe | Feedback | Reply
+Result = Subscribe | Feedback | Acknowledge | Reply
 
 
 class _State(enum.Enum):
@@ -117,6 +127,7 @@ class SubscribeSession:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.state = _State.WAITING
+        self.view: View | None = None
         self._tokens = tokens
         self._calls = calls
         self._bearer = bearer
@@ -127,13 +138,18 @@ class SubscribeSession:
         if self.state is _State.WAITING:
             subscribe = self._subscribe(data)
             self.state = _State.SUBSCRIBED
+            self.view = subscribe.view
             return subscribe
         kind = data.get("type")
         if kind == "feedback":
             return Feedback(data)
+        if kind == "ack":
+            if self.view is not View.WALLBOARD:
+                raise _bad("only a wallboard acknowledges alerts")
+            return Acknowledge(data)
         if kind == "ping":
             return Reply(json.dumps({"type": "pong", "server_time": self._clock()}))
-        raise _bad(f"unknown message type {shown(kind)}: send feedback")
+        raise _bad(f"unknown message type {shown(kind)}: send feedback or ack")
 
     @staticmethod
     def timed_out() -> Refused:

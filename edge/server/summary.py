@@ -9,6 +9,7 @@ from typing import Any
 from edge.events import (
     CallEnded,
     CallStarted,
+    CallSummaryFinal,
     CallTriage,
     CueCleared,
     CueKind,
@@ -29,6 +30,8 @@ CAPTIONS = 6  # recent caller finals kept for a snapshot
 
 # How much a tile needs a supervisor's eye: sorts the wallboard.
 _LEVEL_NEED = {CueLevel.HIGH: 3.0, CueLevel.ELEVATED: 2.0, CueLevel.NOTICE: 0.5}
+# The levels that put a call on the wallboard's needs-attention strip, most urgent first.
+ATTENTION = (CueLevel.HIGH, CueLevel.ELEVATED)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class CallMeta:
     source: str
     started_at: float  # Unix time
     automated: bool = False  # an IVR or voice assistant serves the caller (issue 17)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 class CallSummary:
@@ -62,9 +69,23 @@ class CallSummary:
         self.handoffs: list[str] = []  # hand-offs recommended (automated calls), their reasons
         # The service's load step as this call was last told (engine.degraded / recovered).
         self.load: EngineDegraded | EngineRecovered | None = None
+        # When the call reached its attention level (the wall time of the cue that
+        # raised it): the wallboard sorts by it and shows how long (issue 17).
+        self.attention_since: float | None = None
+        self.final: CallSummaryFinal | None = None  # what the call was, once over
+        self._attention: CueLevel | None = None
 
     def observe(self, event: Event) -> bool:
         """Take one (already privacy-filtered) event; True if the tile changed."""
+        changed = self._observe(event)
+        if changed:
+            attention = self.attention
+            if attention is not self._attention:
+                self._attention = attention
+                self.attention_since = event.wall_time if attention is not None else None
+        return changed
+
+    def _observe(self, event: Event) -> bool:
         self.last_seq = max(self.last_seq, event.seq)
         self.duration = max(self.duration, event.stream_time)
         if isinstance(event, VoiceEmotion) and event.role is Role.CALLER:
@@ -94,6 +115,9 @@ class CallSummary:
         if isinstance(event, EngineDegraded | EngineRecovered):
             self.load = event
             return True
+        if isinstance(event, CallSummaryFinal):
+            self.final = event
+            return True
         if isinstance(event, CallEnded):
             self.ended = True
             self.cues.clear()
@@ -114,8 +138,31 @@ class CallSummary:
         return None
 
     @property
+    def attention(self) -> CueLevel | None:
+        """The most urgent level of any active cue, if it needs a supervisor's eye.
+
+        A possible emergency counts as much as distress; notices (conversation
+        habits) do not. The wallboard sorts by it, then by how long it has held:
+        never by a reading, so a calm call keeps its place (issue 17).
+        """
+        levels = {c.level for c in self.cues.values()}
+        return next((level for level in ATTENTION if level in levels), None)
+
+    @property
+    def why(self) -> str:
+        """The most urgent active cue's first reason, in a few words ("breathing trouble")."""
+        cues = [c for c in self.cues.values() if c.level is self.attention]
+        if not cues:
+            return ""
+        cue = min(cues, key=lambda c: c.cue_id)  # the first raised: its reason holds
+        return cue.evidence[0] if cue.evidence else cue.cue.value.replace("_", " ")
+
+    @property
     def need(self) -> float:
-        """Sort key for the wallboard: active distress first, then the voice trend."""
+        """How much a call needs an eye, with the voice trend (for API clients).
+
+        The wallboard does not sort by it: a reading moves it every second.
+        """
         cue_need = max((_LEVEL_NEED[c.level] for c in self.cues.values()), default=0.0)
         escalating = any(c.cue is CueKind.ESCALATING for c in self.cues.values())
         return round(cue_need + 0.5 * escalating + self.distress, 3)
@@ -135,6 +182,9 @@ class CallSummary:
             "level": self.level.value if self.level else None,
             "distress": round(self.distress, 3),
             "need": self.need,
+            "attention": self.attention.value if self.attention else None,
+            "attention_since": _rounded(self.attention_since),
+            "why": self.why,
             "spark": list(self.spark),
             # Label and topic only: the quote is caption text, shown where captions are.
             "triage": (
@@ -143,6 +193,17 @@ class CallSummary:
                 else None
             ),
             "handoffs": list(self.handoffs),
+            # The after-call summary's plain figures (no words of the call), once over.
+            "final": (
+                {
+                    "triage": self.final.triage,
+                    "topic": self.final.topic,
+                    "distressed_s": round(self.final.distressed_s, 1),
+                    "calmer_at_end": self.final.calmer_at_end,
+                }
+                if self.final is not None
+                else None
+            ),
             # What the service gives up for this call now (null: nothing).
             "load": (
                 {"step": self.load.step, "name": self.load.name, "message": self.load.message}

@@ -1,10 +1,13 @@
-// The supervisor wallboard: a tile per call, most in need first, an alert list,
-// and one call's live detail. Subscribes with view "wallboard"; the detail pane
-// opens a second subscription with view "call" (docs/server.md).
+// The supervisor wallboard for a floor of 50–200 calls (issue 17): a needs-attention
+// strip on top, then a compact row per call grouped by team, an alert list that is
+// never covered, and one call's live detail in a pane of its own. Subscribes with
+// view "wallboard"; the detail pane opens a second subscription with view "call"
+// (docs/server.md).
 //
-// Stays smooth with many calls: messages only update state; the DOM is updated
-// once per animation frame, tiles in place by call id, and the grid is only
-// reordered when the order changed.
+// Calm at a glance: a row moves only when its call's attention level changes (or the
+// call ends): rows sort by level, then by how long the call has been at it; calm
+// calls keep their arrival order. Readings never move a row. Messages only update
+// state; the DOM is updated once per animation frame, rows in place by call id.
 
 import {
   LEVELS,
@@ -19,6 +22,7 @@ import {
   fragment,
   frameBatcher,
   levelIcon,
+  rank,
   setText,
   showState,
   svg,
@@ -32,6 +36,12 @@ const SPARK_W = 90; // one point per 2 s of call: three minutes (edge/server/sum
 const SPARK_H = 24;
 const SPARK_MIN_SPAN = 30; // points
 const RAISE_AT = 0.6; // the distress cue's threshold, drawn on the sparkline
+const HANDOFF_WORDS = {
+  asked_for_person: "asked for a person",
+  distressed: "caller distressed",
+  sensitive: "sensitive call",
+  bot_failing: "the automated side is not understanding",
+};
 
 const params = fragment();
 const $ = (id) => document.getElementById(id);
@@ -40,14 +50,20 @@ const ui = {
   counts: $("counts"),
   serviceNote: $("service-note"),
   conn: $("conn"),
-  tiles: $("tiles"),
+  attention: $("attention"),
+  noAttention: $("no-attention"),
+  teams: $("teams"),
   noCalls: $("no-calls"),
   alerts: $("alerts"),
+  alertsOpen: $("alerts-open"),
   noAlerts: $("no-alerts"),
   detail: $("detail"),
   detailHeading: $("detail-heading"),
   detailClose: $("detail-close"),
   detailConn: $("detail-conn"),
+  detailState: $("detail-state"),
+  detailTriage: $("detail-triage"),
+  detailHandoff: $("detail-handoff"),
   detailCues: $("detail-cues"),
   detailOff: $("detail-off"),
   detailLog: $("detail-log"),
@@ -55,13 +71,14 @@ const ui = {
 };
 
 let share = "transcripts";
-const calls = new Map(); // call id → {summary, first (arrival order), view}
-const gone = []; // tiles of calls removed since the last frame
+const calls = new Map(); // call id → {summary, first (arrival order), view, key}
+const gone = []; // rows of calls removed since the last frame
 let arrivals = 0;
 let reorder = true;
 let stale = new Set(); // call ids not refreshed since the last (re)subscribe
 let sweepTimer = null;
-const alerts = new Map(); // "call/cue/seq" → alert
+const alerts = new Map(); // "call/cue" → the alert (one per cue: a rise updates it)
+let alertsChanged = true;
 
 // -- the board's state ------------------------------------------------------------
 
@@ -92,28 +109,30 @@ function handle(data) {
       const s = data.call;
       let c = calls.get(s.call_id);
       if (!c) {
-        c = { summary: s, first: arrivals++, view: null };
+        c = { summary: s, first: arrivals++, view: null, key: "" };
         calls.set(s.call_id, c);
+        alertsChanged = true; // its alerts' "Show call" buttons
+      }
+      c.summary = s;
+      // Only what the order rests on reorders: never a reading.
+      const handoffs = (s.handoffs || []).length; // a hand-off puts the call on the strip
+      const key = `${s.team}|${attentionOf(s)}|${s.attention_since}|${s.ended}|${s.lost}|${handoffs}`;
+      if (key !== c.key) {
+        c.key = key;
         reorder = true;
-      } else {
-        if (c.summary.need !== s.need || c.summary.ended !== s.ended || c.summary.lost !== s.lost) {
-          reorder = true;
-        }
-        c.summary = s;
       }
       c.dirty = true;
       stale.delete(s.call_id);
+      if (detail && detail.callId === s.call_id) drawDetail();
       break;
     }
     case "call.removed":
       remove(data.call_id);
       break;
-    case "alert": {
-      const key = `${data.call_id}/${data.cue_id}/${data.seq}`;
-      if (alerts.has(key)) return;
-      alerts.set(key, data);
+    case "alert":
+      alerts.set(`${data.call_id}/${data.cue_id}`, data);
+      alertsChanged = true;
       break;
-    }
     default:
       return;
   }
@@ -124,35 +143,41 @@ function remove(id) {
   const c = calls.get(id);
   if (c) {
     calls.delete(id);
-    if (c.view) gone.push(c.view.node);
+    if (c.view) gone.push(c.view.node.parentElement, c.view.strip);
     reorder = true;
+    alertsChanged = true; // their "Show call" buttons
   }
   if (detail && detail.callId === id) setText(ui.detailConn, "This call is no longer on the board.");
 }
 
-/** Most in need first; ended and lost calls last; ties keep their arrival order. */
-function byNeed(a, b) {
+/** The call's attention level: high or elevated (any cue), else its state. */
+function attentionOf(s) {
+  if (s.lost) return "lost"; // its node stopped beating: no news will come
+  if (s.ended) return "ended";
+  if (s.attention) return s.attention;
+  return s.cues.length ? "notice" : "none";
+}
+
+function needsAttention(s) {
+  return !s.ended && !s.lost && (Boolean(s.attention) || (s.handoffs || []).length > 0);
+}
+
+/**
+ * Level first (high, elevated, the rest alike), then longest at that level; calm
+ * calls keep their arrival order; ended and lost calls go last.
+ */
+function byLevel(a, b) {
   const over = (s) => Number(Boolean(s.ended || s.lost));
+  const level = (s) => (s.attention && !s.ended && !s.lost ? rank(s.attention) : 0);
   return (
     over(a.summary) - over(b.summary) ||
-    b.summary.need - a.summary.need ||
+    level(b.summary) - level(a.summary) ||
+    (a.summary.attention_since || 0) - (b.summary.attention_since || 0) ||
     a.first - b.first
   );
 }
 
-// -- tiles ------------------------------------------------------------------------------
-
-function levelOf(s) {
-  if (s.lost) return "lost"; // its node stopped beating: no news will come
-  if (s.ended) return "ended";
-  if (s.level) return s.level;
-  return s.cues.length ? "notice" : "none";
-}
-
-function levelWords(level) {
-  if (level === "high" || level === "elevated") return `${LEVELS[level].word} distress`;
-  return LEVELS[level].word;
-}
+// -- rows ------------------------------------------------------------------------------
 
 function trend(spark) {
   if (spark.length < 4) return "steady";
@@ -177,29 +202,44 @@ function sparkPoints(spark) {
     .join(" ");
 }
 
-function tileView(id) {
-  const agent = el("span", { class: "tile-agent" });
-  const team = el("span", { class: "tile-team" });
-  const duration = el("span", { class: "tile-duration" });
+/** "High · 1:12 · breathing trouble"; "Hand-off · asked for a person"; "3:05" for a calm call. */
+function stateWords(s) {
+  const level = attentionOf(s);
+  if (level === "high" || level === "elevated") {
+    const held = formatDuration(clock.now() - (s.attention_since || clock.now()));
+    return [LEVELS[level].word, held, s.why].filter(Boolean).join(" \u00b7 ");
+  }
+  if (level === "ended" && s.final) return `${LEVELS.ended.word} \u00b7 ${finalWords(s.final)}`;
+  if (level === "ended" || level === "lost") return `${LEVELS[level].word} \u00b7 ${formatDuration(s.duration)}`;
+  const handoff = (s.handoffs || []).length ? `Hand-off \u00b7 ${handoffWords(s.handoffs)}` : "";
+  return handoff || (level === "notice" ? cueTitle([...s.cues].sort(byUrgency)[0].cue) : "Calm");
+}
+
+function handoffWords(reasons) {
+  return reasons.map((r) => HANDOFF_WORDS[r] || r.replaceAll("_", " ")).join(", ");
+}
+
+function callLength(s) {
+  return formatDuration(s.ended || s.lost ? s.duration : clock.now() - s.started_at);
+}
+
+function rowView(id) {
   const icon = el("span", { class: "icon-box" });
-  const word = el("span", { class: "level-word" });
+  const agent = el("span", { class: "tile-agent" });
+  const state = el("span", { class: "tile-state" });
+  const triage = el("span", { class: "tile-triage" });
+  const duration = el("span", { class: "tile-duration" });
+  const load = el("span", { class: "tile-load" }); // the service is behind for this call
   const line = svg("polyline", { class: "spark-line", points: "", "vector-effect": "non-scaling-stroke" });
   const y = SPARK_H - 2 - RAISE_AT * (SPARK_H - 4);
   const spark = svg(
     "svg",
-    {
-      class: "spark",
-      viewBox: `0 0 ${SPARK_W} ${SPARK_H}`,
-      preserveAspectRatio: "none",
-      "aria-hidden": "true",
-      focusable: "false",
-    },
+    { class: "spark", viewBox: `0 0 ${SPARK_W} ${SPARK_H}`, preserveAspectRatio: "none", "aria-hidden": "true", focusable: "false" },
     svg("line", { class: "spark-threshold", x1: 0, y1: y, x2: SPARK_W, y2: y, "vector-effect": "non-scaling-stroke" }),
     line,
   );
-  const chips = el("span", { class: "chips" });
-  const triage = el("span", { class: "tile-triage" });
-  const load = el("span", { class: "tile-load" });
+  // The trend in words, for a screen reader: the sparkline is a picture.
+  const trendWords = el("span", { class: "visually-hidden" });
   const node = el(
     "button",
     {
@@ -207,110 +247,221 @@ function tileView(id) {
       attrs: { type: "button", "data-call-id": id, "aria-controls": "detail", "aria-expanded": "false" },
       on: { click: () => openDetail(id) },
     },
-    el("span", { class: "tile-head" }, agent, team, duration),
-    el("span", { class: "tile-level" }, icon, word),
+    icon,
+    agent,
+    state,
     triage,
     spark,
-    chips,
+    trendWords,
+    duration,
     load,
   );
-  return { node, agent, team, duration, icon, word, line, chips, triage, load, level: "", sparkKey: "", cueKey: "" };
+  // The same call on the needs-attention strip (shown only while it needs it).
+  const stripAgent = el("span", { class: "tile-agent" });
+  const stripTeam = el("span", { class: "tile-team" });
+  const stripState = el("span", { class: "tile-state" });
+  const stripIcon = el("span", { class: "icon-box" });
+  const stripButton = el(
+    "button",
+    {
+      class: "tile strip-tile",
+      attrs: { type: "button", "data-call-id": id, "aria-controls": "detail" },
+      on: { click: () => openDetail(id) },
+    },
+    stripIcon,
+    stripAgent,
+    stripTeam,
+    stripState,
+  );
+  const strip = el("li", {}, stripButton);
+  const v = { node, icon, agent, state, triage, duration, load, line, trendWords, strip, stripButton };
+  Object.assign(v, { stripAgent, stripTeam, stripState, stripIcon, level: "", sparkKey: "" });
+  return v;
 }
 
-function updateTile(c) {
+/** The level a row is drawn at: a hand-off asks for a person, as an elevated cue does. */
+function shownLevel(s) {
+  const level = attentionOf(s);
+  return (level === "none" || level === "notice") && (s.handoffs || []).length ? "elevated" : level;
+}
+
+function updateRow(c) {
   const s = c.summary;
   const v = c.view;
-  const level = levelOf(s);
-  setText(v.agent, s.agent_id || "?");
-  setText(v.team, s.team || "");
-  if (v.agent.title !== v.agent.textContent) v.agent.title = v.agent.textContent;
-  if (v.team.title !== v.team.textContent) v.team.title = v.team.textContent;
+  const level = shownLevel(s);
   if (level !== v.level) {
     v.level = level;
     v.node.dataset.level = level;
+    v.stripButton.dataset.level = level;
     v.icon.replaceChildren(levelIcon(level));
-    setText(v.word, levelWords(level));
+    v.stripIcon.replaceChildren(levelIcon(level));
   }
+  setText(v.agent, s.agent_id || "?");
+  setText(v.stripAgent, s.agent_id || "?");
+  setText(v.stripTeam, s.team || "no team");
+  const triage = triageWords(s.triage);
+  setText(v.triage, triage);
+  v.triage.dataset.label = s.triage ? s.triage.label : "";
   const sparkKey = s.spark.join(",");
   if (sparkKey !== v.sparkKey) {
     v.sparkKey = sparkKey;
     v.line.setAttribute("points", sparkPoints(s.spark));
+    setText(v.trendWords, `voice distress ${trend(s.spark)}`);
   }
-  const cues = [...s.cues].sort(byUrgency);
-  const cueKey = cues.map((q) => `${q.cue_id}:${q.level}`).join(",");
-  if (cueKey !== v.cueKey) {
-    v.cueKey = cueKey;
-    v.chips.replaceChildren(
-      ...cues.map((q) =>
-        el(
-          "span",
-          { class: "chip", attrs: { "data-level": q.level, title: q.message } },
-          el("span", { class: "icon-box" }, levelIcon(q.level)),
-          cueTitle(q.cue),
-        ),
-      ),
-    );
-  }
-  const triage = triageWords(s.triage);
-  setText(v.triage, triage);
-  v.triage.dataset.label = s.triage ? s.triage.label : "";
-  const what = cues.length ? cues.map((q) => cueTitle(q.cue)).join(", ") : "no active cue";
-  // The service is behind for this call (engine.degraded): its tile says so.
+  // The service is behind for this call (engine.degraded): its row says so.
   const busy = s.load && !s.ended ? s.load.message : "";
   setText(v.load, busy);
   v.load.hidden = !busy;
-  v.node.setAttribute(
-    "aria-label",
-    `Agent ${s.agent_id}, ${s.team || "no team"}: ${levelWords(level)}; ${what}; ` +
-      (triage ? `${triage}; ` : "") +
-      `voice distress ${trend(s.spark)}.${busy ? ` ${busy}.` : ""} Open live detail.`,
-  );
-  tickTile(c);
+  tickRow(c);
 }
 
-function tickTile(c) {
+/** What changes with the clock: time at the level, the call's length. */
+function tickRow(c) {
   const s = c.summary;
-  const seconds = s.ended || s.lost ? s.duration : clock.now() - s.started_at;
-  setText(c.view.duration, formatDuration(seconds));
+  const words = stateWords(s);
+  setText(c.view.state, words);
+  setText(c.view.stripState, words);
+  setText(c.view.duration, callLength(s));
+}
+
+// -- teams ------------------------------------------------------------------------------
+
+const teams = new Map(); // team → {node, heading, list}
+
+function teamView(team) {
+  let t = teams.get(team);
+  if (!t) {
+    const id = `team-${teams.size}`;
+    const heading = el("h3", { class: "team-heading", attrs: { id } });
+    const list = el("ul", { class: "rows", attrs: { "aria-labelledby": id } });
+    t = { node: el("section", { class: "team", attrs: { "aria-labelledby": id } }, heading, list), heading, list };
+    teams.set(team, t);
+  }
+  return t;
+}
+
+function drawTeams() {
+  const focused = document.activeElement;
+  const byTeam = new Map();
+  for (const c of calls.values()) {
+    const team = c.summary.team || "no team";
+    if (!byTeam.has(team)) byTeam.set(team, []);
+    byTeam.get(team).push(c);
+  }
+  const names = [...byTeam.keys()].sort((a, b) => a.localeCompare(b));
+  names.forEach((name, i) => {
+    const t = teamView(name);
+    const rows = byTeam.get(name).sort(byLevel);
+    const needy = rows.filter((c) => needsAttention(c.summary)).length;
+    const live = rows.filter((c) => !c.summary.ended && !c.summary.lost).length;
+    setText(t.heading, `${name} \u00b7 ${live} call${live === 1 ? "" : "s"}${needy ? ` \u00b7 ${needy} need attention` : ""}`);
+    rows.forEach((c, k) => {
+      let li = c.view.node.parentElement;
+      if (!li) li = el("li", {}, c.view.node);
+      const at = t.list.children[k];
+      if (at !== li) t.list.insertBefore(li, at || null);
+    });
+    const at = ui.teams.children[i];
+    if (at !== t.node) ui.teams.insertBefore(t.node, at || null);
+  });
+  for (const [name, t] of teams) {
+    if (!byTeam.has(name)) {
+      t.node.remove();
+      teams.delete(name);
+    }
+  }
+  // The strip: every call that needs attention, across teams, in the same order.
+  const needy = [...calls.values()].filter((c) => needsAttention(c.summary)).sort(byLevel);
+  needy.forEach((c, i) => {
+    const at = ui.attention.children[i];
+    if (at !== c.view.strip) ui.attention.insertBefore(c.view.strip, at || null);
+  });
+  while (ui.attention.children.length > needy.length) ui.attention.lastElementChild.remove();
+  ui.noAttention.hidden = needy.length > 0;
+  // Moving a node drops its focus: give it back, so reordering never steals the keyboard.
+  if (focused && focused !== document.activeElement && focused.isConnected) {
+    focused.focus({ preventScroll: true });
+  }
 }
 
 // -- alerts ------------------------------------------------------------------------------
 
-const alertItems = new Map(); // key → li
+const alertItems = new Map(); // key → {li, version}
+
+function acknowledge(a) {
+  board.send({ type: "ack", call_id: a.call_id, cue_id: a.cue_id });
+}
+
+function alertItem(a) {
+  const level = LEVELS[a.level] ? a.level : "notice";
+  const seen = a.acked_by
+    ? el("p", { class: "alert-acked", text: `Seen by ${a.acked_by} at ${formatClock(a.acked_at)}` })
+    : el(
+        "button",
+        { class: "alert-ack", attrs: { type: "button" }, on: { click: () => acknowledge(a) } },
+        "Acknowledge",
+        el("span", { class: "visually-hidden", text: ` alert for agent ${a.agent_id}` }),
+      );
+  const live = calls.has(a.call_id);
+  const show = el(
+    "button",
+    {
+      class: "alert-show",
+      attrs: { type: "button", "aria-controls": "detail", disabled: live ? null : "disabled" },
+      on: { click: () => openDetail(a.call_id) },
+    },
+    live ? "Show call" : "Call gone",
+    el("span", { class: "visually-hidden", text: ` of agent ${a.agent_id}` }),
+  );
+  return el(
+    "li",
+    { class: "alert", attrs: { "data-level": level, "data-acked": a.acked_by ? "true" : "false", "data-call-id": a.call_id } },
+    el("time", { text: formatClock(a.time), attrs: { datetime: new Date(a.time * 1000).toISOString() } }),
+    el("span", { class: "icon-box" }, levelIcon(level)),
+    el("span", { class: "level-word", text: LEVELS[level].word }),
+    el("span", { class: "alert-agent", text: `${a.agent_id} \u00b7 ${a.team || "no team"}` }),
+    el("span", { class: "alert-message", text: a.message }),
+    el("span", { class: "alert-actions" }, show, seen),
+  );
+}
 
 function drawAlerts() {
   const newest = [...alerts.entries()].sort((a, b) => b[1].time - a[1].time);
   for (const [key] of newest.slice(ALERTS_SHOWN)) alerts.delete(key);
   const shown = newest.slice(0, ALERTS_SHOWN);
   const keep = new Set();
+  const focused = document.activeElement;
+  let refocus = null;
   shown.forEach(([key, a], i) => {
     keep.add(key);
-    let li = alertItems.get(key);
-    if (!li) {
-      li = el(
-        "li",
-        { class: "alert", attrs: { "data-level": a.level } },
-        el("time", { text: formatClock(a.time), attrs: { datetime: new Date(a.time * 1000).toISOString() } }),
-        el("span", { class: "icon-box" }, levelIcon(a.level)),
-        el("span", { class: "level-word", text: LEVELS[a.level] ? LEVELS[a.level].word : a.level }),
-        el("span", { class: "alert-agent", text: a.agent_id }),
-        el("span", { class: "alert-message", text: a.message }),
-      );
-      alertItems.set(key, li);
+    const version = `${a.level}|${a.seq}|${a.acked_by}|${calls.has(a.call_id)}`;
+    let item = alertItems.get(key);
+    if (!item || item.version !== version) {
+      const li = alertItem(a);
+      if (item) {
+        if (item.li.contains(focused)) refocus = li;
+        item.li.replaceWith(li);
+      }
+      item = { li, version };
+      alertItems.set(key, item);
     }
     const at = ui.alerts.children[i];
-    if (at !== li) ui.alerts.insertBefore(li, at || null);
+    if (at !== item.li) ui.alerts.insertBefore(item.li, at || null);
   });
-  for (const [key, li] of alertItems) {
+  for (const [key, item] of alertItems) {
     if (!keep.has(key)) {
       alertItems.delete(key);
-      li.remove();
+      item.li.remove();
     }
   }
+  // The acknowledged alert's replacement keeps the keyboard where it was.
+  if (refocus) (refocus.querySelector("button:not([disabled])") || refocus.querySelector("button")).focus();
+  const open = shown.filter(([, a]) => !a.acked_by).length;
+  setText(ui.alertsOpen, shown.length ? `\u00b7 ${open} to acknowledge` : "");
   ui.noAlerts.hidden = shown.length > 0;
 }
 
-/** Above the tiles: the service is behind for some calls (their summaries' `load`). */
+/** Above the rows: the service is behind for some calls (their summaries' `load`). */
 function drawServiceNote(active) {
   const busy = active.filter((c) => c.summary.load).map((c) => c.summary.load);
   let note = "";
@@ -324,44 +475,31 @@ function drawServiceNote(active) {
 
 // -- one frame ------------------------------------------------------------------------------
 
-let alertsSeen = -1;
-
 const draw = frameBatcher(() => {
-  for (const node of gone.splice(0)) node.remove();
+  for (const node of gone.splice(0)) if (node) node.remove();
   for (const [id, c] of calls) {
-    if (!c.view) c.view = tileView(id);
+    if (!c.view) c.view = rowView(id);
     if (c.dirty) {
       c.dirty = false;
-      updateTile(c);
+      updateRow(c);
     }
   }
   if (reorder) {
     reorder = false;
-    const focused = document.activeElement;
-    [...calls.values()].sort(byNeed).forEach((c, i) => {
-      const at = ui.tiles.children[i];
-      if (at !== c.view.node) ui.tiles.insertBefore(c.view.node, at || null);
-    });
-    // Moving a node drops its focus: give it back, so reordering never steals the keyboard.
-    if (focused && focused !== document.activeElement && focused.isConnected) {
-      focused.focus({ preventScroll: true });
-    }
+    drawTeams();
   }
   const active = [...calls.values()].filter((c) => !c.summary.ended && !c.summary.lost);
-  const needy = active.filter((c) => c.summary.level).length;
-  setText(
-    ui.counts,
-    `${active.length} active call${active.length === 1 ? "" : "s"} \u00b7 ${needy} with a distress cue`,
-  );
+  const needy = active.filter((c) => needsAttention(c.summary)).length;
+  setText(ui.counts, `${active.length} active call${active.length === 1 ? "" : "s"} \u00b7 ${needy} need attention`);
   ui.noCalls.hidden = calls.size > 0;
   drawServiceNote(active);
-  if (alerts.size !== alertsSeen) {
-    alertsSeen = alerts.size;
+  if (alertsChanged) {
+    alertsChanged = false;
     drawAlerts();
   }
 });
 
-// -- the detail pane: one call, live -------------------------------------------------------
+// -- the detail pane: one call, live, beside the board and the alerts ----------------------
 
 let detail = null;
 
@@ -378,6 +516,7 @@ function openDetail(id) {
   ui.detailCues.replaceChildren();
   ui.detailOff.hidden = share !== "cues";
   ui.detail.hidden = false;
+  document.body.dataset.detail = "open";
   c.view.node.setAttribute("aria-expanded", "true");
   const mine = detail;
   detail.sub = new Subscription({
@@ -390,6 +529,7 @@ function openDetail(id) {
     onState: (state) => detail === mine && showState(ui.detailConn, state),
     what: "call detail",
   }).start();
+  drawDetail();
   ui.detailHeading.focus();
 }
 
@@ -399,6 +539,7 @@ function closeDetail({ restoreFocus = true } = {}) {
   detail = null;
   sub.close();
   ui.detail.hidden = true;
+  delete document.body.dataset.detail;
   returnTo.setAttribute("aria-expanded", "false");
   if (restoreFocus && returnTo.isConnected) returnTo.focus();
 }
@@ -469,15 +610,44 @@ function detailMessage(data) {
       d.cues.delete(data.cue_id);
       logLine("cleared", `Cleared: ${cueTitle(data.cue)} (after ${formatDuration(data.duration)})`, { at });
       break;
+    case "call.triage":
+      logLine("call", `Triage: ${triageWords(data)}`, { at });
+      break;
+    case "handoff.recommended":
+      logLine("cue", `Hand-off recommended: ${data.summary}`, { level: "elevated", at });
+      break;
+    case "call.summary.final":
+      logLine("call", `Summary: ${finalWords(data)}`, { at });
+      break;
     default:
-      return; // readings: the tile shows their trend
+      return; // readings: the row shows their trend
   }
   drawDetail();
+}
+
+/** call.summary.final in one line: "Routine · refill; distressed for 0:40; calmer at the end". */
+function finalWords(f) {
+  const parts = [f.triage ? triageWords({ label: f.triage, topic: f.topic || "" }) : "not triaged"];
+  if (f.distressed_s) parts.push(`distressed for ${formatDuration(f.distressed_s)}`);
+  if (f.calmer_at_end === true) parts.push("calmer at the end");
+  if (f.calmer_at_end === false) parts.push("not calmer at the end");
+  return parts.join("; ");
 }
 
 const drawDetail = frameBatcher(() => {
   const d = detail;
   if (!d) return;
+  const c = calls.get(d.callId);
+  if (c) {
+    const s = c.summary;
+    setText(ui.detailState, `${stateWords(s)} \u00b7 call ${callLength(s)}`);
+    ui.detailState.dataset.level = attentionOf(s);
+    setText(ui.detailTriage, s.triage ? `Triage: ${triageWords(s.triage)}` : "Triage: not yet");
+    ui.detailTriage.dataset.label = s.triage ? s.triage.label : "";
+    const handoffs = s.handoffs || [];
+    setText(ui.detailHandoff, handoffs.length ? `Hand-off recommended: ${handoffWords(handoffs)}` : "");
+    ui.detailHandoff.hidden = !handoffs.length;
+  }
   const cues = [...d.cues.values()].sort(byUrgency);
   ui.detailCues.replaceChildren(
     ...cues.map((q) =>
@@ -516,6 +686,7 @@ const board = new Subscription({
 window.addEventListener("hashchange", () => location.reload());
 board.start();
 setInterval(() => {
-  for (const c of calls.values()) if (c.view && !c.summary.ended && !c.summary.lost) tickTile(c);
+  for (const c of calls.values()) if (c.view && !c.summary.ended && !c.summary.lost) tickRow(c);
+  if (detail) drawDetail();
 }, 1000);
 draw();

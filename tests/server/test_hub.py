@@ -21,9 +21,9 @@ from edge.events import (
     VoiceEmotion,
     Word,
 )
-from edge.server.auth import OPEN
+from edge.server.auth import OPEN, Principal
 from edge.server.hub import Hub, Subscription, View
-from edge.server.options import PrivacyOptions, Share
+from edge.server.options import PrivacyOptions, Share, TokenRole
 from edge.server.outbox import Outbox
 from edge.server.protocol import Refused
 from edge.server.summary import CallMeta
@@ -156,6 +156,67 @@ def test_wallboard_tiles_sort_by_need_and_alerts_reach_the_team_only() -> None:
     upset = next(m["call"] for m in got if m["type"] == "call.summary")
     assert upset["level"] == "elevated" and len(upset["spark"]) >= 10
     assert upset["cues"][0]["message"].startswith("Caller sounds distressed")
+
+
+def test_one_alert_per_cue_and_a_rise_updates_it() -> None:
+    """A cue raised again at its level adds nothing; elevated to high updates its one alert."""
+    hub = Hub(PrivacyOptions())
+    hub.open_call(meta("c1"))
+    board = sub(View.WALLBOARD)
+    hub.attach(board, {})
+    stamp = Stamp("c1")
+    for level in (CueLevel.ELEVATED, CueLevel.ELEVATED, CueLevel.HIGH, CueLevel.HIGH):
+        hub.publish("c1", stamp(cue(level, 2.0)))
+    alerts = [m for m in drain(board) if m["type"] == "alert"]
+    assert [(a["cue_id"], a["level"]) for a in alerts] == [(1, "elevated"), (1, "high")]
+    assert [(key, a["level"]) for key, a in hub.alerts.items()] == [(("c1", 1), "high")]
+
+
+def test_the_tile_says_why_and_since_when_and_a_reading_leaves_it_there() -> None:
+    """attention, attention_since and why follow the cues; voice readings change neither."""
+    hub = Hub(PrivacyOptions())
+    hub.open_call(meta("c1"))
+    stamp = Stamp("c1")
+    hub.publish("c1", stamp(dataclasses.replace(cue(CueLevel.ELEVATED, 2.0), wall_time=50.0)))
+    hub.publish("c1", stamp(dataclasses.replace(voice(0.9, 3.0), wall_time=51.0)))
+    tile = hub.calls["c1"].summary.to_dict()
+    assert (tile["attention"], tile["attention_since"], tile["why"]) == (
+        "elevated",
+        50.0,
+        "raised voice",
+    )
+    hub.publish("c1", stamp(dataclasses.replace(cue(CueLevel.HIGH, 4.0), wall_time=52.0)))
+    hub.publish("c1", stamp(dataclasses.replace(cue(CueLevel.HIGH, 5.0), wall_time=53.0)))
+    tile = hub.calls["c1"].summary.to_dict()
+    assert (tile["attention"], tile["attention_since"]) == ("high", 52.0)
+
+
+def test_an_acknowledgement_reaches_the_teams_wallboards_and_later_ones() -> None:
+    """Who and when go to every wallboard of the alert's team, now and on a new subscribe;
+    another team's supervisor can neither acknowledge it nor see it."""
+    now = [1000.0]
+    hub = Hub(PrivacyOptions(), clock=lambda: now[0])
+    hub.open_call(meta("c1", team="t1"))
+    boss = Principal("sup-ann", TokenRole.SUPERVISOR, teams=("t1",))
+    other = Principal("sup-bob", TokenRole.SUPERVISOR, teams=("t2",))
+    boards = [sub(View.WALLBOARD, teams=("t1",)), sub(View.WALLBOARD, teams=("t2",))]
+    for board in boards:
+        hub.attach(board, {})
+    hub.publish("c1", Stamp("c1")(cue(CueLevel.HIGH, 2.0)))
+    for board in boards:
+        drain(board)
+    with pytest.raises(Refused, match="no alert 'c1'/1 of yours"):
+        hub.acknowledge(other, ("t2",), {"call_id": "c1", "cue_id": 1})
+    with pytest.raises(Refused, match="no alert 'c1'/9 of yours"):
+        hub.acknowledge(boss, ("t1",), {"call_id": "c1", "cue_id": 9})
+    hub.acknowledge(boss, ("t1",), {"call_id": "c1", "cue_id": 1})
+    (seen,) = drain(boards[0])
+    assert (seen["type"], seen["acked_by"], seen["acked_at"]) == ("alert", "sup-ann", 1000.0)
+    assert drain(boards[1]) == []
+    later = sub(View.WALLBOARD, teams=("t1",))
+    hub.attach(later, {})
+    (synced,) = [m for m in drain(later) if m["type"] == "alert"]
+    assert synced["acked_by"] == "sup-ann"
 
 
 def test_ended_calls_linger_then_are_removed_from_wallboards() -> None:

@@ -12,6 +12,7 @@ from edge.server.options import Share, TokenRole, TokenSpec
 from edge.server.outbox import Outbox
 from edge.server.protocol import Close, Refused
 from edge.server.subscribe import (
+    Acknowledge,
     Feedback,
     Reply,
     Subscribe,
@@ -125,6 +126,19 @@ def test_after_subscribing_feedback_and_ping_are_understood_and_nothing_else() -
         session.receive(hello(view="wallboard"))
     ack = json.loads(feedback_recorded_message({"call_id": "c-1", "cue_id": 2, "cue": "x"}))
     assert ack == {"type": "feedback.recorded", "call_id": "c-1", "cue_id": 2}
+
+
+def test_only_a_wallboard_acknowledges_alerts() -> None:
+    """``ack`` from a wallboard goes to the hub; from an agent panel it is refused (1008)."""
+    board = SubscribeSession(TOKENS, CALLS)
+    board.receive(hello(view="wallboard", token=SUPERVISOR))
+    ack = {"type": "ack", "call_id": "c-a17", "cue_id": 1}
+    assert board.receive(json.dumps(ack)) == Acknowledge(ack)
+    agent = SubscribeSession(TOKENS, CALLS)
+    agent.receive(hello(view="agent", token=AGENT))
+    with pytest.raises(Refused, match="only a wallboard acknowledges alerts") as refused:
+        agent.receive(json.dumps(ack))
+    assert refused.value.code is Close.BAD_MESSAGE
 
 
 def test_a_silent_subscriber_is_told_what_to_send() -> None:
