@@ -412,7 +412,8 @@ class Hub:
         What is resent skips nothing that still matters: superseded partials and
         readings (one key) reach the subscriber as the newest of their key only.
         A snapshot stands for everything up to its ``seq``: the call's tile and
-        both roles' recent finals (``captions``); other events before it are gone.
+        both roles' recent finals (``captions``) and, once the call has ended, its
+        ``call.summary.final`` (``final``); other events before it are gone.
 
         Also a snapshot when the missed events would not fit the subscriber's
         outbox: a client dropped as too slow would otherwise be dropped again.
@@ -426,6 +427,8 @@ class Hub:
                 "call": record.summary.to_dict(),
                 "captions": list(record.captions),
             }
+            if record.summary.final is not None:  # the after-call summary: no transcript text
+                snapshot["final"] = to_dict(record.summary.final)
             self._send(sub, _json(snapshot))
             last = record.summary.last_seq
         for seq, message, key in list(record.buffer):

@@ -108,7 +108,7 @@ function handle(data) {
   render();
 }
 
-function snapshot({ call: summary, captions }) {
+function snapshot({ call: summary, captions, final }) {
   const c = call(summary.call_id);
   seqs.reset(c.id, summary.seq);
   c.started = summary.started_at;
@@ -123,6 +123,7 @@ function snapshot({ call: summary, captions }) {
   c.partial = null;
   c.clock = captionClock();
   c.load = summary.load || null;
+  if (final) c.summary = final; // a call that ended while we were away: its summary
 }
 
 function event(e) {

@@ -10,6 +10,7 @@ import pytest
 from edge.events import (
     CallEnded,
     CallStarted,
+    CallSummaryFinal,
     CallTriage,
     CueKind,
     CueLevel,
@@ -301,6 +302,25 @@ def test_a_late_subscriber_gets_the_events_when_only_readings_would_overflow() -
     later = Subscription(principal=OPEN, view=View.AGENT, outbox=Outbox(8), agent_id="a1")
     hub.attach(later, {})
     assert drain(later)[0]["type"] == "call.snapshot"
+
+
+def test_a_snapshot_after_the_call_carries_its_summary() -> None:
+    """A panel that catches up by snapshot once the call is over still gets the
+    after-call summary (``final``), not only the tile."""
+    hub = Hub(PrivacyOptions())
+    hub.open_call(meta("c1"))
+    stamp = Stamp("c1")
+    for k in range(6):
+        hub.publish("c1", stamp(cue(CueLevel.HIGH, 3.0 + k, cue_id=1 + k)))
+    summary = CallSummaryFinal(stream_time=20.0, duration=20.0, triage="routine", topic="refill")
+    hub.publish("c1", stamp(summary))
+    hub.publish("c1", stamp(CallEnded(stream_time=20.0, duration=20.0)))
+    late = Subscription(principal=OPEN, view=View.AGENT, outbox=Outbox(8), agent_id="a1")
+    hub.attach(late, {})
+    snapshot = drain(late)[0]
+    assert snapshot["type"] == "call.snapshot"
+    assert snapshot["final"]["type"] == "call.summary.final"
+    assert (snapshot["final"]["topic"], snapshot["final"]["duration"]) == ("refill", 20.0)
 
 
 def _final(text: str, t: float, utterance: int) -> TranscriptFinal:
