@@ -5,12 +5,14 @@ to its one-by-one readings."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import threading
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
-from edge.pipeline.batching import BatchWorker, Gatherer
+from edge.pipeline.batching import BatchFull, BatchWorker, Gatherer
 from edge.pipeline.workers import LATER, URGENT
 
 WINDOW = 0.05
@@ -74,29 +76,67 @@ def test_the_worker_runs_urgent_jobs_first_and_gathers_within_the_window() -> No
     assert WINDOW * 0.9 <= alone < WINDOW + 0.5
 
 
-def test_a_failing_batch_fails_each_of_its_jobs_and_the_worker_goes_on() -> None:
-    """The model raising: every job of that batch gets the error; the next batch runs."""
-    calls = [0]
+def test_a_failing_batch_is_run_again_one_job_at_a_time() -> None:
+    """One bad input fails its batch: each job then runs alone, in its own caller's
+    context; the bad one gets its own error, the others their outputs, and the next
+    batch runs."""
+    caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="none")
+    seen: list[tuple[list[int], str]] = []
 
     def run(items: Sequence[int]) -> list[int]:
-        calls[0] += 1
-        if calls[0] == 1:
-            raise ValueError("model broke")
+        seen.append((list(items), caller.get()))
+        if 13 in items:
+            raise ValueError(f"cannot read {caller.get()}'s input")
         return [i * 2 for i in items]
 
-    worker = BatchWorker(run, name="test-batch", window=0.01, max_batch=4)
+    worker = BatchWorker(run, name="test-batch", window=0.05, max_batch=4)
+
+    async def one(name: str, item: int) -> int:
+        caller.set(name)
+        return await worker.run(item, LATER, context=contextvars.copy_context())
 
     async def scenario() -> tuple[list[object], int]:
-        first = await asyncio.gather(
-            worker.run(1, LATER), worker.run(2, LATER), return_exceptions=True
-        )
-        return first, await worker.run(3, LATER)
+        first = await asyncio.gather(one("a", 1), one("b", 13), one("c", 3), return_exceptions=True)
+        return first, await one("d", 4)
 
     try:
         first, after = asyncio.run(scenario())
     finally:
         worker.shutdown()
-    assert all(isinstance(e, ValueError) for e in first) and after == 6
+    assert first[0] == 2 and first[2] == 6 and after == 8
+    assert isinstance(first[1], ValueError) and str(first[1]) == "cannot read b's input"
+    # the batch ran under no caller's context; each job alone under its own
+    assert seen == [([1, 13, 3], "none"), ([1], "a"), ([13], "b"), ([3], "c"), ([4], "d")]
+    assert worker.batches == [3, 1]
+
+
+def test_jobs_beyond_max_waiting_are_refused_at_once() -> None:
+    """The backstop bound: with max_waiting jobs waiting, one more fails with BatchFull
+    instead of queueing; those waiting still run."""
+    release = threading.Event()
+
+    def run(items: Sequence[int]) -> list[int]:
+        release.wait(5)
+        return list(items)
+
+    worker = BatchWorker(run, name="test-batch", window=0.0, max_batch=1, max_waiting=2)
+
+    async def scenario() -> list[object]:
+        busy = asyncio.ensure_future(worker.run(0, LATER))  # taken: the model holds it
+        while not worker.batches:
+            await asyncio.sleep(0.005)
+        waiting = [asyncio.ensure_future(worker.run(i, LATER)) for i in (1, 2)]
+        await asyncio.sleep(0.01)
+        with pytest.raises(BatchFull, match="max_waiting"):
+            await worker.run(3, LATER)
+        release.set()
+        return list(await asyncio.gather(busy, *waiting))
+
+    try:
+        assert asyncio.run(scenario()) == [0, 1, 2]
+    finally:
+        release.set()
+        worker.shutdown()
 
 
 @pytest.mark.slow
