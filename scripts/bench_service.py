@@ -713,7 +713,14 @@ def markdown(report: dict[str, Any], runs: list[RunResult]) -> str:
         "one agent subscriber receives every event, a wallboard the summaries. "
         "Latencies and lag are measured at the subscriber against each call's audio clock "
         "(when the audio at an event's `stream_time` was sent). "
-        "Produced by `scripts/bench_service.py`.",
+        "Produced by `scripts/bench_service.py`."
+        + (
+            " Each N ran twice, `[pipeline.batching] enabled = false` then `true` "
+            "(speech detection and the text model batched across calls; Whisper one decode "
+            "at a time either way), with the same starts."
+            if s.get("batching") == "both"
+            else ""
+        ),
         "",
         table(runs),
         "",
