@@ -84,7 +84,7 @@ class SileroVad:
     def _probabilities(
         self, jobs: Sequence[tuple[SileroStream, Sequence[Samples]]]
     ) -> list[list[float]]:
-        if self.layout != "state":
+        if self.layout != "state" or len(jobs) == 1:  # one stream: no batch to stack
             return [[stream.probability(f) for f in frames] for stream, frames in jobs]
         out: list[list[float]] = [[] for _ in jobs]
         sr = np.array(SAMPLE_RATE, dtype=np.int64)
