@@ -53,11 +53,13 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_stream.py
 
 ## bench-service: simultaneous real-time calls through `edge serve`, N = 1..8, then 16 calls
-## offered one every 2 s to see degradation and 1013 refusals (about 13 min; writes artifacts/
-## and docs/bench/bench_service*.*; the plot needs matplotlib)
+## offered one every 2 s to see degradation and 1013 refusals, then 1, 3 and 6 calls with
+## batching off and on side by side (about 25 min; writes artifacts/ and
+## docs/bench/bench_service*.*; the plot needs matplotlib)
 bench-service: $(STAMP)
 	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1
 	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1 --overload 16 --arrival 2
+	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1 --calls 1,3,6 --batching both
 
 ## bench-fleet: N = 50, 100, 250, 500, 1000 simultaneous published calls' events fanned out
 ## to agent panels and 20 wallboards by one edge serve (a few minutes; writes artifacts/ and

@@ -46,7 +46,13 @@ the admitted calls' final latency and lag, the load steps the service took
 ``LATE`` seconds after the end of speech while their call had not been told the
 service was behind (*silently late*). Writes ``bench_service_overload.*``.
 
+Batching (``--batching both``, issue 15): each N runs twice, with
+``[pipeline.batching] enabled = false`` and then ``true``, the same staggered
+starts for both, and the two rows stand side by side in one table
+(``bench_service_batching.*``).
+
 Usage: scripts/bench_service.py [--calls 1,2,4] [--quick] [--out artifacts] [--docs docs/bench]
+       scripts/bench_service.py --calls 1,3,6 --batching both
        scripts/bench_service.py --overload 16 [--arrival 2]
 """
 
@@ -153,6 +159,7 @@ class RunResult:
     queue_frames_max: float
     wall_s: float
     per_call: list[CallResult]
+    batching: bool | None = None  # [pipeline.batching] enabled; None: the service's default
 
 
 def sent_at(t0: float, stream_time: float) -> float:
@@ -680,11 +687,15 @@ def row(run: RunResult) -> list[str]:
 
 
 def table(runs: list[RunResult]) -> str:
-    lines = [
-        "| " + " | ".join(c for c, _, _ in COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
-    ]
-    lines += ["| " + " | ".join(row(r)) + " |" for r in runs]
+    """The runs' rows; with a batching column when the runs set it."""
+    heads = [c for c, _, _ in COLUMNS]
+    rows = [row(r) for r in runs]
+    if any(r.batching is not None for r in runs):
+        heads.insert(1, "batching")
+        for cells, run in zip(rows, runs, strict=True):
+            cells.insert(1, {None: "default", True: "on", False: "off"}[run.batching])
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     return "\n".join(lines)
 
 
@@ -702,7 +713,14 @@ def markdown(report: dict[str, Any], runs: list[RunResult]) -> str:
         "one agent subscriber receives every event, a wallboard the summaries. "
         "Latencies and lag are measured at the subscriber against each call's audio clock "
         "(when the audio at an event's `stream_time` was sent). "
-        "Produced by `scripts/bench_service.py`.",
+        "Produced by `scripts/bench_service.py`."
+        + (
+            " Each N ran twice, `[pipeline.batching] enabled = false` then `true` "
+            "(speech detection and the text model batched across calls; Whisper one decode "
+            "at a time either way), with the same starts."
+            if s.get("batching") == "both"
+            else ""
+        ),
         "",
         table(runs),
         "",
@@ -876,6 +894,13 @@ def main() -> int:
         metavar="S",
         help=f"seconds between two offered calls with --overload (default {ARRIVAL:g})",
     )
+    parser.add_argument(
+        "--batching",
+        default="default",
+        choices=("default", "on", "off", "both"),
+        help="[pipeline.batching] enabled of the service: its default, on, off, or both: "
+        "each N off then on, side by side (bench_service_batching.*)",
+    )
     parser.add_argument("--note", default="", help="a sentence for the report (e.g. the load)")
     args = parser.parse_args()
 
@@ -903,6 +928,7 @@ def main() -> int:
             "quick": args.quick,
             "seed": args.seed,
             "asr_workers": args.workers,
+            "batching": args.batching,
         },
         "note": args.note,
     }
@@ -914,21 +940,33 @@ def main() -> int:
         + (" (stopping at the first N not sustained)" if stop_early else "")
     )
     runs: list[RunResult] = []
-    with tempfile.TemporaryDirectory() as tmp, open(out / "bench_service.server.log", "w") as log:
-        config = bench_config(Path(tmp), args, max(sweep))
-        for n in sweep:
-            print(f"--- N = {n}", file=log, flush=True)
+    every_mode: dict[str, list[bool | None]] = {
+        "default": [None],
+        "on": [True],
+        "off": [False],
+        "both": [False, True],
+    }
+    modes = every_mode[args.batching]
+    name = "bench_service_batching" if args.batching == "both" else "bench_service"
+    with tempfile.TemporaryDirectory() as tmp, open(out / f"{name}.server.log", "w") as log:
+        for n, batching in ((n, b) for n in sweep for b in modes):
+            config = bench_config(Path(tmp), args, max(sweep), batching=batching)
+            print(f"--- N = {n}, batching {batching}", file=log, flush=True)
             server = Server(log, threads=args.threads, config=config)
             try:
                 server.wait_ready()
-                delays = [rng.uniform(0, stagger) for _ in range(n)]
+                if batching is None or batching is modes[0]:  # both modes: the same starts
+                    delays = [rng.uniform(0, stagger) for _ in range(n)]
                 inbox, replies, usage = asyncio.run(load(server, audio, delays, channels=channels))
             finally:
                 server.stop()
             run = analyse_run(n, audio_s, inbox, replies, usage)
+            run.batching = batching
             runs.append(run)
             print(
-                f"  N={n}: final p50/p95 {run.final_after_speech_end_p50}/"
+                f"  N={n}"
+                + ("" if batching is None else f" (batching {'on' if batching else 'off'})")
+                + f": final p50/p95 {run.final_after_speech_end_p50}/"
                 f"{run.final_after_speech_end_p95} s, cue p95 {run.cue_latency_p95} s, "
                 f"lag p95 {run.lag_p95} s (max last 20 s {run.lag_tail_max}), "
                 f"growth {run.lag_growth_s_per_min} s/min, end flush {run.end_flush_max} s, "
@@ -938,11 +976,11 @@ def main() -> int:
                 + ("" if run.sustained else f"  NOT sustained: {run.why_not}"),
                 flush=True,
             )
-            write_report(out, report, runs)  # so far: a run cut short keeps its finished Ns
-            if stop_early and not run.sustained:
+            write_report(out, report, runs, name)  # so far: a run cut short keeps its finished Ns
+            if stop_early and not run.sustained and batching is modes[-1]:
                 break
-    write_report(out, report, runs)
-    plotted = plot(runs, out / "bench_service.png", list(channels))
+    write_report(out, report, runs, name)
+    plotted = name == "bench_service" and plot(runs, out / "bench_service.png", list(channels))
     print(table(runs))
     print(
         f"sustained: {report['sustained_calls']} simultaneous call(s); with finals within "
@@ -952,30 +990,39 @@ def main() -> int:
         docs = Path(args.docs)
         docs.mkdir(parents=True, exist_ok=True)
         for suffix in (".json", ".md") + ((".png",) if plotted else ()):
-            shutil.copyfile(out / f"bench_service{suffix}", docs / f"bench_service{suffix}")
+            shutil.copyfile(out / f"{name}{suffix}", docs / f"{name}{suffix}")
         print(f"report copied to {docs}")
     return 0
 
 
-def write_report(out: Path, report: dict[str, Any], runs: list[RunResult]) -> None:
-    """bench_service.json and .md of the runs so far."""
+def write_report(
+    out: Path, report: dict[str, Any], runs: list[RunResult], name: str = "bench_service"
+) -> None:
+    """``name``.json and .md of the runs so far."""
     report["sustained_calls"] = max((r.calls for r in runs if r.sustained), default=0)
     report["sustained_calls_finals_within_bound"] = max(
         (r.calls for r in runs if r.finals_within_bound), default=0
     )
     report["runs"] = [summary(r) for r in runs]
-    (out / "bench_service.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "bench_service.md").write_text(markdown(report, runs))
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / f"{name}.md").write_text(markdown(report, runs))
 
 
-def bench_config(folder: Path, args: argparse.Namespace, calls: int) -> Path:
-    """The service's config file: Whisper's workers and device; room for ``calls`` calls."""
+def bench_config(
+    folder: Path, args: argparse.Namespace, calls: int, *, batching: bool | None = None
+) -> Path:
+    """The service's config file: Whisper's workers and device; room for ``calls`` calls;
+    batching on or off (None: the service's default)."""
     config = folder / "bench.toml"
     room = max(256, 2 * calls + 16)  # the defaults hold 64 calls per source, 256 sockets
+    batches = (
+        "" if batching is None else f"[pipeline.batching]\nenabled = {str(batching).lower()}\n"
+    )
     config.write_text(
         "# bench_service\n"
         f'[pipeline.asr]\nworkers = {args.workers}\ndevice = "{args.device}"\n'
-        f"[server]\nmax_calls_per_source = {room}\nmax_connections = {room}\n"
+        + batches
+        + f"[server]\nmax_calls_per_source = {room}\nmax_connections = {room}\n"
     )
     return config
 

@@ -2,39 +2,87 @@
 
 Each call asks its models one job at a time; with many calls, the same model
 is called again and again with one input each, where one call with all of
-them costs little more than one. :class:`BatchWorker` is a model's worker
-thread that gathers the jobs waiting from all calls and runs them as one
-batch: a batch starts once ``max_batch`` jobs wait, or ``window`` seconds
-after the first of them arrived, so a job waits at most ``window`` for
-company. Within a batch, and when more wait than fit, the most urgent go first
-(finals before partials before readings: :data:`~edge.pipeline.workers.URGENT`,
+them can cost less. :class:`BatchWorker` is a model's worker thread that
+gathers the jobs waiting from all calls and runs them as one batch: a batch
+starts once ``max_batch`` jobs wait, or ``window`` seconds after the first of
+them arrived, so a job waits at most ``window`` for company. Within a batch,
+and when more wait than fit, the most urgent go first (finals before partials
+before readings: :data:`~edge.pipeline.workers.URGENT`,
 :data:`~edge.pipeline.workers.LATER`), the oldest first within a priority.
 
 :class:`Gatherer` is that rule as a pure state machine on a given clock; the
 worker only moves jobs between it, the model and the awaiting tasks.
 
-Not yet wired into :class:`~edge.pipeline.engine.Engine`: a batch that raises
-fails the job of every call in it, where today a model failure costs one call
-one result (tests/pipeline/test_faults.py); the engine needs a fallback that
-reruns a failed batch one job at a time, each in its own call's log context,
-before it can take this. Tested alone: the text model's batched readings
-equal its one-by-one readings (tests/pipeline/test_batching.py).
+A batch that raises is run again one job at a time, each in its own call's
+context (its log lines name that call): one bad input costs its own call its
+result, with its own error, and the other calls' jobs of that batch succeed.
+
+Which models pay for it was measured on the 2-core machine
+(``scripts/bench_batching.py``; README, "Batched inference"): the engine
+batches speech detection over all live channels and the text model over the
+finals of all calls (:class:`~edge.pipeline.engine.Engine`,
+``[pipeline.batching]``). Whisper stays one job at a time on its priority
+workers: on the CPU its encoder, most of a decode, costs as much per input in a
+batch as alone. The acoustic emotion model's ONNX export takes one window.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import heapq
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
+
+from edge.settings import Range, check, setting
 
 I = TypeVar("I")  # noqa: E741 - an input
 O = TypeVar("O")  # noqa: E741 - an output
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchOptions:
+    """Batched inference across calls (speech detection and the text model).
+
+    One model call for the jobs waiting from all calls; Whisper and the voice
+    model run one job at a time either way.
+    """
+
+    SECTION: ClassVar[str] = "pipeline.batching"
+
+    enabled: bool = setting(
+        True,
+        help="run the speech detection of all live channels, and the text readings of all "
+        "calls' finals, as one model call each; false = one call's job at a time",
+    )
+    window: float = setting(
+        0.005,
+        help="seconds a job waits for others to join its batch (at most)",
+        range=Range(0, 1),
+        unit="s",
+    )
+    max_batch: int = setting(32, help="jobs in one batch at most", range=Range(1, 256))
+    max_waiting: int = setting(
+        1024,
+        help="jobs waiting per model at most; past it a job fails at once (a model.failed "
+        "event) instead of queueing without end",
+        range=Range(1, 100_000),
+    )
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+class BatchFull(RuntimeError):
+    """``max_waiting`` jobs already wait for the model: the job was refused (policy: refuse)."""
 
 
 @dataclass(order=True)
@@ -44,6 +92,7 @@ class _Waiting(Generic[I]):
     arrived: float = field(compare=False)
     item: I = field(compare=False)
     settle: Any = field(compare=False)  # Callable[[object, BaseException | None], None]
+    context: contextvars.Context | None = field(compare=False, default=None)
 
 
 class Gatherer(Generic[I]):
@@ -61,8 +110,16 @@ class Gatherer(Generic[I]):
     def __len__(self) -> int:
         return len(self._waiting)
 
-    def add(self, item: I, priority: int, now: float, settle: Any = None) -> None:
-        heapq.heappush(self._waiting, _Waiting(priority, next(self._order), now, item, settle))
+    def add(
+        self,
+        item: I,
+        priority: int,
+        now: float,
+        settle: Any = None,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        waiting = _Waiting(priority, next(self._order), now, item, settle, context)
+        heapq.heappush(self._waiting, waiting)
         if self._first is None:
             self._first = now
 
@@ -85,8 +142,11 @@ class Gatherer(Generic[I]):
 class BatchWorker(Generic[I, O]):
     """A thread that runs ``run_batch`` on the jobs gathered from every caller.
 
-    ``run_batch`` takes the inputs and returns one output per input, in order;
-    if it raises, every job of that batch gets the exception.
+    ``run_batch`` takes the inputs and returns one output per input, in order.
+    If it raises on a batch of several, each job runs alone again, and gets its
+    own output or its own exception. At most ``max_waiting`` jobs wait; one
+    more is refused with :class:`BatchFull` (the engine's queues are bounded
+    by construction, one job per channel in flight: this is the backstop).
     """
 
     def __init__(
@@ -96,9 +156,12 @@ class BatchWorker(Generic[I, O]):
         name: str,
         window: float,
         max_batch: int,
+        max_waiting: int = 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._run_batch = run_batch
+        self._name = name
+        self._max_waiting = max_waiting
         self._gatherer: Gatherer[I] = Gatherer(window=window, max_batch=max_batch)
         self._clock = clock
         self._ready = threading.Condition()
@@ -107,8 +170,15 @@ class BatchWorker(Generic[I, O]):
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
-    async def run(self, item: I, priority: int) -> O:
-        """``item`` through the model in the next batch it fits in; its output."""
+    def __len__(self) -> int:
+        """Jobs waiting for the next batch."""
+        return len(self._gatherer)
+
+    async def run(self, item: I, priority: int, *, context: contextvars.Context | None = None) -> O:
+        """``item`` through the model in the next batch it fits in; its output.
+
+        ``context``: the job's own (its call's log context), for when it runs alone.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[O] = loop.create_future()
 
@@ -119,7 +189,12 @@ class BatchWorker(Generic[I, O]):
         with self._ready:
             if self._closed:
                 raise RuntimeError("the batch worker is shut down")
-            self._gatherer.add(item, priority, self._clock(), settle)
+            if len(self._gatherer) >= self._max_waiting:
+                raise BatchFull(
+                    f"{self._max_waiting} jobs already wait for the model "
+                    "([pipeline.batching] max_waiting)"
+                )
+            self._gatherer.add(item, priority, self._clock(), settle, context)
             self._ready.notify()
         return await future
 
@@ -141,17 +216,40 @@ class BatchWorker(Generic[I, O]):
                 if self._closed:
                     return
                 batch = self._gatherer.take()
-            try:
-                outputs = list(self._run_batch([w.item for w in batch]))
-                if len(outputs) != len(batch):
-                    raise RuntimeError(f"{len(outputs)} outputs for {len(batch)} inputs")
-            except Exception as e:  # the model's own error: every job of the batch gets it
-                for waiting in batch:
-                    waiting.settle(None, e)
-                continue
             self.batches = [*self.batches[-999:], len(batch)]
+            if len(batch) == 1:
+                self._alone(batch[0])
+                continue
+            try:  # several calls' jobs: the batch's log lines name no call
+                outputs = self._outputs(batch)
+            except Exception as e:
+                log.warning(
+                    "%s: a batch of %d jobs failed (%s); running each alone",
+                    self._name,
+                    len(batch),
+                    type(e).__name__,
+                )
+                for waiting in batch:
+                    self._alone(waiting)
+                continue
             for waiting, output in zip(batch, outputs, strict=True):
                 waiting.settle(output, None)
+
+    def _outputs(self, batch: list[_Waiting[I]]) -> list[O]:
+        outputs = list(self._run_batch([w.item for w in batch]))
+        if len(outputs) != len(batch):
+            raise RuntimeError(f"the model gave {len(outputs)} outputs for {len(batch)} inputs")
+        return outputs
+
+    def _alone(self, waiting: _Waiting[I]) -> None:
+        """One job by itself, in its own context: its output or its own error."""
+        context = waiting.context or contextvars.copy_context()
+        try:
+            output = context.run(self._outputs, [waiting])[0]
+        except Exception as e:  # the model's own error, for this job's call alone
+            waiting.settle(None, e)
+        else:
+            waiting.settle(output, None)
 
 
 def _settle(future: asyncio.Future[Any], result: object, error: BaseException | None) -> None:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 from edge.adapters.asr import WhisperTranscriber
 from edge.adapters.emotion import OnnxEmotionScorer
 from edge.adapters.text import MiniLmTextScorer
-from edge.adapters.vad import SileroVad
+from edge.adapters.vad import SileroStream, SileroVad
 from edge.contracts import (
     EmotionScore,
     EmotionScorer,
     Frame,
     Hypothesis,
+    Samples,
     SpeechDetector,
     TextScore,
     TextScorer,
@@ -26,14 +28,16 @@ from edge.contracts import (
 )
 from edge.errors import ModelError
 from edge.languages import TEXT_LANGUAGES
+from edge.pipeline.batching import BatchWorker
 from edge.pipeline.feed import score_voice
 from edge.pipeline.load import LoadGovernor, LoadStep, StepChange
 from edge.pipeline.options import PipelineOptions
-from edge.pipeline.workers import LATER, URGENT, JobTimeout, PriorityWorkers
+from edge.pipeline.workers import LATER, URGENT, PriorityWorkers
 from edge.stages.channel import AsrJob
 from edge.stages.voice import EmotionJob
 
 _T = TypeVar("_T")
+_I = TypeVar("_I")
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,7 @@ class Lagging(Protocol):
 
 
 class Engine:
-    """Shared models and their workers, and the load governor over the calls they serve.
+    r"""Shared models and their workers, and the load governor over the calls they serve.
 
     Whisper runs on ``asr.workers`` threads (default one: CTranslate2 already
     uses every core it is given for one decode) that take finals before
@@ -81,6 +85,14 @@ class Engine:
     flight (:class:`~edge.stages.channel.ChannelStage` enforces it). The
     emotion and text models share a third worker; each channel has at most
     one emotion job in flight too.
+
+    With ``[pipeline.batching] enabled`` (the default), speech detection and
+    the text model run on :class:`~edge.pipeline.batching.BatchWorker`\ s
+    instead: the VAD frames of all live channels, and the finals of all calls,
+    go through their model as one batch (Silero's batch dimension; the text
+    model's padded batch). Per-call state stays in the channel's stream and
+    stages: a batch only carries it. A VAD that is not Silero's runs one
+    channel at a time on its worker as before.
     """
 
     def __init__(
@@ -102,6 +114,26 @@ class Engine:
         self._asr_workers = PriorityWorkers(max(1, options.asr.workers), name="edge-asr")
         self._vad_pool = PriorityWorkers(1, name="edge-vad")
         self._affect_pool = PriorityWorkers(1, name="edge-affect")
+        batching = options.batching
+        self._vad_batches: BatchWorker[_VadJob, list[float]] | None = None
+        self._text_batches: BatchWorker[str, TextScore] | None = None
+        if batching.enabled:
+            window, most, waiting = batching.window, batching.max_batch, batching.max_waiting
+            self._vad_batches = BatchWorker(
+                _vad_batch,
+                name="edge-vad-batch",
+                window=window,
+                max_batch=most,
+                max_waiting=waiting,
+            )
+            if text is not None:
+                self._text_batches = BatchWorker(
+                    text.score,
+                    name="edge-text-batch",
+                    window=window,
+                    max_batch=most,
+                    max_waiting=waiting,
+                )
         # Told each model job's stage ("vad", "asr_partial", "asr_final", "emotion",
         # "text") and its seconds, queueing included: the service's latency metrics.
         self.observe: Callable[[str, float], None] | None = None
@@ -133,14 +165,28 @@ class Engine:
         self, stage: str, pool: PriorityWorkers, work: Callable[[], _T], *, urgent: bool = False
     ) -> _T:
         """Run one model job on its workers; a failure or a timeout is :class:`ModelJobFailed`."""
-        started = time.perf_counter()
         context = contextvars.copy_context()  # the worker's log lines name the call too
+        priority = URGENT if urgent else LATER
+        timeout = self.options.job_timeout
+        return await self._settled(
+            stage, pool.run(priority, lambda: context.run(work), timeout=timeout)
+        )
+
+    async def _batched(self, stage: str, worker: BatchWorker[_I, _T], item: _I) -> _T:
+        """One job in the next batch of its model; as :meth:`_run`, but ``job_timeout``
+        counts from now (the gathering window is milliseconds) and a batch worker stuck
+        in its model is not replaced: the jobs behind it time out one by one."""
+        context = contextvars.copy_context()  # for the job's run alone, if its batch fails
+        job = worker.run(item, LATER, context=context)
+        return await self._settled(stage, asyncio.wait_for(job, self.options.job_timeout))
+
+    async def _settled(self, stage: str, job: Awaitable[_T]) -> _T:
+        """``job``'s result; its failure or timeout as :class:`ModelJobFailed`."""
+        started = time.perf_counter()
         timeout = self.options.job_timeout
         try:
-            result = await pool.run(
-                URGENT if urgent else LATER, lambda: context.run(work), timeout=timeout
-            )
-        except JobTimeout as e:
+            result = await job
+        except TimeoutError as e:  # JobTimeout, or wait_for's
             self._failed(stage)
             raise ModelJobFailed(
                 stage, f"no result within {timeout:g} s ([pipeline] job_timeout)"
@@ -231,6 +277,9 @@ class Engine:
         return len(self._asr_workers) > 0
 
     async def probabilities(self, stream: VadStream, frames: Sequence[Frame]) -> list[float]:
+        if self._vad_batches is not None and isinstance(stream, SileroStream):
+            job = (stream, [f.samples for f in frames])
+            return await self._batched("vad", self._vad_batches, job)
         return await self._run(
             "vad", self._vad_pool, lambda: [stream.probability(f.samples) for f in frames]
         )
@@ -262,10 +311,29 @@ class Engine:
 
     async def score_text(self, text: str) -> TextScore:
         assert self.text is not None
+        if self._text_batches is not None:
+            return await self._batched("text", self._text_batches, text)
         scorer = self.text
         scores = await self._run("text", self._affect_pool, lambda: scorer.score([text]))
         return scores[0]
 
+    @property
+    def batch_sizes(self) -> dict[str, list[int]]:
+        """The size of each recent batch per batched model (empty when batching is off)."""
+        workers = {"vad": self._vad_batches, "text": self._text_batches}
+        return {stage: list(w.batches) for stage, w in workers.items() if w is not None}
+
     def close(self) -> None:
         for pool in (self._asr_workers, self._vad_pool, self._affect_pool):
             pool.shutdown()
+        for worker in (self._vad_batches, self._text_batches):
+            if worker is not None:
+                worker.shutdown()
+
+
+_VadJob = tuple[SileroStream, Sequence[Samples]]  # a channel's stream and its new frames
+
+
+def _vad_batch(jobs: Sequence[_VadJob]) -> list[list[float]]:
+    """Each channel's probabilities of its frames, all channels in one batch."""
+    return jobs[0][0].model.probabilities(jobs)

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from edge.adapters.asr import AsrOptions
 from edge.languages import AUTO, WHISPER_LANGUAGES
+from edge.pipeline.batching import BatchOptions
 from edge.pipeline.load import LoadOptions
 from edge.settings import Flag, Format, Range, check, setting
 from edge.stages.channel import StreamOptions
@@ -61,6 +62,7 @@ class PipelineOptions:
     triage: TriageOptions = field(default_factory=TriageOptions)
     summary: SummaryOptions = field(default_factory=SummaryOptions)
     load: LoadOptions = field(default_factory=LoadOptions)
+    batching: BatchOptions = field(default_factory=BatchOptions)
     text: bool = setting(
         True, help="score the caller's finals with the text model", flag=Flag("--no-text")
     )

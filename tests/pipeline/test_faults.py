@@ -23,6 +23,7 @@ from edge.audio.frames import parse_channel_map
 from edge.audio.sources import FileSource
 from edge.contracts import EmotionScore, Hypothesis, RawWord, Samples, Stats, TextScore
 from edge.events import CallEnded, Event, ModelFailed, TextEmotion, TranscriptFinal, VoiceEmotion
+from edge.pipeline.batching import BatchOptions
 from edge.pipeline.call import replay
 from edge.pipeline.engine import Engine
 from edge.pipeline.options import PipelineOptions
@@ -109,7 +110,12 @@ def vad() -> SileroVad:
 
 
 def make_engine(vad: SileroVad, *, job_timeout: float = 30.0, **models: object) -> Engine:
-    options = dataclasses.replace(PipelineOptions(), job_timeout=job_timeout)
+    """Jobs one at a time: a fault here is scripted per call (its log context), and a batch
+    of several calls' jobs runs in none (tests/pipeline/test_batching.py pins the batched
+    path's faults)."""
+    options = dataclasses.replace(
+        PipelineOptions(), job_timeout=job_timeout, batching=BatchOptions(enabled=False)
+    )
     return Engine(
         vad,
         models.get("asr", ScriptedTranscriber()),  # type: ignore[arg-type]

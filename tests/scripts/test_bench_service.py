@@ -72,3 +72,25 @@ def test_quick_overload_run_writes_its_report(tmp_path):
     text = (tmp_path / "bench_service_overload.md").read_text()
     assert text.startswith("# `edge serve` overloaded: 2 calls offered, one every 1 s")
     assert not (tmp_path / "docs").exists()
+
+
+@pytest.mark.slow
+def test_quick_batching_run_puts_both_rows_side_by_side(tmp_path):
+    """--batching both runs the call with batching off, then on, and reports both rows in
+    one table (bench_service_batching.*), the service's batching set in each."""
+    options = ["--quick", "--batching", "both", "--out", str(tmp_path)]
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), *options, "--docs", str(tmp_path / "docs")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads((tmp_path / "bench_service_batching.json").read_text())
+    assert [(r["calls"], r["batching"]) for r in report["runs"]] == [(1, False), (1, True)]
+    assert all(r["final_after_speech_end_p50"] is not None for r in report["runs"])
+    rows = [line for line in (tmp_path / "bench_service_batching.md").read_text().splitlines()]
+    assert any(line.startswith("| N | batching |") for line in rows)
+    assert any(line.startswith("| 1 | off |") for line in rows)
+    assert any(line.startswith("| 1 | on |") for line in rows)
+    assert not (tmp_path / "bench_service.json").exists()
