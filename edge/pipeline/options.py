@@ -69,7 +69,8 @@ class PipelineOptions:
     job_timeout: float = setting(
         60.0,
         help="seconds a model job may run before its call gives up on it and goes on "
-        "without its result (a model.failed event); the stuck worker is replaced",
+        "without its result (a model.failed event); a stuck one-job worker is replaced, "
+        "a stuck batch worker is not (the jobs behind it time out one by one)",
         range=Range(0.5, 3600),
         unit="s",
     )
