@@ -314,6 +314,9 @@ class Service:
                 process_request=self._http,
                 create_connection=_Connection,
                 max_size=options.max_message_bytes,
+                # Deflating each message to each subscriber costs the node CPU per event
+                # per subscriber (issue 16's bench_fleet); a LAN does not need the bytes saved.
+                compression="deflate" if options.compress else None,
                 ping_interval=options.ping_interval,
                 ping_timeout=options.ping_timeout,
                 ssl=tls,
