@@ -73,7 +73,8 @@ class Privacy:
 
     def __init__(self, options: PrivacyOptions) -> None:
         self.options = options
-        self._contexts: dict[tuple[str, Role | None], RedactionContext] = {}
+        # Per call, per role: a call's end forgets its own, not a scan of the floor's.
+        self._contexts: dict[str, dict[Role | None, RedactionContext]] = {}
 
     def share(self, event: Event) -> Event | None:
         if isinstance(event, CallEnded):
@@ -95,14 +96,13 @@ class Privacy:
 
     def forget(self, call_id: str) -> None:
         """Drop a call's contexts (its speakers' last words)."""
-        for key in [k for k in self._contexts if k[0] == call_id]:
-            del self._contexts[key]
+        self._contexts.pop(call_id, None)
 
     def _context(self, event: Event) -> RedactionContext:
-        key = (event.call_id, event.role)
-        context = self._contexts.get(key)
+        roles = self._contexts.setdefault(event.call_id, {})
+        context = roles.get(event.role)
         if context is None:
-            context = self._contexts[key] = RedactionContext()
+            context = roles[event.role] = RedactionContext()
         return context
 
 
@@ -289,15 +289,23 @@ class Hub:
             self.alerts.append(self._alert(record.meta, shared))
         if isinstance(shared, CallEnded):
             record.ended_at = self._clock()
-        tile: str | None = None  # made once, for the first wallboard that shows it
-        for sub in self._audience(record.meta):
-            if sub.wants_events(record.meta):
+        meta = record.meta
+        for watchers in (
+            self._watchers.get((View.AGENT, meta.agent_id), ()),
+            self._watchers.get((View.CALL, call_id), ()),
+        ):
+            for sub in watchers:  # each watches this call's events, as indexed
                 self._send(sub, message, key)
-            elif sub.wants_tiles(record.meta):
-                if isinstance(shared, CueRaised):
-                    self._send(sub, _json(self.alerts[-1]))
-                if changed:
-                    tile = tile or self._tile(record)
+        raised = isinstance(shared, CueRaised)
+        if not (changed or raised):
+            return  # nothing for a wallboard: most readings of a floor's calls
+        alert = _json(self.alerts[-1]) if raised else None
+        tile = self._tile(record) if changed else None  # made once for every wallboard
+        for sub in self._watchers.get((View.WALLBOARD, None), ()):
+            if sub.wants_tiles(meta):
+                if alert is not None:
+                    self._send(sub, alert)
+                if tile is not None:
                     self._send(sub, tile, ("tile", call_id))
 
     def lose(self, call_id: str, node: str) -> None:
