@@ -28,6 +28,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from edge.events import (
     CallEnded,
     CallTriage,
@@ -61,7 +63,15 @@ def _rounded(value: float | None) -> float | None:
 
 
 def _json(body: dict[str, Any]) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, UTF-8 as is: what every subscriber of an event gets.
+
+    orjson: a tenth of the CPU of ``json.dumps`` for the same text, and the hub
+    serialises every event of every call (issue 16's fan-out benchmark).
+    """
+    try:
+        return orjson.dumps(body).decode()
+    except TypeError:  # an integer past 64 bits (a publisher's seq may be one)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 class Privacy:
