@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from edge.events import (
     CallEnded,
@@ -41,6 +38,7 @@ from edge.events import (
     TranscriptFinal,
     TranscriptPartial,
     VoiceEmotion,
+    compact_json,
     to_dict,
 )
 from edge.feedback.store import new_id, plain_tags, reason_problem
@@ -60,18 +58,6 @@ ALERTS = 200  # recent alerts a new wallboard receives
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
-
-
-def _json(body: dict[str, Any]) -> str:
-    """Compact JSON, UTF-8 as is: what every subscriber of an event gets.
-
-    orjson: a tenth of the CPU of ``json.dumps`` for the same text, and the hub
-    serialises every event of every call (issue 16's fan-out benchmark).
-    """
-    try:
-        return orjson.dumps(body).decode()
-    except TypeError:  # an integer past 64 bits (a publisher's seq may be one)
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 class Privacy:
@@ -261,9 +247,9 @@ class Hub:
         if shared is None:
             return
         body = to_dict(shared)
-        message = _json(body)
+        message = compact_json(body)
         if self._record is not None:
-            self._record(_json({**body, "agent_id": record.meta.agent_id}))
+            self._record(compact_json({**body, "agent_id": record.meta.agent_id}))
         self._deliver(record, shared, message)
         if self._shared is not None:
             self._shared(record, shared, message)
@@ -285,7 +271,7 @@ class Hub:
         if record.summary.lost and not isinstance(event, CallEnded):
             record.summary.lost = False
             record.ended_at = None
-        self._deliver(record, event, _json(to_dict(event)))
+        self._deliver(record, event, compact_json(to_dict(event)))
 
     def _deliver(self, record: CallRecord, shared: Event, message: str) -> None:
         """Resume buffer, snapshot captions, tile, alerts and fan-out of a shared event."""
@@ -309,7 +295,7 @@ class Hub:
         raised = isinstance(shared, CueRaised)
         if not (changed or raised):
             return  # nothing for a wallboard: most readings of a floor's calls
-        alert = _json(self.alerts[-1]) if raised else None
+        alert = compact_json(self.alerts[-1]) if raised else None
         tile = self._tile(record) if changed else None  # made once for every wallboard
         for sub in self._watchers.get((View.WALLBOARD, None), ()):
             if sub.wants_tiles(meta):
@@ -330,7 +316,7 @@ class Hub:
         record.summary.lost = True
         record.ended_at = self._clock()
         self.privacy.forget(call_id)
-        lost = _json(
+        lost = compact_json(
             {"type": "call.lost", "call_id": call_id, "seq": record.summary.last_seq, "node": node}
         )
         for sub in list(self.subscriptions):
@@ -345,7 +331,7 @@ class Hub:
         for call_id, record in list(self.calls.items()):
             if record.ended_at is not None and now - record.ended_at > self.linger:
                 del self.calls[call_id]
-                gone = _json({"type": "call.removed", "call_id": call_id})
+                gone = compact_json({"type": "call.removed", "call_id": call_id})
                 for sub in self._audience(record.meta):
                     if sub.wants_tiles(record.meta):
                         self._send(sub, gone)
@@ -399,9 +385,9 @@ class Hub:
                     self._send(sub, self._tile(record), ("tile", record.meta.call_id))
             for alert in self.alerts:
                 if not sub.teams or alert["team"] in sub.teams:
-                    self._send(sub, _json(alert))
+                    self._send(sub, compact_json(alert))
             shown = [r.meta.call_id for r in self.calls.values() if sub.wants_tiles(r.meta)]
-            self._send(sub, _json({"type": "wallboard.synced", "calls": shown}))
+            self._send(sub, compact_json({"type": "wallboard.synced", "calls": shown}))
             return
         for record in list(self.calls.values()):
             if sub.wants_events(record.meta):
@@ -443,7 +429,7 @@ class Hub:
                 "call": record.summary.to_dict(),
                 "captions": list(record.captions),
             }
-            self._send(sub, _json(snapshot))
+            self._send(sub, compact_json(snapshot))
             last = record.summary.last_seq
         for seq, message, key in list(record.buffer):
             if seq > last:
@@ -504,7 +490,7 @@ class Hub:
         if self._keep is not None:
             self._keep(report)
         if self._record is not None:
-            self._record(_json(report))
+            self._record(compact_json(report))
         log.info(
             "feedback on call %s cue %s: %s (%s)", call_id, cue.cue.value, verdict, principal.name
         )
@@ -513,7 +499,7 @@ class Hub:
     # -- messages -----------------------------------------------------------
 
     def _tile(self, record: CallRecord) -> str:
-        return _json({"type": "call.summary", "call": record.summary.to_dict()})
+        return compact_json({"type": "call.summary", "call": record.summary.to_dict()})
 
     @staticmethod
     def _alert(meta: CallMeta, cue: CueRaised) -> dict[str, Any]:
