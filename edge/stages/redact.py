@@ -45,6 +45,7 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from edge.events import Event, TextEmotion, TranscriptFinal, TranscriptPartial, Word
 
@@ -95,8 +96,7 @@ _TAG = re.compile("|".join(re.escape(k.tag) for k in PhiKind))
 # --- tokens -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Tok:
+class _Tok(NamedTuple):  # not a frozen dataclass: made for every token of every transcript
     raw: str
     low: str
     start: int
