@@ -357,6 +357,9 @@ class Publisher:
                 last_seq,
             )
             reader = asyncio.create_task(self._read(ws), name="publish/acks")
+            # The reader's end wakes the sender as an event offered does: one wait per
+            # wake-up, no task made for each (a floor's publishers wake per event).
+            reader.add_done_callback(lambda _: self._ready.set())
             try:
                 while not (self._closing and self.backlog.done):
                     while (message := self.backlog.next()) is not None:
@@ -364,9 +367,8 @@ class Publisher:
                     if self._closing and self.backlog.done:
                         break
                     self._ready.clear()
-                    ready = asyncio.create_task(self._ready.wait())
-                    await asyncio.wait({reader, ready}, return_when=asyncio.FIRST_COMPLETED)
-                    ready.cancel()
+                    if not reader.done():
+                        await self._ready.wait()
                     if reader.done():
                         reader.result()  # the service's error, if it sent one
                         if not (self._closing and self.backlog.done):

@@ -22,6 +22,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import orjson
+
 from edge.errors import EdgeError
 from edge.types import CallId, Role
 
@@ -486,9 +488,16 @@ class SchemaError(EdgeError):
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):  # before str: a CueKind is a str too
+    # Exact types first: the service converts every event of every call (issue 16), and
+    # an enum (a CueKind is a str too) is not exactly a str.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return round(value, 3)
+    if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, str | int | None):  # the most common (bool is an int)
+    if isinstance(value, str | int):
         return value
     if isinstance(value, float):
         return round(value, 3)
@@ -497,8 +506,19 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a Word
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: _plain(getattr(value, name)) for name in _names(type(value))}
     return value
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, once per class."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def to_dict(event: Event) -> dict[str, Any]:
@@ -528,7 +548,21 @@ _FIELDS: dict[type[Event], tuple[tuple[str, bool], ...]] = {}
 
 
 def to_json(event: Event) -> str:
-    return json.dumps(to_dict(event), ensure_ascii=False, separators=(",", ":"))
+    return compact_json(to_dict(event))
+
+
+def compact_json(body: dict[str, Any]) -> str:
+    """Compact JSON, UTF-8 as is: an event as it is printed, published and fanned out.
+
+    orjson: the same text as ``json.dumps(body, ensure_ascii=False,
+    separators=(",", ":"))`` for a tenth of the CPU; the service writes every
+    event of every call for its subscribers, a workstation every event it
+    publishes (issue 16's fan-out benchmark).
+    """
+    try:
+        return orjson.dumps(body).decode()
+    except TypeError:  # an integer past 64 bits (a publisher's seq may be one)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def from_dict(data: dict[str, Any]) -> Event:
@@ -552,12 +586,12 @@ def from_dict(data: dict[str, Any]) -> Event:
             values["reason"] = reasons(values["reason"])
         if "words" in values:
             values["words"] = tuple(Word(**w) for w in values["words"])
-        for f in dataclasses.fields(cls):
-            if f.metadata == _PAIRS_AS_OBJECT and f.name in values:
-                pairs = values[f.name]
+        for name, as_object in _fields(cls):
+            if as_object and name in values:
+                pairs = values[name]
                 if not isinstance(pairs, dict):
-                    raise TypeError(f"{f.name} must be an object, not {pairs!r}")
-                values[f.name] = tuple((str(k), float(v)) for k, v in pairs.items())
+                    raise TypeError(f"{name} must be an object, not {pairs!r}")
+                values[name] = tuple((str(k), float(v)) for k, v in pairs.items())
         for name in ("evidence", "quote", "cues"):
             if name in values:
                 values[name] = tuple(str(e) for e in values[name])

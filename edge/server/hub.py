@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import logging
 import time
 from collections import OrderedDict, deque
@@ -40,6 +39,7 @@ from edge.events import (
     TranscriptFinal,
     TranscriptPartial,
     VoiceEmotion,
+    compact_json,
     to_dict,
 )
 from edge.feedback.store import new_id, plain_tags, reason_problem
@@ -58,10 +58,6 @@ ALERTS = 200  # recent alerts a new wallboard receives
 _RANK = {CueLevel.NOTICE: 0, CueLevel.ELEVATED: 1, CueLevel.HIGH: 2}
 
 
-def _json(body: dict[str, Any]) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-
-
 class Privacy:
     """Decides what of an event may leave the process.
 
@@ -71,7 +67,8 @@ class Privacy:
 
     def __init__(self, options: PrivacyOptions) -> None:
         self.options = options
-        self._contexts: dict[tuple[str, Role | None], RedactionContext] = {}
+        # Per call, per role: a call's end forgets its own, not a scan of the floor's.
+        self._contexts: dict[str, dict[Role | None, RedactionContext]] = {}
 
     def share(self, event: Event) -> Event | None:
         if isinstance(event, CallEnded):
@@ -93,14 +90,13 @@ class Privacy:
 
     def forget(self, call_id: str) -> None:
         """Drop a call's contexts (its speakers' last words)."""
-        for key in [k for k in self._contexts if k[0] == call_id]:
-            del self._contexts[key]
+        self._contexts.pop(call_id, None)
 
     def _context(self, event: Event) -> RedactionContext:
-        key = (event.call_id, event.role)
-        context = self._contexts.get(key)
+        roles = self._contexts.setdefault(event.call_id, {})
+        context = roles.get(event.role)
         if context is None:
-            context = self._contexts[key] = RedactionContext()
+            context = roles[event.role] = RedactionContext()
         return context
 
 
@@ -251,11 +247,11 @@ class Hub:
         if shared is None:
             return
         body = to_dict(shared)
-        message = _json(body)
+        message = compact_json(body)
         if self._record is not None:
             # Whose call: `edge report` counts cues per team from these lines.
             meta = record.meta
-            self._record(_json({**body, "agent_id": meta.agent_id, "team": meta.team}))
+            self._record(compact_json({**body, "agent_id": meta.agent_id, "team": meta.team}))
         self._deliver(record, shared, message)
         if self._shared is not None:
             self._shared(record, shared, message)
@@ -277,7 +273,7 @@ class Hub:
         if record.summary.lost and not isinstance(event, CallEnded):
             record.summary.lost = False
             record.ended_at = None
-        self._deliver(record, event, _json(to_dict(event)))
+        self._deliver(record, event, compact_json(to_dict(event)))
 
     def _deliver(self, record: CallRecord, shared: Event, message: str) -> None:
         """Resume buffer, snapshot captions, tile, alerts and fan-out of a shared event."""
@@ -290,15 +286,21 @@ class Hub:
         alert = self._raise_alert(record.meta, shared) if isinstance(shared, CueRaised) else None
         if isinstance(shared, CallEnded):
             record.ended_at = self._clock()
-        tile: str | None = None  # made once, for the first wallboard that shows it
-        for sub in self._audience(record.meta):
-            if sub.wants_events(record.meta):
+        meta = record.meta
+        for watchers in (
+            self._watchers.get((View.AGENT, meta.agent_id), ()),
+            self._watchers.get((View.CALL, call_id), ()),
+        ):
+            for sub in watchers:  # each watches this call's events, as indexed
                 self._send(sub, message, key)
-            elif sub.wants_tiles(record.meta):
+        if not (changed or alert is not None):
+            return  # nothing for a wallboard: most readings of a floor's calls
+        tile = self._tile(record) if changed else None  # made once for every wallboard
+        for sub in self._watchers.get((View.WALLBOARD, None), ()):
+            if sub.wants_tiles(meta):
                 if alert is not None:
                     self._send(sub, alert)
-                if changed:
-                    tile = tile or self._tile(record)
+                if tile is not None:
                     self._send(sub, tile, ("tile", call_id))
 
     def lose(self, call_id: str, node: str) -> None:
@@ -313,7 +315,7 @@ class Hub:
         record.summary.lost = True
         record.ended_at = self._clock()
         self.privacy.forget(call_id)
-        lost = _json(
+        lost = compact_json(
             {"type": "call.lost", "call_id": call_id, "seq": record.summary.last_seq, "node": node}
         )
         for sub in list(self.subscriptions):
@@ -328,7 +330,7 @@ class Hub:
         for call_id, record in list(self.calls.items()):
             if record.ended_at is not None and now - record.ended_at > self.linger:
                 del self.calls[call_id]
-                gone = _json({"type": "call.removed", "call_id": call_id})
+                gone = compact_json({"type": "call.removed", "call_id": call_id})
                 for sub in self._audience(record.meta):
                     if sub.wants_tiles(record.meta):
                         self._send(sub, gone)
@@ -382,9 +384,9 @@ class Hub:
                     self._send(sub, self._tile(record), ("tile", record.meta.call_id))
             for alert in self.alerts.values():
                 if not sub.teams or alert["team"] in sub.teams:
-                    self._send(sub, _json(alert))
+                    self._send(sub, compact_json(alert))
             shown = [r.meta.call_id for r in self.calls.values() if sub.wants_tiles(r.meta)]
-            self._send(sub, _json({"type": "wallboard.synced", "calls": shown}))
+            self._send(sub, compact_json({"type": "wallboard.synced", "calls": shown}))
             return
         for record in list(self.calls.values()):
             if sub.wants_events(record.meta):
@@ -429,7 +431,7 @@ class Hub:
             }
             if record.summary.final is not None:  # the after-call summary: no transcript text
                 snapshot["final"] = to_dict(record.summary.final)
-            self._send(sub, _json(snapshot))
+            self._send(sub, compact_json(snapshot))
             last = record.summary.last_seq
         for seq, message, key in list(record.buffer):
             if seq > last:
@@ -490,7 +492,7 @@ class Hub:
         if self._keep is not None:
             self._keep(report)
         if self._record is not None:
-            self._record(_json(report))
+            self._record(compact_json(report))
         log.info(
             "feedback on call %s cue %s: %s (%s)", call_id, cue.cue.value, verdict, principal.name
         )
@@ -514,7 +516,7 @@ class Hub:
                 self.alerts.popitem(last=False)
         self.alerts[key] = alert = self._alert(meta, cue)
         self.alerts.move_to_end(key)
-        return _json(alert)
+        return compact_json(alert)
 
     def acknowledge(
         self, principal: Principal, teams: tuple[str, ...], data: dict[str, Any]
@@ -541,7 +543,7 @@ class Hub:
             alert["acked_by"] = principal.name
             alert["acked_at"] = round(self._clock(), 3)
             log.info("alert %s/%s acknowledged by %s", call_id, cue_id, principal.name)
-            message = _json(alert)
+            message = compact_json(alert)
             for sub in self._watchers.get((View.WALLBOARD, None), ()):
                 if not sub.teams or alert["team"] in sub.teams:
                     self._send(sub, message)
@@ -550,7 +552,7 @@ class Hub:
     # -- messages -----------------------------------------------------------
 
     def _tile(self, record: CallRecord) -> str:
-        return _json({"type": "call.summary", "call": record.summary.to_dict()})
+        return compact_json({"type": "call.summary", "call": record.summary.to_dict()})
 
     @staticmethod
     def _alert(meta: CallMeta, cue: CueRaised) -> dict[str, Any]:

@@ -95,6 +95,11 @@ class ServerOptions:
         help="seconds of audio a live call may send ahead of real time",
         range=POSITIVE,
     )
+    compress: bool = setting(
+        False,
+        help="offer permessage-deflate to clients that ask (fewer bytes, more CPU per "
+        "message: for slow links, not a LAN)",
+    )
     ping_interval: float = setting(20.0, help="seconds between keepalive pings", range=POSITIVE)
     keepalive: float = setting(
         5.0,

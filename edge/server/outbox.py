@@ -95,6 +95,15 @@ class Outbox:
                 return message
             await self._ready.wait()
 
+    async def wait(self) -> None:
+        """Until a message is queued, the outbox overflows, or :meth:`wake` is called."""
+        if not self.overflowed:
+            await self._ready.wait()
+
+    def wake(self) -> None:
+        """End a :meth:`wait` with nothing queued (a keepalive's timer)."""
+        self._ready.set()
+
     def _kill(self, item: _Item) -> None:
         item.alive = False
         self._alive -= 1

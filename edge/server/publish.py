@@ -329,7 +329,9 @@ def _fits(hint: Any) -> _Fits:
         return lambda value: value is None
     if hint is float:
         return lambda value: (
-            isinstance(value, int | float)
+            -1e12 < value < 1e12  # the common case, a float: NaN and infinities fail
+            if type(value) is float
+            else isinstance(value, int | float)
             and not isinstance(value, bool)
             and abs(value) < 1e12  # first: a 400-digit integer has no float
             and math.isfinite(value)

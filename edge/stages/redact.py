@@ -45,6 +45,7 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from edge.events import Event, TextEmotion, TranscriptFinal, TranscriptPartial, Word
 
@@ -95,8 +96,7 @@ _TAG = re.compile("|".join(re.escape(k.tag) for k in PhiKind))
 # --- tokens -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Tok:
+class _Tok(NamedTuple):  # not a frozen dataclass: made for every token of every transcript
     raw: str
     low: str
     start: int
@@ -1070,9 +1070,12 @@ def _redacted(event: Event, before: str, final: _End) -> Event:
             return event
         return dataclasses.replace(event, text=text, stable=stable)
     if isinstance(event, TranscriptFinal):
-        text = _apply(event.text, _find_after(before, event.text, final))
+        spans = _find_after(before, event.text, final)
+        text = _apply(event.text, spans)
         joined = " ".join(w.text for w in event.words)
-        words = _redact_words(event.words, _find_after(before, joined, final))
+        # The words joined are the text itself, as a rule: found once, not twice.
+        same = joined == event.text
+        words = _redact_words(event.words, spans if same else _find_after(before, joined, final))
         if text == event.text and words is event.words:
             return event
         return dataclasses.replace(event, text=text, words=words)

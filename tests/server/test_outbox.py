@@ -71,3 +71,30 @@ def test_many_replacements_stay_bounded() -> None:
     assert len(box) == 1
     assert len(box._items) <= 8
     assert drain(box) == ["r999"]
+
+
+def test_wait_ends_on_a_message_on_wake_and_at_once_when_overflowed() -> None:
+    """wait() returns when a message is queued or wake() is called (a keepalive's timer,
+    nothing queued then); an overflowed outbox does not wait at all."""
+
+    async def scenario() -> tuple[str | None, str | None, bool]:
+        box = Outbox(1)
+        waiter = asyncio.create_task(box.wait())
+        await asyncio.sleep(0.01)
+        assert not waiter.done()
+        box.put("hello")
+        await asyncio.wait_for(waiter, 1)
+        first = box.get_nowait()
+        assert box.get_nowait() is None  # drained, as the sender finds it before it waits
+        waiter = asyncio.create_task(box.wait())
+        await asyncio.sleep(0.01)
+        assert not waiter.done()
+        box.wake()
+        await asyncio.wait_for(waiter, 1)
+        woken = box.get_nowait()  # nothing: the sender sends a keepalive
+        box.put("a")
+        box.put("b")  # no key to drop: overflowed
+        await asyncio.wait_for(box.wait(), 1)
+        return first, woken, box.overflowed
+
+    assert asyncio.run(scenario()) == ("hello", None, True)

@@ -288,3 +288,17 @@ def test_cues_only_privacy_keeps_transcripts_in(engine) -> None:
     assert "cue.raised" in kinds and "speech.started" in kinds
     assert not kinds & {"transcript.partial", "transcript.final"}
     assert not any("pharmacy" in json.dumps(m).lower() for m in got)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_permessage_deflate_is_negotiated_only_when_compress_is_on(compress) -> None:
+    """A client offering permessage-deflate (browsers do) gets it only with server.compress:
+    deflating each message for each subscriber costs the node CPU a LAN gains nothing from."""
+    config = Config(server=ServerOptions(compress=compress))
+    with (
+        ServiceThread(config, None) as service,
+        subscriber(service.ws, view="wallboard") as (ws, hello),
+    ):
+        extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+        assert ("permessage-deflate" in extensions) is compress
+        assert hello["type"] == "subscribed"
