@@ -6,6 +6,9 @@ Two small pure state machines, no Redis and no asyncio inside:
   written; bounded, and its overflow policy has a name: **readings first**
   (partials, voice emotion, prosody: a later one of the same kind supersedes
   them), other events only when nothing else is left, each counted;
+* :class:`Acks`: the acknowledgements of alerts made on this node, waiting to
+  be written; one per alert (a newer one replaces it), bounded (oldest dropped,
+  counted);
 * :class:`Seen`: per mirrored call, the highest ``seq`` delivered, so an event
   written twice (a batch re-sent after an outage, a stream read again after a
   reconnection) reaches subscribers once, in order.
@@ -13,6 +16,7 @@ Two small pure state machines, no Redis and no asyncio inside:
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from dataclasses import dataclass
 
@@ -71,6 +75,79 @@ class Outgoing:
         else:
             del self._entries[at]
             self.dropped_readings += 1
+
+
+@dataclass(frozen=True)
+class Ack:
+    """A supervisor's acknowledgement of an alert, as Redis keeps it.
+
+    In the call's hash of acknowledgements, field :attr:`field` (the cue and the
+    ``seq`` of the raise the alert shows: a cue that rises needs a fresh one),
+    value :attr:`value` (who and when).
+    """
+
+    call_id: str
+    instance: str
+    cue_id: int
+    seq: int  # the alert's: the raise of the cue it acknowledges
+    by: str
+    at: float  # Unix time
+
+    @property
+    def field(self) -> str:
+        return f"{self.cue_id}:{self.seq}"
+
+    @property
+    def value(self) -> str:
+        return json.dumps({"by": self.by, "at": self.at}, separators=(",", ":"))
+
+    @classmethod
+    def parse(cls, call_id: str, instance: str, field: str, value: str) -> Ack:
+        """An acknowledgement read back; raises ``ValueError`` if malformed."""
+        try:
+            cue_id, seq = map(int, field.split(":"))
+            data = json.loads(value)
+            by, at = data["by"], data["at"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"acknowledgement {field!r} {value!r}: {e}") from None
+        if not isinstance(by, str) or not isinstance(at, int | float):
+            raise ValueError(f"acknowledgement {field!r} {value!r}: by or at malformed")
+        return cls(call_id, instance, cue_id, seq, by, float(at))
+
+
+class Acks:
+    """Acknowledgements made here that Redis does not have yet, at most ``limit``.
+
+    One per alert (call and cue): a newer one replaces the older. Full, the
+    oldest is dropped and counted (:attr:`dropped`): only the other nodes miss it.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.dropped = 0
+        self._entries: dict[tuple[str, int], Ack] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, ack: Ack) -> None:
+        key = (ack.call_id, ack.cue_id)
+        self._entries.pop(key, None)
+        if len(self._entries) >= self.limit:
+            del self._entries[next(iter(self._entries))]
+            self.dropped += 1
+        self._entries[key] = ack
+
+    def batch(self) -> list[Ack]:
+        """Every one held, oldest first, still held."""
+        return list(self._entries.values())
+
+    def written(self, batch: list[Ack]) -> None:
+        """Redis holds ``batch``: forget it (not one that replaced an entry of it meanwhile)."""
+        for ack in batch:
+            key = (ack.call_id, ack.cue_id)
+            if self._entries.get(key) is ack:
+                del self._entries[key]
 
 
 @dataclass

@@ -24,6 +24,12 @@ methods never wait for them (docs/fleet.md has the why of each choice):
   second it checks the nodes of the calls it mirrors: a node whose hash expired
   is gone, and its calls are marked lost (:meth:`Hub.lose`).
 
+A supervisor's acknowledgement of an alert is shown here at once (the local
+hub), then written by the writer to the call's hash ``P:acks:ID:INSTANCE`` with
+``HSETNX`` (the first one Redis takes stands, on every node) and, if it won, to
+the floor stream, which every node applies to its local hub
+(:meth:`Hub.acknowledged`); a node catching up reads the hashes.
+
 Not Redis Cluster: a script writes keys of several calls (one Redis, or
 Sentinel's primary).
 """
@@ -48,11 +54,11 @@ from redis.exceptions import RedisError
 from redis.typing import EncodableT
 
 from edge.events import CallEnded, Event, SchemaError, from_json
-from edge.fleet.buffer import Outgoing, Pending, Seen
+from edge.fleet.buffer import Ack, Acks, Outgoing, Pending, Seen
 from edge.fleet.options import FleetOptions, client_options, where
 from edge.fleet.stats import BusStats
 from edge.server.auth import Principal
-from edge.server.hub import CallRecord, Hub, Subscription, coalesce_key
+from edge.server.hub import ALERTS, CallRecord, Hub, Subscription, coalesce_key
 from edge.server.options import PrivacyOptions
 from edge.server.protocol import Close, Refused
 from edge.server.summary import CallMeta
@@ -73,7 +79,8 @@ Entries = list[tuple[str, dict[str, str]]]  # stream entries: (id, fields), deco
 NOT_YET = "not connected yet"
 BUS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
-# KEYS: the call's stream, the floor stream, this node's hash, the call's owner key.
+# KEYS: the call's stream, the floor stream, this node's hash, the call's owner key,
+#       the call's hash of acknowledgements.
 # ARGV: seq, stream_events, floor_events, call id, instance, node, message, meta,
 #       ended (1/0), linger ms, idle ms.
 # A seq the call's stream has already (a batch re-sent after an outage) is refused
@@ -87,6 +94,7 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
   'c', ARGV[4], 'i', ARGV[5], 'n', ARGV[6], 's', ARGV[1], 'm', ARGV[7], 'meta', ARGV[8])
 if ARGV[9] == '1' then
   redis.call('PEXPIRE', KEYS[1], ARGV[10])
+  redis.call('PEXPIRE', KEYS[5], ARGV[10])
   redis.call('HDEL', KEYS[3], ARGV[4])
   if redis.call('GET', KEYS[4]) == ARGV[6] then
     redis.call('DEL', KEYS[4])
@@ -95,6 +103,25 @@ else
   redis.call('PEXPIRE', KEYS[1], ARGV[11])
 end
 return 1
+"""
+
+# KEYS: the call's hash of acknowledgements, the call's stream, the floor stream.
+# ARGV: field (cue id:seq), value (who, when), floor_events, call id, instance, node,
+#       idle ms.
+# The first acknowledgement of an alert Redis takes stands (HSETNX) and only it
+# reaches the floor; the reply is the one that stands. The hash lives as long as
+# the call's stream.
+ACKNOWLEDGE = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*',
+    'c', ARGV[4], 'i', ARGV[5], 'n', ARGV[6], 'a', ARGV[1], 'm', ARGV[2])
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl < 0 then
+    ttl = tonumber(ARGV[7])
+  end
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return redis.call('HGET', KEYS[1], ARGV[1])
 """
 
 
@@ -120,6 +147,9 @@ class Keys:
 
     def call(self, call_id: str, instance: str) -> str:
         return f"{self.prefix}:call:{call_id}:{instance}"
+
+    def acks(self, call_id: str, instance: str) -> str:
+        return f"{self.prefix}:acks:{call_id}:{instance}"
 
 
 BEAT = "*"  # the field of a node's hash that holds its last beat (no call id is "*")
@@ -173,12 +203,15 @@ class FleetHub:
             record=record,
             keep=keep,
             shared=self._shared,
+            acked=self._acked,
         )
         self._linger_ms = int(linger * 1000)
         self._lost_ms = int(options.lost_after * 1000)
         self._outgoing = Outgoing(options.buffer)
         self._waiting = asyncio.Event()  # set while the outgoing buffer holds something
         self._owned: dict[str, _Owned] = {}
+        self._instances: dict[str, str] = {}  # this node's calls held, live or ended
+        self._acks = Acks(ALERTS)  # no more than the alerts a hub holds
         self._seen = Seen()
         self._gone: deque[tuple[str, str]] = deque(maxlen=GONE)
         self._redis: aioredis.Redis | None = None
@@ -209,6 +242,7 @@ class FleetHub:
         record = self.local.open_call(meta)
         meta_json = json.dumps(dataclasses.asdict(meta), separators=(",", ":"))
         self._owned[meta.call_id] = _Owned(secrets.token_hex(4), meta_json)
+        self._instances[meta.call_id] = self._owned[meta.call_id].instance
         self._seen.calls.pop(meta.call_id, None)  # a mirror of an ended call of the same id
         return record
 
@@ -219,6 +253,8 @@ class FleetHub:
         self.local.prune()
         for call_id in [c for c in self._seen.calls if c not in self.local.calls]:
             self._gone.append((call_id, self._seen.calls.pop(call_id).instance))
+        for call_id in [c for c in self._instances if c not in self.local.calls]:
+            del self._instances[call_id]
 
     def active_calls(self, source: str | None = None) -> int:
         return self.local.active_calls(source)
@@ -235,7 +271,7 @@ class FleetHub:
     def acknowledge(
         self, principal: Principal, teams: tuple[str, ...], data: dict[str, Any]
     ) -> dict[str, Any]:
-        # This node's wallboards only: an acknowledgement does not cross the bus (yet).
+        # Checked and shown here at once, as on one box; _acked queues it for the bus.
         return self.local.acknowledge(principal, teams, data)
 
     def problem(self) -> str | None:
@@ -256,6 +292,28 @@ class FleetHub:
             mirrored_calls=sum(1 for c in self._seen.calls if c in self.local.calls),
             lost_calls=self._lost_calls,
         )
+
+    def _instance(self, call_id: str) -> str | None:
+        """The instance of the call this node holds under ``call_id`` (its own or mirrored)."""
+        mirrored = self._seen.calls.get(call_id)
+        return mirrored.instance if mirrored is not None else self._instances.get(call_id)
+
+    def _acked(self, alert: dict[str, Any]) -> None:
+        """An acknowledgement made here (the first here): queued for Redis, which decides.
+
+        Redis unreachable, it waits (bounded) and is written once Redis is back:
+        this node's wallboards show it at once meanwhile (docs/fleet.md says why).
+        """
+        call_id = alert["call_id"]
+        instance = self._instance(call_id)
+        if instance is None:
+            return
+        by, at = alert["acked_by"], alert["acked_at"]
+        dropped = self._acks.dropped
+        self._acks.add(Ack(call_id, instance, alert["cue_id"], alert["seq"], by, at))
+        if self._acks.dropped > dropped:
+            log.warning("fleet: %d acknowledgements held: the oldest dropped", self._acks.limit)
+        self._waiting.set()
 
     def _shared(self, record: CallRecord, event: Event, message: str) -> None:
         """An event of this node's call, as shared: queued for Redis."""
@@ -349,6 +407,7 @@ class FleetHub:
             self._mirror(call_id, mirrored.instance, mirrored.node, seq, fields["m"], "{}")
         meta_json = json.dumps(dataclasses.asdict(record.meta), separators=(",", ":"))
         self._owned[call_id] = _Owned(mirrored.instance, meta_json)
+        self._instances[call_id] = mirrored.instance
         del self._seen.calls[call_id]
         if record.summary.lost:
             record.summary.lost = False
@@ -369,10 +428,14 @@ class FleetHub:
         if self._redis is None:
             return
         deadline = time.monotonic() + CLOSE_DEADLINE
-        while len(self._outgoing) and self._down is None and time.monotonic() < deadline:
+        while self._held() and self._down is None and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        if len(self._outgoing):
-            log.warning("fleet: %d events not written to Redis at shutdown", len(self._outgoing))
+        if self._held():
+            log.warning(
+                "fleet: %d events and %d acknowledgements not written to Redis at shutdown",
+                len(self._outgoing),
+                len(self._acks),
+            )
         for task in self._tasks:
             task.remove_done_callback(self._task_done)
             task.cancel()
@@ -384,6 +447,10 @@ class FleetHub:
             log.info("fleet: could not leave cleanly (%s)", one_line(e))
         await self._redis.aclose()
         self._redis = None
+
+    def _held(self) -> bool:
+        """Whether anything waits to be written to Redis."""
+        return bool(len(self._outgoing) or len(self._acks))
 
     async def _leave(self) -> None:
         assert self._redis is not None
@@ -433,11 +500,15 @@ class FleetHub:
     async def _write(self) -> None:
         assert self._redis is not None
         script = self._redis.register_script(APPEND)
+        acknowledge = self._redis.register_script(ACKNOWLEDGE)
         backoff = BACKOFF_FIRST
         while True:
             await self._waiting.wait()
             batch = self._outgoing.batch(BATCH)
-            if not batch:
+            # Acknowledgements after every event queued before them: the floor then
+            # carries an alert's raise before its acknowledgement.
+            acks = self._acks.batch() if len(batch) == len(self._outgoing) else []
+            if not batch and not acks:
                 self._waiting.clear()
                 continue
             try:
@@ -445,19 +516,42 @@ class FleetHub:
                     for e in batch:
                         keys, args = self._append_keys(e), self._append_args(e)
                         await script(keys=keys, args=args, client=pipe)
-                    await pipe.execute()
+                    for a in acks:
+                        keys, args = self._ack_keys(a), self._ack_args(a)
+                        await acknowledge(keys=keys, args=args, client=pipe)
+                    replies = await pipe.execute()
             except BUS_ERRORS as e:
                 self._failed("write", e)
                 await asyncio.sleep(backoff)
                 backoff = min(2 * backoff, BACKOFF_MAX)
                 continue
             self._outgoing.written(batch)
+            self._acks.written(acks)
+            for a, standing in zip(acks, replies[len(batch) :], strict=True):
+                self._apply_ack(a.call_id, a.instance, a.field, cast(str, standing))
             self._ok("write")
             backoff = BACKOFF_FIRST
 
     def _append_keys(self, e: Pending) -> list[str]:
         k = self.keys
-        return [k.call(e.call_id, e.instance), k.floor, k.node(self.node), k.owner(e.call_id)]
+        call, acks = k.call(e.call_id, e.instance), k.acks(e.call_id, e.instance)
+        return [call, k.floor, k.node(self.node), k.owner(e.call_id), acks]
+
+    def _ack_keys(self, a: Ack) -> list[str]:
+        k = self.keys
+        return [k.acks(a.call_id, a.instance), k.call(a.call_id, a.instance), k.floor]
+
+    def _ack_args(self, a: Ack) -> list[str | int]:
+        o = self.options
+        return [
+            a.field,
+            a.value,
+            o.floor_events,
+            a.call_id,
+            a.instance,
+            self.node,
+            STREAM_IDLE_MS,
+        ]
 
     def _append_args(self, e: Pending) -> list[str | int]:
         o = self.options
@@ -538,13 +632,32 @@ class FleetHub:
                     delivered += 1
                     if delivered % YIELD_EVERY == 0:
                         await asyncio.sleep(0)
+        await self._catch_up_acks()
+
+    async def _catch_up_acks(self) -> None:
+        """The acknowledgements of every call held here (its own and mirrored, live or ended),
+        after their alerts: those made while this node was away or not yet started."""
+        assert self._redis is not None
+        held = [(c, i) for c in list(self.local.calls) if (i := self._instance(c)) is not None]
+        if not held:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for call_id, instance in held:
+                pipe.hgetall(self.keys.acks(call_id, instance))
+            replies = cast(list[dict[str, str]], await pipe.execute())
+        for (call_id, instance), acks in zip(held, replies, strict=True):
+            for field, value in acks.items():
+                self._apply_ack(call_id, instance, field, value)
 
     def _take(self, fields: dict[str, str]) -> None:
         """One floor entry."""
         node = fields.get("n", "")
         if node == self.node:
-            return
+            return  # its acknowledgements too: the writer applied what Redis kept
         try:
+            if "a" in fields:
+                self._apply_ack(fields["c"], fields["i"], fields["a"], fields["m"])
+                return
             seq = int(fields["s"])
             self._mirror(fields["c"], fields["i"], node, seq, fields["m"], fields["meta"])
         except (KeyError, ValueError) as e:
@@ -574,6 +687,17 @@ class FleetHub:
         self.local.deliver(call_id, event)
         if isinstance(event, CallEnded):
             mirrored.ended = True
+
+    def _apply_ack(self, call_id: str, instance: str, field: str, value: str) -> None:
+        """The acknowledgement that stands in Redis, to this node's wallboards."""
+        if self._instance(call_id) != instance:
+            return  # a call this node does not hold (or another call of the same id)
+        try:
+            ack = Ack.parse(call_id, instance, field, value)
+        except ValueError as e:
+            log.warning("fleet: call %s: %s: skipped", call_id, e)
+            return
+        self.local.acknowledged(call_id, ack.cue_id, ack.seq, ack.by, ack.at)
 
     def _open_mirror(self, call_id: str, instance: str, node: str, meta: str) -> bool:
         old = self._seen.calls.get(call_id)
@@ -658,6 +782,7 @@ class FleetHub:
                     self.local.lose(call_id, name)
                     self._lost_calls += 1
                     tidy.pexpire(self.keys.call(call_id, mirrored.instance), self._linger_ms)
+                    tidy.pexpire(self.keys.acks(call_id, mirrored.instance), self._linger_ms)
                 tidy.srem(self.keys.nodes, name)
                 log.warning(
                     "fleet: node %s stopped beating: its %d call(s) marked lost",

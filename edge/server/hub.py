@@ -213,6 +213,7 @@ class Hub:
         record: Callable[[str], None] | None = None,
         keep: Callable[[dict[str, Any]], None] | None = None,
         shared: Callable[[CallRecord, Event, str], None] | None = None,
+        acked: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.privacy = Privacy(privacy)
         self.resume_events = resume_events
@@ -230,6 +231,7 @@ class Hub:
         self._record = record  # the opt-in event log's writer
         self._keep = keep  # the verdict store's writer ([feedback] keep)
         self._shared = shared  # each published event as shared (the fleet's bus)
+        self._acked = acked  # each acknowledgement made here (the fleet's bus)
 
     # -- calls --------------------------------------------------------------
 
@@ -543,11 +545,32 @@ class Hub:
             alert["acked_by"] = principal.name
             alert["acked_at"] = round(self._clock(), 3)
             log.info("alert %s/%s acknowledged by %s", call_id, cue_id, principal.name)
-            message = compact_json(alert)
-            for sub in self._watchers.get((View.WALLBOARD, None), ()):
-                if not sub.teams or alert["team"] in sub.teams:
-                    self._send(sub, message)
+            self._tell(alert)
+            if self._acked is not None:
+                self._acked(alert)
         return alert
+
+    def acknowledged(self, call_id: str, cue_id: int, seq: int, by: str, at: float) -> None:
+        """An acknowledgement the fleet's bus decided (made here or on another node).
+
+        It stands over one made here meanwhile (two supervisors on two nodes: the
+        one Redis took first wins everywhere). For the alert as raised at ``seq``
+        only: once its cue has risen since, the new level needs acknowledging again.
+        """
+        alert = self.alerts.get((call_id, cue_id))
+        if alert is None or alert["seq"] != seq:
+            return
+        if (alert["acked_by"], alert["acked_at"]) == (by, at):
+            return
+        alert["acked_by"], alert["acked_at"] = by, at
+        self._tell(alert)
+
+    def _tell(self, alert: dict[str, Any]) -> None:
+        """An alert's news, to every wallboard of its team."""
+        message = compact_json(alert)
+        for sub in self._watchers.get((View.WALLBOARD, None), ()):
+            if not sub.teams or alert["team"] in sub.teams:
+                self._send(sub, message)
 
     # -- messages -----------------------------------------------------------
 

@@ -133,5 +133,8 @@ class CallHub(Protocol):
     def acknowledge(
         self, principal: Principal, teams: tuple[str, ...], data: dict[str, Any]
     ) -> dict[str, Any]:
-        """A supervisor saw an alert: kept and told to the team's wallboards; raises ``Refused``."""
+        """A supervisor saw an alert: kept, told to the team's wallboards (on every node).
+
+        Raises ``Refused``.
+        """
         ...

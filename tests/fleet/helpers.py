@@ -73,10 +73,14 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def publish_hello(ws_url: str, call_id: str, agent: str = "a1") -> Iterator[ClientConnection]:
-    """A `/publish` connection for a call, its `publishing` reply read."""
+def publish_hello(
+    ws_url: str, call_id: str, agent: str = "a1", token: str | None = None
+) -> Iterator[ClientConnection]:
+    """A `/publish` connection for a call (of team t1), its `publishing` reply read."""
     with connect(ws_url + "/publish", open_timeout=10) as ws:
         hello = {"type": "publish", "call_id": call_id, "agent_id": agent, "team": "t1"}
+        if token is not None:
+            hello["token"] = token
         ws.send(json.dumps(hello))
         reply = json.loads(ws.recv(timeout=10))
         assert reply["type"] == "publishing", reply

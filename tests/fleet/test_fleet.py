@@ -28,14 +28,14 @@ from websockets.sync.client import ClientConnection, connect
 
 from edge.config import Config
 from edge.events import Event
-from edge.fleet.buffer import Outgoing, Pending, Seen
+from edge.fleet.buffer import Ack, Acks, Outgoing, Pending, Seen
 from edge.fleet.options import FleetOptions
 from edge.ops.checks import Status, check_fleet
 from edge.server.hub import coalesce_key
-from edge.server.options import PrivacyOptions, Share
+from edge.server.options import PrivacyOptions, Share, TokenRole, TokenSpec
 from tests.fleet.helpers import RedisServer, publish_hello, send, serve_process
 from tests.helpers import DATA, TIME_FACTOR
-from tests.server.harness import ServiceThread, receive, subscriber, upload
+from tests.server.harness import ServiceThread, messages, receive, subscriber, upload
 from tests.server.test_publish import PHONE, scripted_call
 
 pytestmark = pytest.mark.skipif(
@@ -156,6 +156,27 @@ def test_a_written_batch_is_forgotten_and_a_failed_one_is_taken_again() -> None:
     out.add(pending(5, False))  # full: reading 2 (in flight) is dropped
     out.written(first)
     assert [e.seq for e in out.batch(10)] == [3, 4, 5]
+
+
+def test_acks_held_keep_one_per_alert_and_drop_the_oldest_when_full() -> None:
+    """Acks: a newer acknowledgement of an alert replaces the older; full, the oldest goes,
+    counted; written() keeps one that replaced an entry of the batch meanwhile."""
+    acks = Acks(2)
+    first = Ack("c", "i", 1, 5, "ann", 1.0)
+    acks.add(first)
+    acks.add(Ack("c", "i", 2, 7, "ann", 2.0))
+    batch = acks.batch()
+    newer = Ack("c", "i", 1, 9, "bob", 3.0)  # cue 1 rose, acknowledged again
+    acks.add(newer)
+    acks.written(batch)
+    assert acks.batch() == [newer] and acks.dropped == 0
+    acks.add(Ack("c", "i", 3, 8, "ann", 4.0))
+    acks.add(Ack("c", "i", 4, 9, "ann", 5.0))
+    assert [a.cue_id for a in acks.batch()] == [3, 4] and acks.dropped == 1
+    again = Ack.parse("c", "i", newer.field, newer.value)
+    assert again == newer
+    with pytest.raises(ValueError, match="acknowledgement"):
+        Ack.parse("c", "i", "1:x", newer.value)
 
 
 def test_seen_delivers_each_seq_of_an_instance_once() -> None:
@@ -529,3 +550,136 @@ def test_fleet_settings_are_checked_in_one_line(tmp_path) -> None:
         with pytest.raises(ConfigError, match=says):
             load(f"[fleet]\n{text}\n")
     assert dataclasses.replace(ok.fleet, node_id="").node_name()
+
+
+# -- acknowledgements of alerts across nodes (issue 17 part 4) ---------------------------
+
+PUBLISHER, ANN, BOB, CY = (
+    "publisher-token-0001",
+    "ann-token-00000001",
+    "bob-token-0000001",
+    ("cy-token-000000001"),
+)
+TOKENS = (
+    TokenSpec(token=PUBLISHER, role=TokenRole.INGEST, name="desk", source="desk"),
+    TokenSpec(token=ANN, role=TokenRole.SUPERVISOR, name="sup-ann", teams=("t1",)),
+    TokenSpec(token=BOB, role=TokenRole.SUPERVISOR, name="sup-bob", teams=("t1",)),
+    TokenSpec(token=CY, role=TokenRole.SUPERVISOR, name="sup-cy", teams=("t2",)),
+)
+
+
+def secured(url: str, name: str) -> ServiceThread:
+    """A hub node of the fleet with tokens: supervisors ann and bob of team t1, cy of t2."""
+    return ServiceThread(Config(tokens=TOKENS, fleet=fleet(url, name, analyse=False)), None)
+
+
+def alert(ws: ClientConnection, call_id: str, want: Any = bool, timeout: float = 10) -> dict:
+    """The first alert of ``call_id`` for which ``want(alert)`` holds, read from a wallboard."""
+    deadline = time.monotonic() + timeout * TIME_FACTOR
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            data = json.loads(ws.recv(timeout=left))  # keepalives too: the deadline holds
+        except TimeoutError:
+            break
+        if data.get("type") == "alert" and data["call_id"] == call_id and want(data):
+            return data
+    raise AssertionError(f"no such alert of {call_id} within {timeout} s")
+
+
+def raised(*boards: ClientConnection, call_id: str) -> int:
+    """The cue id of the call's one alert, once every wallboard has it."""
+    (cue_id,) = {alert(ws, call_id)["cue_id"] for ws in boards}
+    return cue_id
+
+
+def acked(data: dict) -> bool:
+    return data["acked_by"] is not None
+
+
+def ack(ws: ClientConnection, call_id: str, cue_id: int) -> None:
+    ws.send(json.dumps({"type": "ack", "call_id": call_id, "cue_id": cue_id}))
+
+
+def acks_held(service: ServiceThread, call_id: str, cue_id: int) -> tuple[str | None, float]:
+    """Who acknowledged the alert, and when, as a node's hub holds it."""
+    alerts = service.service.hub.local.alerts
+    held = service.run(lambda: dict(alerts[(call_id, cue_id)]))
+    return held["acked_by"], held["acked_at"]
+
+
+def test_an_acknowledgement_on_b_is_seen_on_every_node_and_by_later_wallboards(
+    redis_server,
+) -> None:
+    """Ann acknowledges on B an alert of a call published to A: A's and C's wallboards say who
+    and when, as B's; a wallboard opened later on C and one on a node started later, too;
+    cy (another team) is refused on B and changes nothing."""
+    url = redis_server.url
+    events = scripted_call("ack-1", turns=4)  # one cue, at turn 4
+    with secured(url, "a") as a, secured(url, "b") as b, secured(url, "c") as c:
+        wait_connected(a, b, c)
+        with (
+            subscriber(a.ws, view="wallboard", token=BOB) as (on_a, _),
+            subscriber(b.ws, view="wallboard", token=ANN) as (on_b, _),
+            subscriber(c.ws, view="wallboard", token=BOB) as (on_c, _),
+            publish_hello(a.ws, "ack-1", token=PUBLISHER) as pub,
+        ):
+            send(pub, events[:-1])  # live: no call.ended
+            cue_id = raised(on_a, on_b, on_c, call_id="ack-1")
+            with subscriber(b.ws, view="wallboard", token=CY) as (other, _):
+                ack(other, "ack-1", cue_id)
+                refused = messages(other, until="error")[-1]
+            assert refused["code"] == 4004 and "no alert 'ack-1'" in refused["message"]
+            ack(on_b, "ack-1", cue_id)
+            seen = [alert(ws, "ack-1", acked) for ws in (on_b, on_a, on_c)]
+            who = {(m["acked_by"], m["acked_at"]) for m in seen}
+            assert len(who) == 1 and seen[0]["acked_by"] == "sup-ann", seen
+            with subscriber(c.ws, view="wallboard", token=BOB) as (later, _):
+                assert acked(alert(later, "ack-1"))  # the sync: the alert as it stands
+            time.sleep(HEARTBEAT * 3)  # A's beat names the call in its hash
+            with secured(url, "d") as d:  # started after: catches the call and its acks up
+                wait_connected(d)
+                with subscriber(d.ws, view="wallboard", token=ANN) as (on_d, _):
+                    synced = alert(on_d, "ack-1")
+            assert (synced["acked_by"], synced["acked_at"]) == who.pop()
+            assert acks_held(c, "ack-1", cue_id)[0] == "sup-ann"
+
+
+def test_two_acknowledgements_racing_on_two_nodes_resolve_to_one_everywhere(
+    redis_server,
+) -> None:
+    """Redis down: ann acknowledges on A, bob on B, each shown at once on its own node, nothing
+    on C; Redis back (empty): the one Redis took first stands on A, B and C, and in Redis."""
+    url = redis_server.url
+    events = scripted_call("race-1", turns=4)
+    with secured(url, "a") as a, secured(url, "b") as b, secured(url, "c") as c:
+        wait_connected(a, b, c)
+        with (
+            subscriber(a.ws, view="wallboard", token=ANN) as (on_a, _),
+            subscriber(b.ws, view="wallboard", token=BOB) as (on_b, _),
+            subscriber(c.ws, view="wallboard", token=ANN) as (on_c, _),
+            publish_hello(a.ws, "race-1", token=PUBLISHER) as pub,
+        ):
+            send(pub, events[:-1])
+            cue_id = raised(on_a, on_b, on_c, call_id="race-1")
+            redis_server.stop()
+            ack(on_a, "race-1", cue_id)
+            ack(on_b, "race-1", cue_id)
+            assert alert(on_a, "race-1", acked)["acked_by"] == "sup-ann"  # at once, locally
+            assert alert(on_b, "race-1", acked)["acked_by"] == "sup-bob"
+            time.sleep(0.5)  # the writers retry meanwhile, and fail
+            assert acks_held(c, "race-1", cue_id) == (None, None)
+            redis_server.start()
+            deadline = time.monotonic() + 10 * TIME_FACTOR
+            while len(held := {acks_held(n, "race-1", cue_id) for n in (a, b, c)}) > 1:
+                assert time.monotonic() < deadline, f"the nodes never agreed: {held}"
+                time.sleep(0.05)
+            (winner,) = held
+            assert winner[0] in ("sup-ann", "sup-bob")
+            loser_board = on_b if winner[0] == "sup-ann" else on_a
+            told = alert(loser_board, "race-1", lambda m: m["acked_by"] == winner[0])
+            assert told["acked_at"] == winner[1]
+            assert alert(on_c, "race-1", acked)["acked_by"] == winner[0]
+            stored = redis_server.client().keys("edge:acks:race-1:*")
+            assert len(stored) == 1
+            (value,) = redis_server.client().hgetall(stored[0]).values()
+            assert json.loads(value) == {"by": winner[0], "at": winner[1]}

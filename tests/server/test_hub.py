@@ -220,6 +220,30 @@ def test_an_acknowledgement_reaches_the_teams_wallboards_and_later_ones() -> Non
     assert synced["acked_by"] == "sup-ann"
 
 
+def test_an_acknowledgement_decided_elsewhere_stands_over_one_made_here() -> None:
+    """acknowledged() (the fleet's bus): it replaces a local one and tells the wallboards once;
+    one for an earlier raise of the cue (it has risen since) changes nothing."""
+    hub = Hub(PrivacyOptions(), clock=lambda: 1000.0)
+    hub.open_call(meta("c1", team="t1"))
+    board = sub(View.WALLBOARD, teams=("t1",))
+    hub.attach(board, {})
+    stamp = Stamp("c1")
+    hub.publish("c1", stamp(cue(CueLevel.ELEVATED, 2.0)))
+    boss = Principal("sup-ann", TokenRole.SUPERVISOR, teams=("t1",))
+    hub.acknowledge(boss, ("t1",), {"call_id": "c1", "cue_id": 1})
+    seq = hub.alerts[("c1", 1)]["seq"]
+    drain(board)
+    hub.acknowledged("c1", 1, seq, "sup-bob", 999.5)
+    (seen,) = drain(board)
+    assert (seen["acked_by"], seen["acked_at"]) == ("sup-bob", 999.5)
+    hub.acknowledged("c1", 1, seq, "sup-bob", 999.5)  # read again (floor, then catch-up)
+    assert drain(board) == []
+    hub.publish("c1", stamp(cue(CueLevel.HIGH, 3.0)))  # risen: a fresh acknowledgement
+    drain(board)
+    hub.acknowledged("c1", 1, seq, "sup-cy", 999.0)
+    assert drain(board) == [] and hub.alerts[("c1", 1)]["acked_by"] is None
+
+
 def test_ended_calls_linger_then_are_removed_from_wallboards() -> None:
     """After call.ended the tile stays `linger` seconds, then `call.removed` is sent."""
     now = [100.0]
