@@ -144,6 +144,15 @@ def record(args: argparse.Namespace) -> None:
         for actor in actors
         for kind in DISTRESSED
     ]
+    parts += [  # two of eval_emotion's calm-only calls of each actor: more calm speech
+        (
+            f"ravdess-{channel}-{actor}-calm-2",
+            record_ravdess,
+            (args.data, args.model, channel, actor, "calm", 2),
+        )
+        for channel in ("clean", "phone")
+        for actor in actors
+    ]
     parts = [p for p in parts if not (args.traces / f"{p[0]}.pkl").is_file()]
     if args.part:
         parts = [p for p in parts if any(fnmatch.fnmatch(p[0], pattern) for pattern in args.part)]
