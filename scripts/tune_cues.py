@@ -18,10 +18,11 @@ The calls, and which of them the rules may be tuned on:
   neutral of held-out speakers, the other BAVED half, TESS neutral, the telephone
   conversation), never looked at to choose a rule;
 * **RAVDESS**: ``eval_emotion``'s assembled distressed calls (a minute calm, then
-  distressed; its calm-only calls are not recorded) of the held-out actors 17-20, the
-  first of each actor and kind and then all three, clean and telephone: cue within 3 s
-  of onset and false cues an hour. The shipped settings were chosen on these actors
-  too, so they are a check that real cues survive, not a held-out figure.
+  distressed) of the held-out actors 17-20, the first of each actor and kind and then
+  all three, and two of its calm-only calls per actor, clean and telephone: cue within
+  3 s of onset and false cues an hour, for all four actors and for each half
+  (``RAVDESS_PARTS``: fast onset rules are tuned on one half and reported on the other).
+  The window settings were chosen on these actors too.
 """
 
 from __future__ import annotations
