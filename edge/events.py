@@ -182,6 +182,8 @@ class VoiceEmotion(Event):
     # Distress of the caller's current utterance alone (None when it is the same
     # audio as the window): reacts faster at an onset than the window's reading.
     onset_distress: float | None = None
+    # Arousal of the caller's current utterance alone (None as for onset_distress).
+    onset_arousal: float | None = None
     # Stream time the caller's current utterance began (None: utterances not tracked).
     utterance_start: float | None = None
     # True when this event is for a new utterance reading only: the window fields
@@ -201,6 +203,15 @@ class VoiceEmotion(Event):
             return self.onset_distress
         if self.utterance_start is not None and self.utterance_start <= self.start + 1e-6:
             return self.distress
+        return None
+
+    @property
+    def utterance_arousal(self) -> float | None:
+        """Arousal of the current utterance alone, as ``utterance_distress``."""
+        if self.onset_arousal is not None:
+            return self.onset_arousal
+        if self.utterance_start is not None and self.utterance_start <= self.start + 1e-6:
+            return self.arousal
         return None
 
     def prob(self, label: str) -> float:

@@ -25,7 +25,9 @@ windows, which at an onset still hold mostly the calm speech before it. So the
 current utterance is also read alone (``VoiceEmotion.utterance_distress``), and
 :class:`OnsetWatch` raises the cue at once when ``onset_readings`` readings in a
 row of one utterance are all distressed (``onset_at``) and unusual *for this
-caller* (``onset_z`` robust spreads above their own earlier utterance readings).
+caller* (``onset_z`` robust spreads above their own earlier utterance readings),
+or roused: the utterance's arousal ``onset_arousal_z`` spreads above their own
+(the cue still needs a reason, a voice reading of ``evidence_voice``).
 
 **Reasons that follow the caller.** A cue names what it rests on (``evidence``,
 in plain words) and quotes the caption words behind them (``quote``, from the
@@ -174,8 +176,9 @@ class CueOptions:
     )
     # fast onset path: the current utterance alone, against this caller's own utterances
     onset_readings: int = setting(
-        4,
-        help="readings in a row of one utterance that raise at once (0: off)",
+        3,
+        help="readings in a row of one utterance (distressed, or roused: onset_arousal_z) that "
+        "raise at once (0: off)",
         range=Range(1, 20, zero="no fast onset path"),
     )
     onset_at: float = setting(
@@ -203,6 +206,39 @@ class CueOptions:
         200,
         help='the caller\'s latest readings that define "typical"',
         range=Range(1, 100_000),
+    )
+    onset_strong_at: float = setting(
+        1.0,
+        help="utterance distress at which fewer readings in a row confirm an onset "
+        "(onset_strong_readings; 1: off)",
+        range=UNIT,
+    )
+    onset_strong_readings: int = setting(
+        2,
+        help="readings in a row at onset_strong_at (and unusual for the caller) that raise at once",
+        range=Range(1, 20),
+    )
+    onset_arousal_z: float = setting(
+        2.0,
+        help="an utterance reading also counts towards an onset when its arousal is this many "
+        "robust spreads above the caller's own utterance arousal and its distress at least "
+        "onset_arousal_at (0: off); chosen on cue timing against false cues, see "
+        "models/emotion.md",
+        range=Range(0, 20),
+    )
+    onset_in_a_row: bool = setting(
+        True,
+        help="the fast path's readings must come in a row (false: anywhere in the utterance)",
+    )
+    onset_arousal_at: float = setting(
+        0.0,
+        help="utterance distress a reading with unusual arousal must reach to count",
+        range=UNIT,
+    )
+    onset_arousal_prior: float = setting(
+        -1.0,
+        help="a calm voice's typical utterance arousal (log-odds) for a new caller",
+        range=Range(-10, 10),
     )
     # evidence
     evidence_voice: float = setting(0.4, help="voice distress that counts as evidence", range=UNIT)
@@ -759,8 +795,9 @@ class CallerNorm:
     ``z`` spreads or more above the caller's typical reading.
     """
 
-    def __init__(self, options: CueOptions, z: float) -> None:
+    def __init__(self, options: CueOptions, z: float, prior: float | None = None) -> None:
         self.options, self.z = options, z
+        self.prior = options.onset_prior if prior is None else prior
         self._history: collections.deque[float] = collections.deque(maxlen=options.onset_history)
 
     def unusual(self, reading: float) -> bool:
@@ -780,7 +817,7 @@ class CallerNorm:
             spread = 1.4826 * float(np.median(np.abs(seen - median))) + 0.1
         else:
             median = spread = 0.0
-        centre = (n * median + w * o.onset_prior) / max(n + w, _EPS)
+        centre = (n * median + w * self.prior) / max(n + w, _EPS)
         spread = math.sqrt((n * spread**2 + w * o.onset_prior_spread**2) / max(n + w, _EPS))
         return centre + self.z * spread
 
@@ -792,26 +829,38 @@ class OnsetWatch:
     Each reading is compared with the caller's own earlier utterance readings
     (:class:`CallerNorm`): it counts when it is at least ``onset_at`` and ``onset_z``
     spreads above the caller's typical reading. ``onset_readings`` counting readings
-    in a row within one utterance confirm an onset.
+    in a row within one utterance confirm an onset; ``onset_strong_readings`` do when
+    each is at least ``onset_strong_at``. With ``onset_arousal_z``, a reading also
+    counts when the utterance's *arousal* is that unusual for the caller (and its
+    distress at least ``evidence_voice``): activation carries across voices and
+    languages better than the model's categories (models/emotion.md).
     """
 
     def __init__(self, options: CueOptions) -> None:
         self.options = options
         self._norm = CallerNorm(options, options.onset_z)
+        self._arousal = CallerNorm(options, options.onset_arousal_z, options.onset_arousal_prior)
         self._utterance: float | None = None
-        self._run = 0
+        self._run = self._strong = 0
 
     def confirmed(self, voice: VoiceEmotion) -> bool:
         o = self.options
         reading = voice.utterance_distress
         if not o.onset_readings or reading is None:
-            self._utterance, self._run = None, 0
+            self._utterance, self._run, self._strong = None, 0, 0
             return False
         if voice.utterance_start != self._utterance:
-            self._utterance, self._run = voice.utterance_start, 0
-        hot = self._norm.unusual(reading) and reading >= o.onset_at
-        self._run = self._run + 1 if hot else 0
-        return self._run == o.onset_readings
+            self._utterance, self._run, self._strong = voice.utterance_start, 0, 0
+        unusual = self._norm.unusual(reading)
+        hot = unusual and reading >= o.onset_at
+        arousal = voice.utterance_arousal
+        if o.onset_arousal_z and arousal is not None:
+            roused = self._arousal.unusual(arousal)
+            hot = hot or (roused and reading >= o.onset_arousal_at)
+        strong = unusual and o.onset_strong_at < 1 and reading >= o.onset_strong_at
+        self._run = self._run + 1 if hot else (self._run if not o.onset_in_a_row else 0)
+        self._strong = self._strong + 1 if strong else (self._strong if not o.onset_in_a_row else 0)
+        return self._run == o.onset_readings or self._strong == o.onset_strong_readings
 
 
 def _slope(times: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> float:

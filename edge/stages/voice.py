@@ -282,6 +282,7 @@ class EmotionWindows:
                 self._last,
                 stream_time=job.end,
                 onset_distress=onset.distress if onset is not None else None,
+                onset_arousal=onset.arousal if onset is not None else None,
                 utterance_start=job.onset_start,
                 window_repeated=True,
             )
@@ -296,6 +297,7 @@ class EmotionWindows:
             distress=score.distress,
             arousal=score.arousal,
             onset_distress=onset.distress if onset is not None else None,
+            onset_arousal=onset.arousal if onset is not None else None,
             utterance_start=job.onset_start,
         )
         return self._last

@@ -60,7 +60,9 @@ class Call:
                 self.feed(self.prosody(**prosody))
             self.wait(1.0)
 
-    def voice(self, distress, shares, *, arousal, onset=None, utterance_start=None):
+    def voice(
+        self, distress, shares, *, arousal, onset=None, utterance_start=None, onset_arousal=None
+    ):
         """One reading of the caller's voice now: the 3 s window's, and the utterance's."""
         self.feed(
             VoiceEmotion(
@@ -72,6 +74,7 @@ class Call:
                 distress=distress,
                 arousal=arousal,
                 onset_distress=onset,
+                onset_arousal=onset_arousal,
                 utterance_start=utterance_start,
             )
         )
@@ -619,12 +622,19 @@ SLOW_PATH_OFF = dict(raise_at=0.95, high_at=0.99, warmup_raise_at=0.99)  # fast 
 STEP = EmotionOptions().onset_hop  # an utterance's readings come this far apart
 
 
-def utter(call, readings, *, window=0.1, pause=1.0):
+def utter(call, readings, *, window=0.1, pause=1.0, arousal=0.3):
     """One caller utterance: its own readings STEP apart (the window stays calm)."""
     start = call.now
     for reading in readings:
         shares = probs(neutral=1 - window, angry=window)
-        call.voice(window, shares, arousal=0.5, onset=reading, utterance_start=start)
+        call.voice(
+            window,
+            shares,
+            arousal=0.5,
+            onset=reading,
+            utterance_start=start,
+            onset_arousal=arousal,
+        )
         call.wait(STEP)
     call.wait(pause)
 
@@ -640,20 +650,21 @@ def test_a_confirmed_onset_raises_at_once():
     call = Call(smoothing=1.5, min_duration=1.5)
     calm_caller(call)
     assert call.events == []
-    assert CueOptions().onset_readings == 4
-    fourth_reading = call.now + 3 * STEP
+    assert CueOptions().onset_readings == 3
+    third_reading = call.now + 2 * STEP
     utter(call, [0.9, 0.92, 0.9, 0.91])
     (raised,) = call.raised()
-    assert raised.stream_time == pytest.approx(fourth_reading, abs=TICK)
+    assert raised.stream_time == pytest.approx(third_reading, abs=TICK)
     assert raised.level is CueLevel.ELEVATED and raised.score >= 0.9
 
 
 def test_one_distressed_reading_is_not_an_onset():
     call = Call(**SLOW_PATH_OFF)
     calm_caller(call)
-    utter(call, [0.95, 0.95, 0.95, 0.1])
-    utter(call, [0.1, 0.95, 0.95, 0.95])
-    utter(call, [0.95, 0.95])  # four in a row, but two utterances
+    utter(call, [0.95, 0.95, 0.1, 0.95])
+    utter(call, [0.1, 0.95, 0.95])
+    utter(call, [0.95, 0.95])
+    utter(call, [0.95])  # three in a row, but two utterances
     assert call.raised() == []
 
 
@@ -667,6 +678,36 @@ def test_an_onset_is_judged_against_the_callers_own_voice():
         utter(call, [0.75] * 4)
     assert len(calm.raised()) == 1
     assert tense.raised() == []
+
+
+def test_a_voice_rising_for_this_caller_is_an_onset():
+    """Arousal carries across voices and languages where the model's categories do not:
+    a caller whose utterance arousal rises well above their own raises at once, with a
+    distress reading that alone would not count; a caller whose voice is always that
+    roused does not, nor does anyone with the arousal rule off."""
+    assert CueOptions().onset_arousal_z == 2.0
+    calm, roused, off = (
+        Call(**SLOW_PATH_OFF, **extra) for extra in ({}, {}, {"onset_arousal_z": 0})
+    )
+    for call in (calm, off):
+        calm_caller(call)
+    for _ in range(15):
+        utter(roused, [0.05] * 5, arousal=0.9)
+    for call in (calm, roused, off):
+        third_reading = call.now + 2 * STEP
+        utter(call, [0.45] * 4, arousal=0.9)
+    (raised,) = calm.raised()
+    assert raised.stream_time == pytest.approx(third_reading, abs=TICK)
+    assert roused.raised() == [] and off.raised() == []
+
+
+def test_strong_readings_may_confirm_sooner():
+    """onset_strong_readings readings at onset_strong_at confirm (off by default)."""
+    default, strong = Call(**SLOW_PATH_OFF), Call(**SLOW_PATH_OFF, onset_strong_at=0.85)
+    for call in (default, strong):
+        calm_caller(call)
+        utter(call, [0.95, 0.95, 0.1])
+    assert default.raised() == [] and len(strong.raised()) == 1
 
 
 def test_the_fast_path_can_be_turned_off():
