@@ -164,6 +164,14 @@ def main() -> None:
     load = f"{os.getloadavg()[0]:.1f}"
     full_texts: dict[tuple[str, Path], str] = {}
     lines = [
+        "# Whisper's encoder window: the full 30 s against the speech",
+        "",
+        "Whisper tiny.en int8 through the pipeline a call runs (not live: every partial and "
+        "final decoded). WER of the finals; *redone on full window*: decodes (partials and "
+        "finals) whose short-window result looped or failed Whisper's checks and ran again "
+        "on 30 s; ms per final includes such a second run. "
+        "Produced by `scripts/bench_encoder_window.py`.",
+        "",
         "| encoder window | set | WER | finals differing from full | redone on full window | "
         "ms per final, wall p50 / p95 | CPU ms per final p50 |",
         "|---|---|---|---|---|---|---|",

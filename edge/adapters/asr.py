@@ -120,7 +120,8 @@ class AsrOptions:
     encoder_window: int = setting(
         0,
         help="seconds of audio Whisper's encoder reads: 0 = its full 30 s window; N = the "
-        "utterance plus 1 s, rounded up to a multiple of N s (faster, slightly different text)",
+        "utterance plus 1 s rounded up to a multiple of N s, redone on 30 s when Whisper "
+        "loops (10: a third of the CPU per final; docs/bench/encoder_window.md)",
         range=Range(1, 30, zero="the full 30 s window"),
     )
     allow_download: bool = setting(
