@@ -232,7 +232,7 @@ class WhisperTranscriber:
                 )
             finally:
                 _WINDOW.reset(token)
-            if tokens < budget and not _failed(hypothesis):
+            if tokens < budget and not decode_failed(hypothesis):
                 return hypothesis
             self.window_fallbacks += 1
             log.debug("short encoder window failed (%d tokens): full window", tokens)
@@ -285,7 +285,7 @@ class WhisperTranscriber:
         return hypothesis, tokens
 
 
-def _failed(hypothesis: Hypothesis) -> bool:
+def decode_failed(hypothesis: Hypothesis) -> bool:
     """Whisper's own test for a decode to retry (faster-whisper's defaults), or a loop.
 
     A loop is a phrase three times in a row (the guards' rule); on text too

@@ -11,9 +11,11 @@ from edge.adapters.asr import (
     AsrOptions,
     WhisperTranscriber,
     content_frames,
+    decode_failed,
     encoder_frames,
 )
 from edge.adapters.vad import SileroVad
+from edge.contracts import Hypothesis, RawWord
 from edge.errors import ConfigError
 from edge.pipeline.engine import Engine
 from edge.pipeline.options import LoadOptions, PipelineOptions
@@ -81,3 +83,24 @@ def test_short_window_keeps_the_accuracy_set(engine, short_engine):
     wer_full, wer_short = jiwer.wer(refs, full), jiwer.wer(refs, short)
     print(f"WER full window {wer_full:.4f}, short window {wer_short:.4f}")
     assert wer_short <= wer_full + 0.02
+
+
+def hypothesis(text: str, *, logprob: float = -0.3, ratio: float = 1.2) -> Hypothesis:
+    words = tuple(RawWord(w, i * 0.3, i * 0.3 + 0.2, 0.9) for i, w in enumerate(text.split()))
+    return Hypothesis(
+        words=words,
+        avg_logprob=logprob,
+        no_speech_prob=0.01,
+        compression_ratio=ratio,
+        language="en",
+        language_probability=1.0,
+    )
+
+
+def test_a_loop_or_a_failed_check_sends_the_decode_to_the_full_window():
+    """A phrase thrice in a row, compression ratio > 2.4 or log-probability < -1 fail."""
+    assert not decode_failed(hypothesis("ask what you can do for your country"))
+    assert not decode_failed(hypothesis("no no"))
+    assert decode_failed(hypothesis("answer and so and so and so"))
+    assert decode_failed(hypothesis("say the word back", ratio=2.5))
+    assert decode_failed(hypothesis("say the word back", logprob=-1.2))
