@@ -720,6 +720,12 @@ def markdown(report: dict[str, Any], runs: list[RunResult]) -> str:
             "at a time either way), with the same starts."
             if s.get("batching") == "both"
             else ""
+        )
+        + (
+            f" Whisper's encoder window (`[pipeline.asr] encoder_window`): {s['encoder_window']}"
+            + (" (the full 30 s)." if s["encoder_window"] == 0 else " s buckets of the speech.")
+            if s.get("encoder_window") is not None
+            else ""
         ),
         "",
         table(runs),
@@ -901,6 +907,13 @@ def main() -> int:
         help="[pipeline.batching] enabled of the service: its default, on, off, or both: "
         "each N off then on, side by side (bench_service_batching.*)",
     )
+    parser.add_argument(
+        "--encoder-window",
+        type=int,
+        metavar="S",
+        help="[pipeline.asr] encoder_window of the service (default: its own): 0 = Whisper's "
+        "30 s window, N = the speech in N-second buckets",
+    )
     parser.add_argument("--note", default="", help="a sentence for the report (e.g. the load)")
     args = parser.parse_args()
 
@@ -929,6 +942,7 @@ def main() -> int:
             "seed": args.seed,
             "asr_workers": args.workers,
             "batching": args.batching,
+            "encoder_window": args.encoder_window,
         },
         "note": args.note,
     }
@@ -1018,9 +1032,11 @@ def bench_config(
     batches = (
         "" if batching is None else f"[pipeline.batching]\nenabled = {str(batching).lower()}\n"
     )
+    window = "" if args.encoder_window is None else f"encoder_window = {args.encoder_window}\n"
     config.write_text(
         "# bench_service\n"
         f'[pipeline.asr]\nworkers = {args.workers}\ndevice = "{args.device}"\n'
+        + window
         + batches
         + f"[server]\nmax_calls_per_source = {room}\nmax_connections = {room}\n"
     )

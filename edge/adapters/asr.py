@@ -7,27 +7,54 @@ language``: tiny.en for English, base for any other language or ``auto``.
 Any other faster-whisper model can be chosen by local path; a Hugging Face
 hub name works only when ``allow_download`` is set (it needs internet, which
 our deployments do not have).
+
+Whisper's encoder reads 30 s windows (3000 mel frames), padding a short
+utterance with silence, and most of a final's decode is spent there.
+``[pipeline.asr] encoder_window`` lets it read only the speech plus a margin,
+rounded up to a bucket of seconds, as whisper.cpp's ``audio_ctx`` does:
+CTranslate2 takes the shorter input and the decoder attends to what is there.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import numpy.typing as npt
 
 from edge.adapters.whisper_models import BASE, EMBEDDED, TINY_EN, embedded_path
 from edge.contracts import Hypothesis, RawWord, Samples
 from edge.errors import ModelError
 from edge.languages import AUTO, ENGLISH, WHISPER_LANGUAGES
 from edge.settings import Flag, Range, check, setting
+from edge.stages.guards import GuardOptions, collapse_repeats
+from edge.types import SAMPLE_RATE
 
 if TYPE_CHECKING:
+    import ctranslate2
     from faster_whisper import WhisperModel
 
 log = logging.getLogger(__name__)
+
+MEL_FRAMES_PER_SECOND = 100  # Whisper's log-mel hop: 10 ms
+FULL_WINDOW_FRAMES = 3000  # the 30 s window Whisper was trained on
+# Silence kept after the speech, so the decoder sees the speech end as it does in
+# a padded window (measured: docs/bench/encoder_window.md).
+WINDOW_MARGIN_S = 1.0
+# A short window's token budget: fast speech is about 5 tokens a second.
+MAX_TOKENS_PER_SECOND = 16
+MAX_TOKENS_EXTRA = 16
+MAX_TOKENS = 200  # with a prefix (up to 223 tokens) within Whisper's 448
+LOOP_REPEATS = GuardOptions().max_repeats
+# Seconds of the encoder's bucket for the decode running in this thread; 0 = full.
+_WINDOW: ContextVar[int] = ContextVar("encoder_window", default=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +117,13 @@ class AsrOptions:
         flag=Flag("--beam-size", metavar="N"),
     )
     partial_beam_size: int = setting(1, help="beam size of partial transcripts", range=Range(1, 10))
+    encoder_window: int = setting(
+        0,
+        help="seconds of audio Whisper's encoder reads: 0 = its full 30 s window; N = the "
+        "utterance plus 1 s rounded up to a multiple of N s, redone on 30 s when Whisper "
+        "loops (10: a third of the CPU per final; docs/bench/encoder_window.md)",
+        range=Range(1, 30, zero="the full 30 s window"),
+    )
     allow_download: bool = setting(
         False,
         help="let model be a hub name such as small.en (needs internet)",
@@ -133,6 +167,7 @@ class WhisperTranscriber:
             self.workers,
             not options.allow_download,
         )
+        self.window_fallbacks = 0  # short-window decodes redone on the full window
         multilingual = bool(self._model.model.is_multilingual)
         self.languages = WHISPER_LANGUAGES if multilingual else (ENGLISH,)
         if language != ENGLISH and not multilingual:
@@ -175,33 +210,71 @@ class WhisperTranscriber:
         language: str | None = ENGLISH,
         greedy: bool = False,
     ) -> Hypothesis:
-        beam = self.options.final_beam_size if final else self.options.partial_beam_size
+        beam = (
+            1
+            if greedy
+            else (self.options.final_beam_size if final else self.options.partial_beam_size)
+        )
         fallback = final and not greedy  # greedy: the service is behind ([pipeline.load])
+        # Partials must come fast: one greedy pass. Finals may fall back to
+        # sampling when greedy decoding loops (compression ratio > 2.4).
+        temperatures = (0.0, 0.2, 0.4, 0.6) if fallback else (0.0,)
+        if self.options.encoder_window:
+            # A short window now and then sends Whisper into a loop ("and so and
+            # so ..."): one pass at temperature 0 with a token budget for the
+            # audio's length, and the full window when it fails Whisper's checks.
+            seconds = len(audio) / SAMPLE_RATE
+            budget = min(MAX_TOKENS, round(MAX_TOKENS_PER_SECOND * seconds) + MAX_TOKENS_EXTRA)
+            token = _WINDOW.set(self.options.encoder_window)
+            try:
+                hypothesis, tokens = self._decode(
+                    audio, prefix, language, beam, (0.0,), max_new_tokens=budget
+                )
+            finally:
+                _WINDOW.reset(token)
+            if tokens < budget and not decode_failed(hypothesis):
+                return hypothesis
+            self.window_fallbacks += 1
+            log.debug("short encoder window failed (%d tokens): full window", tokens)
+        return self._decode(audio, prefix, language, beam, temperatures)[0]
+
+    def _decode(
+        self,
+        audio: Samples,
+        prefix: str | None,
+        language: str | None,
+        beam: int,
+        temperatures: tuple[float, ...],
+        *,
+        max_new_tokens: int | None = None,
+    ) -> tuple[Hypothesis, int]:
+        """The hypothesis and how many tokens it took."""
         segments, info = self._model.transcribe(
             audio,
             language=language,  # None: Whisper detects it from this audio
-            beam_size=1 if greedy else beam,
-            # Partials must come fast: one greedy pass. Finals may fall back to
-            # sampling when greedy decoding loops (compression ratio > 2.4).
-            temperature=(0.0, 0.2, 0.4, 0.6) if fallback else 0.0,
+            beam_size=beam,
+            temperature=list(temperatures),
             word_timestamps=True,
             condition_on_previous_text=False,
             prefix=prefix or None,
             vad_filter=False,  # our own streaming VAD has already cut the audio
+            max_new_tokens=max_new_tokens,
         )
         words: list[RawWord] = []
         logprobs: list[float] = []
         no_speech: list[float] = []
         ratios: list[float] = []
+        tokens = 0
         for segment in segments:  # a lazy generator: this is where decoding happens
             logprobs.append(segment.avg_logprob)
             no_speech.append(segment.no_speech_prob)
             ratios.append(segment.compression_ratio)
+            tokens += len(segment.tokens)
             words.extend(
                 RawWord(w.word, float(w.start), float(w.end), float(w.probability))
                 for w in segment.words or ()
             )
-        return Hypothesis(
+        hypothesis = Hypothesis(
             words=tuple(words),
             avg_logprob=min(logprobs, default=0.0),
             no_speech_prob=max(no_speech, default=1.0),
@@ -209,17 +282,70 @@ class WhisperTranscriber:
             language=info.language,
             language_probability=float(info.language_probability),
         )
+        return hypothesis, tokens
+
+
+def decode_failed(hypothesis: Hypothesis) -> bool:
+    """Whisper's own test for a decode to retry (faster-whisper's defaults), or a loop.
+
+    A loop is a phrase three times in a row (the guards' rule); on text too
+    short for the compression ratio to see it.
+    """
+    looped = len(collapse_repeats(hypothesis.words, LOOP_REPEATS)) < len(hypothesis.words)
+    return looped or hypothesis.compression_ratio > 2.4 or hypothesis.avg_logprob < -1.0
+
+
+def content_frames(features: npt.NDArray[np.float32]) -> int:
+    """Mel frames before the padding of a window (faster-whisper pads with exact zeros).
+
+    ``features`` is ``(n_mels, frames)`` or ``(batch, n_mels, frames)``; for a
+    batch, the longest content counts.
+    """
+    speech = np.flatnonzero(np.any(features != 0, axis=tuple(range(features.ndim - 1))))
+    return int(speech[-1]) + 1 if speech.size else 0
+
+
+def encoder_frames(content: int, bucket_s: int) -> int:
+    """Mel frames the encoder reads for ``content`` frames of audio.
+
+    ``bucket_s`` 0: the full window. Otherwise the content plus
+    :data:`WINDOW_MARGIN_S`, rounded up to a multiple of ``bucket_s`` seconds,
+    never more than the full window.
+    """
+    if bucket_s <= 0:
+        return FULL_WINDOW_FRAMES
+    bucket = bucket_s * MEL_FRAMES_PER_SECOND
+    wanted = content + round(WINDOW_MARGIN_S * MEL_FRAMES_PER_SECOND)
+    return min(FULL_WINDOW_FRAMES, max(1, math.ceil(wanted / bucket)) * bucket)
 
 
 @functools.lru_cache(maxsize=2)
 def _load(
-    name: str, device: str, compute_type: str, threads: int, workers: int, local_only: bool
+    name: str,
+    device: str,
+    compute_type: str,
+    threads: int,
+    workers: int,
+    local_only: bool,
 ) -> WhisperModel:
     from faster_whisper import WhisperModel
 
+    class WindowedWhisperModel(WhisperModel):
+        """A WhisperModel whose encoder reads :func:`encoder_frames` of each window.
+
+        faster-whisper pads every window to 3000 frames (``pad_or_trim``) before
+        calling :meth:`encode`; with a bucket set for this thread's decode
+        (``_WINDOW``) the padding past it is cut off again. Timestamps and word
+        alignment count encoder frames from the window's start, so they hold.
+        """
+
+        def encode(self, features: npt.NDArray[np.float32]) -> ctranslate2.StorageView:
+            frames = encoder_frames(content_frames(features), _WINDOW.get())
+            return super().encode(np.ascontiguousarray(features[..., :frames]))
+
     log.info("loading Whisper model %s on %s (%s, %d threads)", name, device, compute_type, threads)
     try:
-        return WhisperModel(
+        return WindowedWhisperModel(
             name,
             device=device,
             compute_type=compute_type,
