@@ -108,12 +108,15 @@ def espeak(voice: str, text: str, path: Path) -> Path:
 
 
 class Timed:
-    """The engine's transcriber, adding up its compute seconds."""
+    """The engine's transcriber, adding up its compute seconds, and each final's."""
 
     def __init__(self, inner: WhisperTranscriber) -> None:
         self.inner = inner
         self.seconds = 0.0
         self.cpu = 0.0  # CPU seconds of the whole process (Whisper's threads) meanwhile
+        self.decodes = 0
+        self.final_wall_ms: list[float] = []  # each final decode's wall and CPU time
+        self.final_cpu_ms: list[float] = []
 
     def transcribe(
         self,
@@ -125,13 +128,18 @@ class Timed:
         greedy: bool = False,
     ) -> Hypothesis:
         started, cpu = time.perf_counter(), time.process_time()
+        self.decodes += 1
         try:
             return self.inner.transcribe(
                 audio, prefix=prefix, final=final, language=language, greedy=greedy
             )
         finally:
-            self.seconds += time.perf_counter() - started
-            self.cpu += time.process_time() - cpu
+            wall, spent = time.perf_counter() - started, time.process_time() - cpu
+            self.seconds += wall
+            self.cpu += spent
+            if final:
+                self.final_wall_ms.append(1000 * wall)
+                self.final_cpu_ms.append(1000 * spent)
 
 
 def run(engine: Engine, path: Path) -> list[Event]:

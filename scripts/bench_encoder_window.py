@@ -29,7 +29,6 @@ import io
 import os
 import statistics
 import sys
-import time
 import types
 from collections.abc import Callable
 from dataclasses import replace
@@ -44,7 +43,6 @@ from edge.adapters.vad import SileroVad
 from edge.audio import g711
 from edge.audio.frames import parse_channel_map
 from edge.audio.sources import Encoding, FileSource, RawSource
-from edge.contracts import Hypothesis, Samples
 from edge.events import Event, TranscriptFinal
 from edge.pipeline.call import replay
 from edge.pipeline.engine import Engine
@@ -67,36 +65,6 @@ def _script(name: str) -> types.ModuleType:
 
 
 bench_asr = _script("bench_asr")  # its English set and WER normalisation
-
-
-class FinalTimer:
-    """The engine's transcriber, timing its final decodes."""
-
-    def __init__(self, inner: WhisperTranscriber) -> None:
-        self.inner = inner
-        self.wall_ms: list[float] = []
-        self.cpu_ms: list[float] = []
-        self.decodes = 0
-
-    def transcribe(
-        self,
-        audio: Samples,
-        *,
-        prefix: str | None,
-        final: bool,
-        language: str | None = "en",
-        greedy: bool = False,
-    ) -> Hypothesis:
-        started, cpu = time.perf_counter(), time.process_time()
-        self.decodes += 1
-        try:
-            return self.inner.transcribe(
-                audio, prefix=prefix, final=final, language=language, greedy=greedy
-            )
-        finally:
-            if final:
-                self.wall_ms.append(1000 * (time.perf_counter() - started))
-                self.cpu_ms.append(1000 * (time.process_time() - cpu))
 
 
 def file_source(path: Path) -> FileSource:
@@ -189,7 +157,7 @@ def main() -> None:
         options = replace(options, emotion=replace(options.emotion, enabled=False))
         label = "full 30 s" if window == 0 else f"speech + 1 s, in {window} s steps"
         for name, (refs, source) in sets.items():
-            timer = FinalTimer(WhisperTranscriber(options.asr))
+            timer = bench_asr.Timed(WhisperTranscriber(options.asr))
             engine = Engine(SileroVad(), timer, options)
             try:
                 hyps = {path: finals_text(engine, source(path)) for path in refs}
@@ -208,13 +176,13 @@ def main() -> None:
                     for p, h in hyps.items()
                 )
                 differ = f"{n} of {len(hyps)}"
-            wall = sorted(timer.wall_ms)
+            wall = sorted(timer.final_wall_ms)
             p95 = wall[min(len(wall) - 1, int(0.95 * len(wall)))]
             row = (
                 f"| {label} | {name} | {wer:.4f} | {differ} | "
                 f"{timer.inner.window_fallbacks} of {timer.decodes} | "
                 f"{statistics.median(wall):.0f} / {p95:.0f} | "
-                f"{statistics.median(timer.cpu_ms):.0f} |"
+                f"{statistics.median(timer.final_cpu_ms):.0f} |"
             )
             print(row, flush=True)
             lines.append(row)
