@@ -71,13 +71,18 @@ def serve() -> Iterator[Callable[..., ServiceThread]]:
 
 
 @pytest.fixture
-def open_page(browser: object, serve: object) -> Iterator[object]:
+def pages(browser: object) -> Iterator[Callable[..., object]]:
     """Open a page at a URL in a fresh context; each page records its problems on
-    ``page.problems``. Closed after the test, before its services stop."""
+    ``page.problems``. Closed after the test.
+
+    ``axe=True``: axe-core is injected as a script, which the pages' CSP forbids,
+    so it is bypassed for the pages axe checks (every other page runs under it).
+    """
     contexts = []
 
-    def open_(url: str, *, width: int = 1280, height: int = 900) -> object:
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def open_(url: str, *, width: int = 1280, height: int = 900, axe: bool = False) -> object:
+        viewport = {"width": width, "height": height}
+        context = browser.new_context(viewport=viewport, bypass_csp=axe)
         contexts.append(context)
         page = context.new_page()
         page.problems = watch(page)
@@ -87,6 +92,12 @@ def open_page(browser: object, serve: object) -> Iterator[object]:
     yield open_
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def open_page(serve: object, pages: Callable[..., object]) -> Callable[..., object]:
+    """:func:`pages`, closed after the test before its services stop."""
+    return pages
 
 
 def watch(page: object) -> Problems:

@@ -38,7 +38,7 @@ from edge.server.options import TokenRole, TokenSpec
 from edge.server.summary import CallMeta
 from edge.types import CallId, Role
 from tests.server.harness import ServiceThread
-from tests.web.conftest import SCREENSHOTS, watch
+from tests.web.conftest import SCREENSHOTS
 from tests.web.script import WAIT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,29 +159,11 @@ def floor() -> Iterator[Floor]:
         yield floor
 
 
-@pytest.fixture
-def pages(browser: Any) -> Iterator[Any]:
-    """Open pages in fresh contexts; each records its problems on ``page.problems``."""
-    contexts = []
-
-    def open_(url: str, *, width: int = 1366, height: int = 768, axe: bool = False) -> Page:
-        # axe-core is injected as a script: the pages' CSP forbids that, so it is
-        # bypassed for the pages axe checks (every other page runs under it).
-        viewport = {"width": width, "height": height}
-        context = browser.new_context(viewport=viewport, bypass_csp=axe)
-        contexts.append(context)
-        page = context.new_page()
-        page.problems = watch(page)
-        page.goto(url)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-def board(pages: Any, floor: Floor, token: str = ANN, **options: Any) -> Page:
-    page = pages(f"{floor.thread.http}/wallboard#token={token}", **options)
+def board(
+    pages: Any, floor: Floor, token: str = ANN, width: int = 1366, height: int = 768, **options: Any
+) -> Page:
+    url = f"{floor.thread.http}/wallboard#token={token}"
+    page = pages(url, width=width, height=height, **options)
     expect(page.locator("#conn")).to_have_text("Live", timeout=WAIT)
     expect(page.locator("#teams .tile")).to_have_count(CALLS, timeout=WAIT)
     return page
