@@ -229,9 +229,12 @@ def test_an_unpaced_source_does_not_starve_a_healthy_call(engine) -> None:
     # what fails without the real-time bound.
     assert max(lags) < 5.0 * TIME_FACTOR, sorted(lags)[-5:]
     assert reply.get("dropped_frames") == 0, reply
-    # Refused for running ahead: the call (1008), then the source (1013) on each reconnection
-    # (1006: the server closed while a 320 KB message was still going out).
-    assert {1008, 1013} <= set(refusals) <= {1006, 1008, 1013}, set(refusals)
+    # Refused for running ahead: the call (1008), and the source (1013) when its
+    # reconnections spend the shared allowance (1006: the server closed while a 320 KB
+    # message was still going out). Without per-message deflate (server.compress off, the
+    # default) the abuser gets through a few reconnections in the call's 30 s (4 measured,
+    # against 469 with deflate), so 1013 may not come: SourcePace is pinned in test_ingest.
+    assert 1008 in refusals and set(refusals) <= {1006, 1008, 1013}, set(refusals)
 
 
 def test_a_quiet_subscriber_gets_keepalives() -> None:
