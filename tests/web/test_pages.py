@@ -346,6 +346,12 @@ BOARD_TILES = """() => [...document.querySelectorAll('#teams .tile')].map((n) =>
     call: n.dataset.callId, level: n.dataset.level, text: n.innerText}))"""
 
 
+# The distress cue's message: on voice and words "Caller sounds (very) distressed", on the
+# voice alone "Caller may be distressed" (issue 13). Which one a loaded machine gives depends
+# on how many readings it kept, so the page tests take either.
+DISTRESS_TEXT = re.compile(r"Caller (sounds (very )?|may be )distressed")
+
+
 @pytest.fixture(scope="module")
 def served(engine, browser, tmp_path_factory):
     """Two calls of team cardiology with the agent panel (a17) and the wallboard open:
@@ -444,7 +450,7 @@ def test_agent_panel_opened_after_the_call_replays_it(served, open_page) -> None
     page = open_page(served.thread.http + "/agent#agent=a17")
     expect(page.locator("#call-word")).to_have_text("Call ended", timeout=WAIT)
     earlier = page.locator("#history .earlier[data-cue='caller_distressed']")
-    expect(earlier.first).to_contain_text(re.compile(r"Caller sounds (very )?distressed"))
+    expect(earlier.first).to_contain_text(DISTRESS_TEXT)
     expect(earlier.first.locator(".chip").first).to_be_visible()
     expect(page.locator("#caption .final").first).to_be_visible()
     screenshot(page, "agent-ended.png")
@@ -495,7 +501,7 @@ def test_wallboard_detail_opens_from_the_keyboard(served, open_page) -> None:
     expect(page.locator("#detail")).to_be_visible()
     expect(page.locator("#detail-heading")).to_have_text("Agent a17 · cardiology")
     expect(page.locator("#detail-log .line-caption").first).to_be_visible(timeout=WAIT)
-    cue_lines = page.locator("#detail-log .line-cue", has_text="Caller sounds distressed")
+    cue_lines = page.locator("#detail-log .line-cue", has_text=DISTRESS_TEXT)
     expect(cue_lines.first).to_be_visible()
     expect(page.locator("#detail-log .line-call").last).to_contain_text("Call ended")
 
