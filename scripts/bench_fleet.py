@@ -771,6 +771,10 @@ def run_once(n: int, args: argparse.Namespace, out: Path, log: TextIO) -> Run:
                 print(f"--- N = {n}, node {k}", file=log, flush=True)
                 profile = out / f"bench_fleet.node{k}.prof" if args.profile else None
                 nodes.append(Node(config, log, profile=profile, priority=args.priority))
+                # One at a time: a node finds its address as the first "listening on"
+                # after its own start in the shared log (started together, two nodes
+                # read the same line, and every seat went to one node).
+                nodes[-1].wait(models=False)
             for _ in range(args.clients):
                 workers.append(
                     subprocess.Popen(

@@ -258,11 +258,12 @@ class Hub:
         if self._shared is not None:
             self._shared(record, shared, message)
 
-    def deliver(self, call_id: str, event: Event) -> None:
+    def deliver(self, call_id: str, event: Event, message: str | None = None) -> None:
         """An event another node shared (the fleet's mirror): no redaction again, no event log.
 
         The node that owns the call applied ``[privacy]`` and logged it; this
-        one keeps the resume buffer and the tile, and fans it out. With
+        one keeps the resume buffer and the tile, and fans it out: ``message``,
+        the event's JSON as that node shared it, goes out as it came. With
         ``share = "cues"`` here, transcripts are withheld here too: the stricter
         node wins. A call marked lost whose events come again is live again.
         """
@@ -271,11 +272,12 @@ class Hub:
             withheld = self.privacy.share(event)
             if withheld is None:
                 return
-            event = withheld
+            if withheld is not event:
+                event, message = withheld, None
         if record.summary.lost and not isinstance(event, CallEnded):
             record.summary.lost = False
             record.ended_at = None
-        self._deliver(record, event, compact_json(to_dict(event)))
+        self._deliver(record, event, message or compact_json(to_dict(event)))
 
     def _deliver(self, record: CallRecord, shared: Event, message: str) -> None:
         """Resume buffer, snapshot captions, tile, alerts and fan-out of a shared event."""
