@@ -638,7 +638,7 @@ class FleetHub:
         is delivered once.
         """
         assert self._redis is not None
-        nodes = sorted(cast(set[str], await self._redis.smembers(self.keys.nodes)) - {self.node})
+        nodes = await self._other_nodes()
         for node in nodes:
             if node not in self._floor_ids:
                 top = cast(Entries, await self._redis.xrevrange(self.keys.floor(node), count=1))
@@ -656,7 +656,7 @@ class FleetHub:
         is missed between its first beat and this look.
         """
         assert self._redis is not None
-        nodes = sorted(cast(set[str], await self._redis.smembers(self.keys.nodes)) - {self.node})
+        nodes = await self._other_nodes()
         joined = [n for n in nodes if n not in self._floor_ids]
         for node in joined:
             self._floor_ids[node] = "0-0"
@@ -665,6 +665,11 @@ class FleetHub:
             await self._catch_up_node(node)
         if joined:
             await self._catch_up_acks()
+
+    async def _other_nodes(self) -> list[str]:
+        """The fleet's nodes but this one, as they list themselves in Redis."""
+        assert self._redis is not None
+        return sorted(cast(set[str], await self._redis.smembers(self.keys.nodes)) - {self.node})
 
     def _follow(self, nodes: list[str]) -> None:
         """Read the floors of ``nodes``, and for a while those of nodes that left (a node
