@@ -11,13 +11,16 @@ methods never wait for them (docs/fleet.md has the why of each choice):
   then in batches to Redis by one script per event: the call's stream
   ``P:call:ID:INSTANCE`` with stream id ``SEQ-0`` (so a ``seq`` written twice is
   refused, and a resume is an ``XRANGE`` from ``SEQ+1``), trimmed to
-  ``stream_events``; and the floor stream ``P:floor`` every node reads, trimmed
-  to ``floor_events``. Redis unreachable: the batch waits and is retried with
-  back-off; the buffer is bounded (readings dropped first, counted);
-* **reader**: ``XREAD`` of the floor stream; each other node's event is
-  delivered to the local hub once (:class:`~edge.fleet.buffer.Seen`: only a
-  ``seq`` above the last one delivered). On every (re)connection it first
-  catches up each live call from its own stream;
+  ``stream_events``; and the node's floor stream ``P:floor:NODE``, which every
+  other node reads, trimmed to ``floor_events``. Redis unreachable: the batch
+  waits and is retried with back-off; the buffer is bounded (readings dropped
+  first, counted);
+* **reader**: one ``XREAD`` of the other nodes' floor streams (a node never
+  reads its own events back) and of the joins stream ``P:joins``, where each
+  node says it started (then its floor is read from its start); each event is delivered to the local hub once
+  (:class:`~edge.fleet.buffer.Seen`: only a ``seq`` above the last one
+  delivered). On every (re)connection it first catches up each live call from
+  its own stream, and so for a node that joins later;
 * **beat**: every ``heartbeat`` seconds the node's hash ``P:node:NODE`` (its
   live calls; it expires after ``lost_after``) and the owner key of each of its
   calls ``P:owner:ID`` (the claim that refuses a second node the same id). Each
@@ -27,7 +30,7 @@ methods never wait for them (docs/fleet.md has the why of each choice):
 A supervisor's acknowledgement of an alert is shown here at once (the local
 hub), then written by the writer to the call's hash ``P:acks:ID:INSTANCE`` with
 ``HSETNX`` (the first one Redis takes stands, on every node) and, if it won, to
-the floor stream, which every node applies to its local hub
+its floor stream, which every other node applies to its local hub
 (:meth:`Hub.acknowledged`); a node catching up reads the hashes.
 
 Not Redis Cluster: a script writes keys of several calls (one Redis, or
@@ -51,7 +54,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.typing import EncodableT
+from redis.typing import EncodableT, KeyT, StreamIdT
 
 from edge.events import CallEnded, Event, SchemaError, from_json
 from edge.fleet.buffer import Ack, Acks, Outgoing, Pending, Seen
@@ -66,7 +69,10 @@ from edge.server.summary import CallMeta
 log = logging.getLogger(__name__)
 
 BATCH = 512  # events per write: one round trip
-READ_COUNT = 1024  # floor entries per XREAD
+READ_COUNT = 1024  # entries per floor stream per XREAD
+NODES_EVERY = 1.0  # seconds between looks at the node set (nodes back after a Redis restart)
+JOINS_KEPT = 1000  # entries kept in the joins stream (each node start is one)
+FOLLOW_LEFT = 300.0  # seconds a node's floor is still read after it left: its last events
 BACKOFF_FIRST = 0.2  # seconds before the first retry; doubled up to BACKOFF_MAX
 BACKOFF_MAX = 2.0  # a floor catches up within about this long once Redis is back
 STREAM_IDLE_MS = 3_600_000  # a call stream no one writes to for an hour expires
@@ -79,30 +85,40 @@ Entries = list[tuple[str, dict[str, str]]]  # stream entries: (id, fields), deco
 NOT_YET = "not connected yet"
 BUS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
-# KEYS: the call's stream, the floor stream, this node's hash, the call's owner key,
-#       the call's hash of acknowledgements.
-# ARGV: seq, stream_events, floor_events, call id, instance, node, message, meta,
-#       ended (1/0), linger ms, idle ms.
+# One script call writes a whole batch (one command, not one per event: the
+# writer's cost on a busy floor is in packing commands).
+# ARGV: key prefix, node, stream_events, floor_events, linger ms, idle ms; then per
+#       event: seq, call id, instance, message, meta, ended (1/0).
+# Each event goes to its call's stream (id SEQ-0), then to the node's floor stream.
 # A seq the call's stream has already (a batch re-sent after an outage) is refused
-# by XADD and skipped: nothing reaches the floor twice from one write.
+# by XADD and skipped: nothing reaches the floor twice from one write. The keys are
+# made here from the prefix, so this needs one Redis (not Cluster; docs/fleet.md).
 APPEND = """
-local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], ARGV[1] .. '-0', 'm', ARGV[7])
-if type(added) == 'table' and added.err then
-  return 0
-end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
-  'c', ARGV[4], 'i', ARGV[5], 'n', ARGV[6], 's', ARGV[1], 'm', ARGV[7], 'meta', ARGV[8])
-if ARGV[9] == '1' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[10])
-  redis.call('PEXPIRE', KEYS[5], ARGV[10])
-  redis.call('HDEL', KEYS[3], ARGV[4])
-  if redis.call('GET', KEYS[4]) == ARGV[6] then
-    redis.call('DEL', KEYS[4])
+local prefix, node = ARGV[1], ARGV[2]
+local floor = prefix .. ':floor:' .. node
+local written = 0
+for i = 7, #ARGV, 6 do
+  local seq, call, instance = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local stream = prefix .. ':call:' .. call .. ':' .. instance
+  local added = redis.pcall('XADD', stream, 'MAXLEN', '~', ARGV[3], seq .. '-0', 'm', ARGV[i + 3])
+  if not (type(added) == 'table' and added.err) then
+    redis.call('XADD', floor, 'MAXLEN', '~', ARGV[4], '*',
+      'c', call, 'i', instance, 's', seq, 'm', ARGV[i + 3], 'meta', ARGV[i + 4])
+    if ARGV[i + 5] == '1' then
+      redis.call('PEXPIRE', stream, ARGV[5])
+      redis.call('PEXPIRE', prefix .. ':acks:' .. call .. ':' .. instance, ARGV[5])
+      redis.call('HDEL', prefix .. ':node:' .. node, call)
+      local owner = prefix .. ':owner:' .. call
+      if redis.call('GET', owner) == node then
+        redis.call('DEL', owner)
+      end
+    else
+      redis.call('PEXPIRE', stream, ARGV[6])
+    end
+    written = written + 1
   end
-else
-  redis.call('PEXPIRE', KEYS[1], ARGV[11])
 end
-return 1
+return written
 """
 
 # KEYS: the call's hash of acknowledgements, the call's stream, the floor stream.
@@ -114,7 +130,7 @@ return 1
 ACKNOWLEDGE = """
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*',
-    'c', ARGV[4], 'i', ARGV[5], 'n', ARGV[6], 'a', ARGV[1], 'm', ARGV[2])
+    'c', ARGV[4], 'i', ARGV[5], 'a', ARGV[1], 'm', ARGV[2])
   local ttl = redis.call('PTTL', KEYS[2])
   if ttl < 0 then
     ttl = tonumber(ARGV[7])
@@ -131,13 +147,16 @@ class Keys:
 
     prefix: str
 
-    @property
-    def floor(self) -> str:
-        return f"{self.prefix}:floor"
+    def floor(self, node: str) -> str:
+        return f"{self.prefix}:floor:{node}"
 
     @property
     def nodes(self) -> str:
         return f"{self.prefix}:nodes"
+
+    @property
+    def joins(self) -> str:
+        return f"{self.prefix}:joins"
 
     def node(self, node: str) -> str:
         return f"{self.prefix}:node:{node}"
@@ -150,6 +169,9 @@ class Keys:
 
     def acks(self, call_id: str, instance: str) -> str:
         return f"{self.prefix}:acks:{call_id}:{instance}"
+
+    def moved(self, call_id: str) -> str:
+        return f"{self.prefix}:moved:{call_id}"
 
 
 BEAT = "*"  # the field of a node's hash that holds its last beat (no call id is "*")
@@ -220,7 +242,13 @@ class FleetHub:
         self._failing: dict[str, str] = {"read": NOT_YET}
         self._died: str | None = None  # a task that died of something else than Redis
         self._up_since: float | None = None  # monotonic time the bus last started working
-        self._floor_id: str | None = None  # the last floor entry read
+        # Per other node, the last entry of its floor stream read (kept for a node
+        # that left: one that comes back goes on from there).
+        self._floor_ids: dict[str, str] = {}
+        self._following: list[str] = []  # the other nodes whose floors are read
+        self._joins_id = ""  # the last entry of the joins stream read ("": none yet)
+        self._joined_bus = False  # this node's floor emptied and its start told (_join)
+        self._left: dict[str, float] = {}  # nodes gone from the set: when (monotonic)
         self._lost_calls = 0
         self._seen_up = False  # the bus has worked once (then a recovery is "back")
 
@@ -376,6 +404,8 @@ class FleetHub:
         read to the end, then the call goes on as this node's, same instance,
         ``seq`` continuing.
         """
+        if call_id not in self._seen.calls and call_id not in self.local.calls:
+            await self._moved_here(call_id)
         mirrored = self._seen.calls.get(call_id)
         record = self.local.calls.get(call_id)
         if mirrored is None or record is None or record.meta.source != source:
@@ -393,6 +423,7 @@ class FleetHub:
             if holder is None or holder == self.node:
                 start = f"{mirrored.last + 1}-0"
                 rest = cast(Entries, await self._redis.xrange(stream, min=start, max="+"))
+                await self._redis.delete(self.keys.moved(call_id))
         except BUS_ERRORS as e:
             raise Refused(
                 Close.TRY_LATER, f"call {call_id!r} cannot be taken over now: {one_line(e)}"
@@ -414,6 +445,27 @@ class FleetHub:
             record.ended_at = None
         log.info("call %s taken over from node %s", call_id, mirrored.node)
         return record.summary.last_seq
+
+    async def _moved_here(self, call_id: str) -> None:
+        """Mirror a call a node let go of at shutdown that this node's reader has not reached
+        (its moved key): adopt then reads it from its stream like any mirrored call."""
+        assert self._redis is not None, "adopt before start"
+        try:
+            moved = await asyncio.wait_for(
+                self._redis.get(self.keys.moved(call_id)), self.options.timeout
+            )
+        except BUS_ERRORS as e:
+            raise Refused(
+                Close.TRY_LATER, f"call {call_id!r} cannot be taken over now: {one_line(e)}"
+            ) from None
+        if not moved:
+            return
+        try:
+            instance, node, meta = cast(str, moved).split(" ", 2)
+        except ValueError:
+            log.warning("fleet: call %s: malformed moved key: not taken over", call_id)
+            return
+        self._open_mirror(call_id, instance, node, meta)
 
     async def start(self) -> None:
         self._redis = connect(self.options)
@@ -457,8 +509,12 @@ class FleetHub:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.delete(self.keys.node(self.node))
             pipe.srem(self.keys.nodes, self.node)
-            for call_id in self._owned:  # let go (published calls): another node may adopt them
+            for call_id, owned in self._owned.items():
+                # Let go (published calls): another node may adopt them, and finds
+                # them by their moved key even before its reader reached this floor.
                 pipe.delete(self.keys.owner(call_id))
+                moved = f"{owned.instance} {self.node} {owned.meta}"
+                pipe.set(self.keys.moved(call_id), moved, px=self._linger_ms)
             await pipe.execute()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
@@ -503,6 +559,16 @@ class FleetHub:
         acknowledge = self._redis.register_script(ACKNOWLEDGE)
         backoff = BACKOFF_FIRST
         while True:
+            if not self._joined_bus:
+                try:
+                    await self._join()
+                except BUS_ERRORS as error:
+                    self._failed("write", error)
+                    await asyncio.sleep(backoff)
+                    backoff = min(2 * backoff, BACKOFF_MAX)
+                    continue
+                self._joined_bus = True
+                self._ok("write")
             await self._waiting.wait()
             batch = self._outgoing.batch(BATCH)
             # Acknowledgements after every event queued before them: the floor then
@@ -513,9 +579,8 @@ class FleetHub:
                 continue
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    for e in batch:
-                        keys, args = self._append_keys(e), self._append_args(e)
-                        await script(keys=keys, args=args, client=pipe)
+                    if batch:
+                        await script(args=self._append_args(batch), client=pipe)
                     for a in acks:
                         keys, args = self._ack_keys(a), self._ack_args(a)
                         await acknowledge(keys=keys, args=args, client=pipe)
@@ -527,19 +592,29 @@ class FleetHub:
                 continue
             self._outgoing.written(batch)
             self._acks.written(acks)
-            for a, standing in zip(acks, replies[len(batch) :], strict=True):
+            for a, standing in zip(acks, replies[1 if batch else 0 :], strict=True):
                 self._apply_ack(a.call_id, a.instance, a.field, cast(str, standing))
             self._ok("write")
             backoff = BACKOFF_FIRST
 
-    def _append_keys(self, e: Pending) -> list[str]:
-        k = self.keys
-        call, acks = k.call(e.call_id, e.instance), k.acks(e.call_id, e.instance)
-        return [call, k.floor, k.node(self.node), k.owner(e.call_id), acks]
+    async def _join(self) -> None:
+        """Empty this node's floor stream (a former process of its name wrote it), list the
+        node, and say so on the joins stream, at once (one transaction).
+
+        The other nodes read the joins stream in the same ``XREAD`` as the floors:
+        they follow this floor from its start before its first event is read, so
+        a call here that ends, or is handed over, within a second is not missed.
+        """
+        assert self._redis is not None
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.floor(self.node))
+            pipe.sadd(self.keys.nodes, self.node)
+            pipe.xadd(self.keys.joins, {"n": self.node}, maxlen=JOINS_KEPT, approximate=True)
+            await asyncio.wait_for(pipe.execute(), self.options.timeout)
 
     def _ack_keys(self, a: Ack) -> list[str]:
         k = self.keys
-        return [k.acks(a.call_id, a.instance), k.call(a.call_id, a.instance), k.floor]
+        return [k.acks(a.call_id, a.instance), k.call(a.call_id, a.instance), k.floor(self.node)]
 
     def _ack_args(self, a: Ack) -> list[str | int]:
         o = self.options
@@ -553,26 +628,25 @@ class FleetHub:
             STREAM_IDLE_MS,
         ]
 
-    def _append_args(self, e: Pending) -> list[str | int]:
+    def _append_args(self, batch: list[Pending]) -> list[str | int]:
         o = self.options
-        return [
-            e.seq,
+        args: list[str | int] = [
+            self.keys.prefix,
+            self.node,
             o.stream_events,
             o.floor_events,
-            e.call_id,
-            e.instance,
-            self.node,
-            e.message,
-            e.meta,
-            1 if e.ended else 0,
             self._linger_ms,
             STREAM_IDLE_MS,
         ]
+        for e in batch:
+            args += (e.seq, e.call_id, e.instance, e.message, e.meta, 1 if e.ended else 0)
+        return args
 
     # -- reader ------------------------------------------------------------------
 
     async def _read(self) -> None:
         assert self._redis is not None
+        loop = asyncio.get_running_loop()
         block = int(min(1.0, self.options.timeout / 2) * 1000)
         backoff = BACKOFF_FIRST
         while True:
@@ -580,19 +654,31 @@ class FleetHub:
                 await self._catch_up()
                 self._ok("read")
                 backoff = BACKOFF_FIRST
+                looked = loop.time()
                 while True:
-                    assert self._floor_id is not None
+                    if loop.time() - looked >= NODES_EVERY:
+                        await self._look_for_nodes()
+                        looked = loop.time()
+                    floors = {self.keys.floor(n): n for n in self._following}
+                    streams: dict[KeyT, StreamIdT] = {
+                        k: self._floor_ids[n] for k, n in floors.items()
+                    }
+                    streams[self.keys.joins] = self._joins_id
                     reply = cast(
                         list[tuple[str, Entries]] | None,
-                        await self._redis.xread(
-                            {self.keys.floor: self._floor_id}, count=READ_COUNT, block=block
-                        ),
+                        await self._redis.xread(streams, count=READ_COUNT, block=block),
                     )
                     self._ok("read")
-                    for _stream, entries in reply or []:
+                    for stream, entries in reply or []:
+                        if stream == self.keys.joins:
+                            self._joined(entries)
+                            continue
+                        node = floors[stream]
                         for entry_id, fields in entries:
-                            self._floor_id = entry_id
-                            self._take(fields)
+                            if self._handed_over(node, fields):
+                                await self._fill(fields)
+                            self._floor_ids[node] = entry_id
+                            self._take(node, fields)
                         await asyncio.sleep(0)
             except BUS_ERRORS as e:
                 self._failed("read", e)
@@ -602,37 +688,125 @@ class FleetHub:
     async def _catch_up(self) -> None:
         """Every live call of the other nodes, from its own stream past what was delivered.
 
-        First the floor's newest entry is noted (on the first connection), so
-        nothing written meanwhile is missed; what both give is delivered once.
+        First each node's floor stream's newest entry is noted (the first time
+        the node is seen), so nothing written meanwhile is missed; what both give
+        is delivered once.
         """
         assert self._redis is not None
-        if self._floor_id is None:
-            top = cast(Entries, await self._redis.xrevrange(self.keys.floor, count=1))
-            self._floor_id = top[0][0] if top else "0-0"
-        delivered = 0
-        for node in sorted(cast(set[str], await self._redis.smembers(self.keys.nodes))):
-            if node == self.node:
-                continue
-            calls = cast(dict[str, str], await self._redis.hgetall(self.keys.node(node)))
-            for call_id, value in calls.items():
-                if call_id == BEAT:
-                    continue
-                instance, meta = value.split(" ", 1)
-                known = self._seen.calls.get(call_id)
-                start = known.last + 1 if known and known.instance == instance else 1
-                entries = cast(
-                    Entries,
-                    await self._redis.xrange(
-                        self.keys.call(call_id, instance), min=f"{start}-0", max="+"
-                    ),
-                )
-                for entry_id, fields in entries:
-                    seq = int(entry_id.split("-", 1)[0])
-                    self._mirror(call_id, instance, node, seq, fields["m"], meta)
-                    delivered += 1
-                    if delivered % YIELD_EVERY == 0:
-                        await asyncio.sleep(0)
+        if not self._joins_id:  # before the node set: a node that joins after is not missed
+            top = cast(Entries, await self._redis.xrevrange(self.keys.joins, count=1))
+            self._joins_id = top[0][0] if top else "0-0"
+        nodes = await self._other_nodes()
+        for node in nodes:
+            if node not in self._floor_ids:
+                top = cast(Entries, await self._redis.xrevrange(self.keys.floor(node), count=1))
+                self._floor_ids[node] = top[0][0] if top else "0-0"
+        self._follow(nodes)
+        for node in nodes:
+            await self._catch_up_node(node)
         await self._catch_up_acks()
+
+    async def _look_for_nodes(self) -> None:
+        """Follow the floor streams of nodes that joined; stop reading those that left.
+
+        A node new here is read from its floor stream's start: a node empties its
+        floor when it starts, so that holds only its own calls, and none of them
+        is missed between its first beat and this look.
+        """
+        assert self._redis is not None
+        nodes = await self._other_nodes()
+        joined = [n for n in nodes if n not in self._floor_ids]
+        for node in joined:
+            self._floor_ids[node] = "0-0"
+        self._follow(nodes)
+        for node in joined:
+            await self._catch_up_node(node)
+        if joined:
+            await self._catch_up_acks()
+
+    def _joined(self, entries: Entries) -> None:
+        """Nodes that started: each one's floor is read from its start (it emptied it)."""
+        for entry_id, fields in entries:
+            self._joins_id = entry_id
+            node = fields.get("n", "")
+            if not node or node == self.node:
+                continue
+            self._floor_ids[node] = "0-0"
+            self._left.pop(node, None)
+            if node not in self._following:
+                self._following.append(node)
+
+    async def _other_nodes(self) -> list[str]:
+        """The fleet's nodes but this one, as they list themselves in Redis."""
+        assert self._redis is not None
+        return sorted(cast(set[str], await self._redis.smembers(self.keys.nodes)) - {self.node})
+
+    def _follow(self, nodes: list[str]) -> None:
+        """Read the floors of ``nodes``, and for a while those of nodes that left (a node
+        shutting down writes its calls' last events, then leaves the set)."""
+        now = time.monotonic()
+        for node in self._following:
+            if node not in nodes:
+                self._left.setdefault(node, now)
+        for node in nodes:
+            self._left.pop(node, None)
+        for node, since in list(self._left.items()):
+            if now - since > FOLLOW_LEFT:
+                del self._left[node]
+        self._following = [*nodes, *self._left]
+
+    async def _catch_up_node(self, node: str) -> None:
+        """A node's live calls (its hash), each from its own stream past what was delivered."""
+        assert self._redis is not None
+        calls = cast(dict[str, str], await self._redis.hgetall(self.keys.node(node)))
+        delivered = 0
+        for call_id, value in calls.items():
+            if call_id == BEAT:
+                continue
+            instance, meta = value.split(" ", 1)
+            known = self._seen.calls.get(call_id)
+            start = known.last + 1 if known and known.instance == instance else 1
+            entries = cast(
+                Entries,
+                await self._redis.xrange(
+                    self.keys.call(call_id, instance), min=f"{start}-0", max="+"
+                ),
+            )
+            for entry_id, fields in entries:
+                seq = int(entry_id.split("-", 1)[0])
+                self._mirror(call_id, instance, node, seq, fields["m"], meta)
+                delivered += 1
+                if delivered % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+
+    def _handed_over(self, node: str, fields: dict[str, str]) -> bool:
+        """Whether a floor entry is the first of a call another node handed to ``node``
+        with events in between not yet delivered here (they are on the old node's floor,
+        which this read may reach later)."""
+        known = self._seen.calls.get(fields.get("c", ""))
+        if known is None or known.node == node or known.instance != fields.get("i"):
+            return False
+        try:
+            return int(fields["s"]) > known.last + 1
+        except (KeyError, ValueError):
+            return False
+
+    async def _fill(self, fields: dict[str, str]) -> None:
+        """The events of a handed-over call before this entry, from the call's own stream."""
+        assert self._redis is not None
+        call_id, instance = fields["c"], fields["i"]
+        known = self._seen.calls[call_id]
+        entries = cast(
+            Entries,
+            await self._redis.xrange(
+                self.keys.call(call_id, instance),
+                min=f"{known.last + 1}-0",
+                max=f"{int(fields['s']) - 1}-0",
+            ),
+        )
+        for entry_id, entry in entries:
+            seq = int(entry_id.split("-", 1)[0])
+            self._mirror(call_id, instance, known.node, seq, entry["m"], "{}")
 
     async def _catch_up_acks(self) -> None:
         """The acknowledgements of every call held here (its own and mirrored, live or ended),
@@ -649,11 +823,8 @@ class FleetHub:
             for field, value in acks.items():
                 self._apply_ack(call_id, instance, field, value)
 
-    def _take(self, fields: dict[str, str]) -> None:
-        """One floor entry."""
-        node = fields.get("n", "")
-        if node == self.node:
-            return  # its acknowledgements too: the writer applied what Redis kept
+    def _take(self, node: str, fields: dict[str, str]) -> None:
+        """One entry of another node's floor stream."""
         try:
             if "a" in fields:
                 self._apply_ack(fields["c"], fields["i"], fields["a"], fields["m"])
@@ -747,7 +918,9 @@ class FleetHub:
             pipe.delete(node_key)
             pipe.hset(node_key, mapping=fields)
             pipe.pexpire(node_key, self._lost_ms)
-            pipe.sadd(self.keys.nodes, self.node)
+            if self._joined_bus:  # listed by _join first: its floor emptied before it is read
+                pipe.sadd(self.keys.nodes, self.node)
+            pipe.pexpire(self.keys.floor(self.node), STREAM_IDLE_MS)  # a node gone for good
             for call_id in self._owned:
                 pipe.set(self.keys.owner(call_id), self.node, px=self._lost_ms)
             await asyncio.wait_for(pipe.execute(), self.options.timeout)

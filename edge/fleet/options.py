@@ -81,7 +81,7 @@ class FleetOptions:
     )
     floor_events: int = setting(
         100_000,
-        help="events kept in the floor-wide stream every node reads (a minute of a busy floor)",
+        help="events kept in each node's floor stream, which the other nodes read",
         range=Range(1000),
     )
     buffer: int = setting(

@@ -28,6 +28,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from edge.config import Config
 from edge.events import Event
+from edge.fleet import hub as fleet_hub
 from edge.fleet.buffer import Ack, Acks, Outgoing, Pending, Seen
 from edge.fleet.options import FleetOptions
 from edge.ops.checks import Status, check_fleet
@@ -325,6 +326,72 @@ def test_a_workstation_whose_node_shuts_down_goes_on_on_another_node(redis_serve
             ended = tile(board, "moved-1", lambda t: t["ended"], 10 * TIME_FACTOR)
     check_delivery(got, events)
     assert not ended["lost"] and ended["seq"] == events[-1].seq
+
+
+def test_a_node_that_starts_is_read_at_once_without_waiting_for_a_look_at_the_node_set(
+    redis_server, monkeypatch
+) -> None:
+    """B never looks at the node set again after it starts: A, started later, is known to B
+    from the joins stream alone, and a call A streams reaches B's agent in full."""
+    monkeypatch.setattr(fleet_hub, "NODES_EVERY", 3600.0)
+    url = redis_server.url
+    events = scripted_call("joined-1", turns=4)
+    with node(url, "b") as b:
+        wait_connected(b)
+        with node(url, "a") as a, subscriber(b.ws, view="agent", agent_id="a1") as (agent, _):
+            wait_connected(a)
+            with publish_hello(a.ws, "joined-1") as pub:
+                send(pub, events)
+                got = call_events(agent, "joined-1")
+    check_delivery(got, events)
+
+
+def test_a_call_let_go_is_taken_over_by_a_node_that_never_read_its_node(
+    redis_server, monkeypatch
+) -> None:
+    """B does not follow A's floor at all: the workstation that moves to B still goes on at
+    A's seq (A's moved key), and B's agent gets the whole call once, in order."""
+    monkeypatch.setattr(fleet_hub, "NODES_EVERY", 3600.0)
+
+    def deaf(hub: fleet_hub.FleetHub, entries: fleet_hub.Entries) -> None:
+        hub._joins_id = entries[-1][0]  # read past, no node followed
+
+    monkeypatch.setattr(fleet_hub.FleetHub, "_joined", deaf)
+    url = redis_server.url
+    events = scripted_call("moved-2", turns=6)
+    half = len(events) // 2
+    with node(url, "b") as b:
+        wait_connected(b)
+        a = node(url, "a").__enter__()
+        wait_connected(a)
+        with subscriber(b.ws, view="agent", agent_id="a1") as (agent, _):
+            with publish_hello(a.ws, "moved-2") as pub:
+                send(pub, events[:half])
+                held(a, "moved-2", half)
+                a.__exit__(None, None, None)
+                acked = [json.loads(m) for m in _drain(pub)]
+            assert acked and acked[-1] == {"type": "ack", "seq": half}
+            with connect(b.ws + "/publish", open_timeout=10) as pub:
+                hello = {"type": "publish", "call_id": "moved-2", "agent_id": "a1", "team": "t1"}
+                pub.send(json.dumps(hello))
+                reply = json.loads(pub.recv(timeout=10))
+                assert reply["type"] == "publishing" and reply["last_seq"] == half, reply
+                send(pub, events[half:])
+                got = call_events(agent, "moved-2")
+    check_delivery(got, events)
+
+
+def held(service: ServiceThread, call_id: str, seq: int) -> None:
+    """Until ``service`` holds the call's events through ``seq``."""
+
+    def last() -> int:
+        record = service.service.hub.calls.get(call_id)
+        return record.summary.last_seq if record is not None else 0
+
+    deadline = time.monotonic() + 10 * TIME_FACTOR
+    while service.run(last) < seq:
+        assert time.monotonic() < deadline, f"{call_id}: seq {service.run(last)} of {seq}"
+        time.sleep(0.02)
 
 
 def _drain(ws: ClientConnection) -> list[str]:
