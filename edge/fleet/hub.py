@@ -17,10 +17,11 @@ methods never wait for them (docs/fleet.md has the why of each choice):
   first, counted);
 * **reader**: one ``XREAD`` of the other nodes' floor streams (a node never
   reads its own events back) and of the joins stream ``P:joins``, where each
-  node says it started (then its floor is read from its start); each event is delivered to the local hub once
-  (:class:`~edge.fleet.buffer.Seen`: only a ``seq`` above the last one
-  delivered). On every (re)connection it first catches up each live call from
-  its own stream, and so for a node that joins later;
+  node says it started (then its floor is read from its start); each event
+  is delivered to the local hub once (:class:`~edge.fleet.buffer.Seen`: only
+  a ``seq`` above the last one delivered). On every (re)connection it first
+  catches up each live call from its own stream, and so for a node that joins
+  later;
 * **beat**: every ``heartbeat`` seconds the node's hash ``P:node:NODE`` (its
   live calls; it expires after ``lost_after``) and the owner key of each of its
   calls ``P:owner:ID`` (the claim that refuses a second node the same id). Each
@@ -70,6 +71,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 512  # events per write: one round trip
 READ_COUNT = 1024  # entries per floor stream per XREAD
+READ_YIELD = 32  # floor entries delivered between yields to the event loop (the ingest waits)
 NODES_EVERY = 1.0  # seconds between looks at the node set (nodes back after a Redis restart)
 JOINS_KEPT = 1000  # entries kept in the joins stream (each node start is one)
 FOLLOW_LEFT = 300.0  # seconds a node's floor is still read after it left: its last events
@@ -674,11 +676,13 @@ class FleetHub:
                             self._joined(entries)
                             continue
                         node = floors[stream]
-                        for entry_id, fields in entries:
+                        for k, (entry_id, fields) in enumerate(entries, 1):
                             if self._handed_over(node, fields):
                                 await self._fill(fields)
                             self._floor_ids[node] = entry_id
                             self._take(node, fields)
+                            if k % READ_YIELD == 0:
+                                await asyncio.sleep(0)
                         await asyncio.sleep(0)
             except BUS_ERRORS as e:
                 self._failed("read", e)

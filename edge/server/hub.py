@@ -101,11 +101,17 @@ class Privacy:
 
 
 def coalesce_key(event: Event) -> Hashable | None:
-    """Events that a later one of the same key supersedes (readings, partials)."""
+    """Events that a later one of the same key supersedes (readings, partials).
+
+    Made of strings and numbers only: a resume buffer keeps a key per event, and
+    such tuples leave the garbage collector's watch (an enum in them would keep
+    millions of entries in every full collection: pauses of a second on a busy hub).
+    """
+    role = event.role.value if event.role is not None else None
     if isinstance(event, TranscriptPartial):
-        return (event.call_id, "partial", event.role, event.utterance)
+        return (event.call_id, "partial", role, event.utterance)
     if isinstance(event, VoiceEmotion | ProsodyUpdate):
-        return (event.call_id, event.type, event.role)
+        return (event.call_id, event.type, role)
     return None
 
 
