@@ -145,3 +145,18 @@ def test_a_silent_subscriber_is_told_what_to_send() -> None:
     """No subscribe message in time: 1008 with what to send."""
     refused = SubscribeSession.timed_out()
     assert refused.code == Close.BAD_MESSAGE and "subscribe message first" in str(refused)
+
+
+def test_a_floor_of_agent_tokens_finds_each_one_and_no_prefix_of_one() -> None:
+    """A token per agent (1,000 of them): each finds its own agent; a token cut short, one
+    with a character more, or one never configured is refused (4001)."""
+    tokens = [f"agent-token-{k:04d}-{'x' * 20}" for k in range(1000)]
+    floor = Tokens(
+        TokenSpec(token=t, role=TokenRole.AGENT, agent=f"a{k}") for k, t in enumerate(tokens)
+    )
+    assert floor.authenticate(tokens[0]).agent == "a0"
+    assert floor.authenticate(tokens[999]).agent == "a999"
+    for wrong in (tokens[5][:-1], tokens[5] + "x", "agent-token-9999-" + "x" * 20):
+        with pytest.raises(Refused) as refused:
+            floor.authenticate(wrong)
+        assert refused.value.code == Close.UNAUTHORIZED
