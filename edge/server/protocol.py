@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from edge.errors import EdgeError
+from edge.events import loads
 
 T = TypeVar("T")
 
@@ -128,7 +129,7 @@ def parse_object(message: str | bytes) -> dict[str, Any]:
     if _nests_deeper(message, MAX_DEPTH):
         raise Refused(Close.BAD_MESSAGE, "message nests too deeply: send a flat JSON object")
     try:
-        data = json.loads(message)
+        data = loads(message)
     except json.JSONDecodeError as e:
         raise Refused(
             Close.BAD_MESSAGE, f"message is not JSON ({e.msg} at char {e.pos}): send JSON text"
