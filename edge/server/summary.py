@@ -26,6 +26,9 @@ from edge.types import Role
 
 SPARK_STEP = 2.0  # seconds of call per sparkline point
 SPARK_POINTS = 90  # three minutes of trend
+# Seconds of call between tiles that a voice reading alone changes. A tile that
+# something else changes (a cue, the end) carries the latest reading at once.
+READING_EVERY = 5.0
 CAPTIONS = 6  # recent caller finals kept for a snapshot
 
 # How much a tile needs a supervisor's eye: sorts the wallboard.
@@ -63,6 +66,7 @@ class CallSummary:
         self.spark: deque[float] = deque(maxlen=SPARK_POINTS)
         self._spark_until = 0.0
         self._spark_peak = 0.0
+        self._reading_shown = -READING_EVERY  # the call time of the last reading a tile showed
         self.cues: dict[int, CueRaised] = {}
         self.captions: deque[dict[str, Any]] = deque(maxlen=CAPTIONS)
         self.triage: CallTriage | None = None  # the latest call.triage
@@ -95,6 +99,11 @@ class CallSummary:
                 self.spark.append(round(self._spark_peak, 3))
                 self._spark_until += SPARK_STEP
                 self._spark_peak = event.distress
+            # A reading is about one a second or two per call: a tile for each, to every
+            # wallboard of a 1,000-call floor, was a third of a hub node's messages.
+            if event.end - self._reading_shown < READING_EVERY:
+                return False
+            self._reading_shown = event.end
             return True
         if isinstance(event, CueRaised):
             self.cues[event.cue_id] = event

@@ -497,3 +497,22 @@ def test_each_event_reaches_its_agent_its_call_views_and_the_wallboards_only() -
     hub.publish("c1", stamps["c1"](voice(0.6, 4.0)))
     assert all(drain(s) == [] for s in (*agents.values(), detail, board))
     assert hub.subscriptions == set() and hub._watchers == {}
+
+
+def test_a_reading_alone_re_sends_a_tile_once_per_5_s_and_a_cue_at_once() -> None:
+    """Caller readings each second: a tile at 1 s and 6 s of call, not one each; a cue at
+    8 s sends its tile at once, carrying the latest reading."""
+    hub = Hub(PrivacyOptions())
+    hub.open_call(meta("c1"))
+    board = sub(View.WALLBOARD)
+    hub.attach(board, {})
+    drain(board)
+    stamp = Stamp("c1")
+    shown = []
+    for t in range(1, 9):
+        hub.publish("c1", stamp(voice(t / 10, float(t))))
+        shown += [m["call"]["distress"] for m in drain(board) if m["type"] == "call.summary"]
+    assert shown == [0.1, 0.6]
+    hub.publish("c1", stamp(cue(CueLevel.ELEVATED, 8.0)))
+    tiles = [m["call"] for m in drain(board) if m["type"] == "call.summary"]
+    assert [t["distress"] for t in tiles] == [0.8] and tiles[0]["level"] == "elevated"
