@@ -580,13 +580,18 @@ class FleetHub:
                 self._waiting.clear()
                 continue
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    if batch:
-                        await script(args=self._append_args(batch), client=pipe)
-                    for a in acks:
-                        keys, args = self._ack_keys(a), self._ack_args(a)
-                        await acknowledge(keys=keys, args=args, client=pipe)
-                    replies = await pipe.execute()
+                if not acks:
+                    # EVALSHA alone (loaded again after a Redis restart): a pipeline
+                    # asks SCRIPT EXISTS first, a round trip per batch for nothing.
+                    replies = [await script(args=self._append_args(batch), client=self._redis)]
+                else:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        if batch:
+                            await script(args=self._append_args(batch), client=pipe)
+                        for a in acks:
+                            keys, args = self._ack_keys(a), self._ack_args(a)
+                            await acknowledge(keys=keys, args=args, client=pipe)
+                        replies = await pipe.execute()
             except BUS_ERRORS as e:
                 self._failed("write", e)
                 await asyncio.sleep(backoff)

@@ -118,6 +118,19 @@ def tile(ws: ClientConnection, call_id: str, want: Any, timeout: float) -> dict:
     raise AssertionError(f"no such tile of {call_id} within {timeout} s")
 
 
+def held(service: ServiceThread, call_id: str, seq: int) -> None:
+    """Until ``service`` holds the call's events through ``seq``."""
+
+    def last() -> int:
+        record = service.service.hub.calls.get(call_id)
+        return record.summary.last_seq if record is not None else 0
+
+    deadline = time.monotonic() + 10 * TIME_FACTOR
+    while service.run(last) < seq:
+        assert time.monotonic() < deadline, f"{call_id}: seq {service.run(last)} of {seq}"
+        time.sleep(0.02)
+
+
 def wait_connected(*services: ServiceThread) -> None:
     """Until every node's bus is up (its first round trips done)."""
     deadline = time.monotonic() + 10 * TIME_FACTOR
@@ -312,7 +325,7 @@ def test_a_workstation_whose_node_shuts_down_goes_on_on_another_node(redis_serve
         ):
             with publish_hello(a.ws, "moved-1") as pub:
                 send(pub, events[:half])
-                tile(board, "moved-1", lambda t: t["seq"] >= half - 2, 10 * TIME_FACTOR)
+                held(c, "moved-1", half - 2)  # C mirrors it (a reading alone sends no tile)
                 a.__exit__(None, None, None)  # SIGTERM's path: let go, flush, leave
                 acked = [json.loads(m) for m in _drain(pub)]
             assert acked and acked[-1] == {"type": "ack", "seq": half}
@@ -379,19 +392,6 @@ def test_a_call_let_go_is_taken_over_by_a_node_that_never_read_its_node(
                 send(pub, events[half:])
                 got = call_events(agent, "moved-2")
     check_delivery(got, events)
-
-
-def held(service: ServiceThread, call_id: str, seq: int) -> None:
-    """Until ``service`` holds the call's events through ``seq``."""
-
-    def last() -> int:
-        record = service.service.hub.calls.get(call_id)
-        return record.summary.last_seq if record is not None else 0
-
-    deadline = time.monotonic() + 10 * TIME_FACTOR
-    while service.run(last) < seq:
-        assert time.monotonic() < deadline, f"{call_id}: seq {service.run(last)} of {seq}"
-        time.sleep(0.02)
 
 
 def _drain(ws: ClientConnection) -> list[str]:
@@ -537,7 +537,7 @@ def test_a_killed_node_s_calls_are_marked_lost_within_10_s(redis_server, tmp_pat
                 events = scripted_call("doomed-1", turns=6)
                 with publish_hello(a_ws, "doomed-1") as pub:
                     send(pub, events[:8])
-                    tile(board, "doomed-1", lambda t: t["seq"] >= 6, 10 * TIME_FACTOR)
+                    held(b, "doomed-1", 6)
                     a.process.send_signal(signal.SIGKILL)
                     killed = time.monotonic()
                     lost = tile(board, "doomed-1", lambda t: t["lost"], 12 * TIME_FACTOR)
