@@ -17,7 +17,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -323,19 +323,8 @@ def test_a_workstation_whose_node_shuts_down_goes_on_on_another_node(redis_serve
             subscriber(c.ws, view="agent", agent_id="a1") as (agent, _),
             subscriber(c.ws, view="wallboard") as (board, _),
         ):
-            with publish_hello(a.ws, "moved-1") as pub:
-                send(pub, events[:half])
-                held(c, "moved-1", half - 2)  # C mirrors it (a reading alone sends no tile)
-                a.__exit__(None, None, None)  # SIGTERM's path: let go, flush, leave
-                acked = [json.loads(m) for m in _drain(pub)]
-            assert acked and acked[-1] == {"type": "ack", "seq": half}
-            with connect(b.ws + "/publish", open_timeout=10) as pub:
-                hello = {"type": "publish", "call_id": "moved-1", "agent_id": "a1", "team": "t1"}
-                pub.send(json.dumps(hello))
-                reply = json.loads(pub.recv(timeout=10))
-                assert reply["type"] == "publishing" and reply["last_seq"] == half, reply
-                send(pub, events[half:])
-                got = call_events(agent, "moved-1")
+            # C mirrors the first half before A goes (a reading alone sends no tile).
+            got = hand_over(a, b, events, agent, lambda: held(c, "moved-1", half - 2))
             ended = tile(board, "moved-1", lambda t: t["ended"], 10 * TIME_FACTOR)
     check_delivery(got, events)
     assert not ended["lost"] and ended["seq"] == events[-1].seq
@@ -378,20 +367,34 @@ def test_a_call_let_go_is_taken_over_by_a_node_that_never_read_its_node(
         a = node(url, "a").__enter__()
         wait_connected(a)
         with subscriber(b.ws, view="agent", agent_id="a1") as (agent, _):
-            with publish_hello(a.ws, "moved-2") as pub:
-                send(pub, events[:half])
-                held(a, "moved-2", half)
-                a.__exit__(None, None, None)
-                acked = [json.loads(m) for m in _drain(pub)]
-            assert acked and acked[-1] == {"type": "ack", "seq": half}
-            with connect(b.ws + "/publish", open_timeout=10) as pub:
-                hello = {"type": "publish", "call_id": "moved-2", "agent_id": "a1", "team": "t1"}
-                pub.send(json.dumps(hello))
-                reply = json.loads(pub.recv(timeout=10))
-                assert reply["type"] == "publishing" and reply["last_seq"] == half, reply
-                send(pub, events[half:])
-                got = call_events(agent, "moved-2")
+            got = hand_over(a, b, events, agent, lambda: held(a, "moved-2", half))
     check_delivery(got, events)
+
+
+def hand_over(
+    a: ServiceThread,
+    b: ServiceThread,
+    events: list[Event],
+    agent: ClientConnection,
+    first_half_held: Callable[[], None],
+) -> list[dict]:
+    """A workstation publishes the first half of a call to A, which shuts down (SIGTERM's
+    path: let go, flush, leave) once ``first_half_held``; it goes on on B from the seq A
+    acknowledged. What ``agent`` received of the call."""
+    call_id, half = events[0].call_id, len(events) // 2
+    with publish_hello(a.ws, call_id) as pub:
+        send(pub, events[:half])
+        first_half_held()
+        a.__exit__(None, None, None)
+        acked = [json.loads(m) for m in _drain(pub)]
+    assert acked and acked[-1] == {"type": "ack", "seq": half}
+    with connect(b.ws + "/publish", open_timeout=10) as pub:
+        hello = {"type": "publish", "call_id": call_id, "agent_id": "a1", "team": "t1"}
+        pub.send(json.dumps(hello))
+        reply = json.loads(pub.recv(timeout=10))
+        assert reply["type"] == "publishing" and reply["last_seq"] == half, reply
+        send(pub, events[half:])
+        return call_events(agent, call_id)
 
 
 def _drain(ws: ClientConnection) -> list[str]:
