@@ -394,6 +394,14 @@ def served(engine, browser, tmp_path_factory):
                 if not shot["board"] and len(tiles) == 2 and distress:
                     shot["board"] = bool(screenshot(board, "wallboard-live.png"))
                 time.sleep(0.25)
+            # The cue may come with the recording's last seconds, after the panel's last
+            # look above (the wallboard, looked at second, then has it and the panel not).
+            for _ in range(12):
+                cards = agent.evaluate(AGENT_CARDS)
+                seen.agent.append(cards)
+                if any(c["cue"] == "caller_distressed" for c in cards):
+                    break
+                time.sleep(0.25)
             hang_up.set()
             assert upload_call.result()["type"] == "stopped"
             calm_call.result()
