@@ -90,6 +90,9 @@ class Hypothesis:
     # (with its probability) when asked for none.
     language: str | None = None
     language_probability: float | None = None
+    # The decode failed the model's own checks and was not redone (a speculative
+    # final: the final is decoded again once the pause holds). Not to be shown.
+    failed: bool = False
 
     @property
     def text(self) -> str:
@@ -102,6 +105,9 @@ class Transcriber(Protocol):
     ``language``: the Whisper code to decode in; None: detect it from ``audio``.
     ``greedy``: one greedy pass (beam 1, no fallback) even for a final: the engine
     asks for it when it is behind (``[pipeline.load]``).
+    ``speculative``: a final decoded during a pause that may yet end in more speech:
+    the transcriber may spend less on it and return a hypothesis marked ``failed``
+    rather than retry (the final is then decoded again if the pause holds).
     """
 
     def transcribe(
@@ -112,6 +118,7 @@ class Transcriber(Protocol):
         final: bool,
         language: str | None = "en",
         greedy: bool = False,
+        speculative: bool = False,
     ) -> Hypothesis: ...
 
 

@@ -117,6 +117,7 @@ class Timed:
         self.decodes = 0
         self.final_wall_ms: list[float] = []  # each final decode's wall and CPU time
         self.final_cpu_ms: list[float] = []
+        self.partial_cpu_ms: list[float] = []
 
     def transcribe(
         self,
@@ -126,12 +127,18 @@ class Timed:
         final: bool,
         language: str | None = "en",
         greedy: bool = False,
+        speculative: bool = False,
     ) -> Hypothesis:
         started, cpu = time.perf_counter(), time.process_time()
         self.decodes += 1
         try:
             return self.inner.transcribe(
-                audio, prefix=prefix, final=final, language=language, greedy=greedy
+                audio,
+                prefix=prefix,
+                final=final,
+                language=language,
+                greedy=greedy,
+                speculative=speculative,
             )
         finally:
             wall, spent = time.perf_counter() - started, time.process_time() - cpu
@@ -140,6 +147,8 @@ class Timed:
             if final:
                 self.final_wall_ms.append(1000 * wall)
                 self.final_cpu_ms.append(1000 * spent)
+            else:
+                self.partial_cpu_ms.append(1000 * spent)
 
 
 def run(engine: Engine, path: Path) -> list[Event]:

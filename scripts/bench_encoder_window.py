@@ -43,7 +43,7 @@ from edge.adapters.vad import SileroVad
 from edge.audio import g711
 from edge.audio.frames import parse_channel_map
 from edge.audio.sources import Encoding, FileSource, RawSource
-from edge.events import Event, TranscriptFinal
+from edge.events import Event, TranscriptFinal, TranscriptPartial
 from edge.pipeline.call import replay
 from edge.pipeline.engine import Engine
 from edge.pipeline.options import PipelineOptions
@@ -85,12 +85,23 @@ def telephone_source(path: Path) -> RawSource:
     )
 
 
-def finals_text(engine: Engine, source: FileSource | RawSource) -> str:
+def transcripts(
+    engine: Engine, source: FileSource | RawSource
+) -> tuple[str, list[tuple[str, str]]]:
+    """The finals' text, and (last partial, final) of each utterance that had a partial."""
+
     async def collect() -> list[Event]:
         return [e async for e in replay(engine, source, call_id=CallId("w"), realtime=False)]
 
     events = asyncio.run(collect())
-    return " ".join(e.text for e in events if isinstance(e, TranscriptFinal))
+    last: dict[int, str] = {}
+    pairs: list[tuple[str, str]] = []
+    for e in events:
+        if isinstance(e, TranscriptPartial):
+            last[e.utterance] = e.text
+        elif isinstance(e, TranscriptFinal) and e.utterance in last:
+            pairs.append((last.pop(e.utterance), e.text))
+    return " ".join(e.text for e in events if isinstance(e, TranscriptFinal)), pairs
 
 
 def every_kth(rows: list[tuple[Path, str]], clips: int) -> dict[Path, str]:
@@ -115,11 +126,21 @@ def ravdess(clips: int) -> dict[Path, str]:
 Set = tuple[dict[Path, str], Callable[[Path], FileSource | RawSource]]
 
 
+def window_label(window: int) -> str:
+    return "full 30 s" if window == 0 else f"speech + 1 s, in {window} s steps"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--windows", type=int, nargs="+", default=[0, 1, 2, 5])
     parser.add_argument("--clips", type=int, default=40, help="TESS and RAVDESS clips each")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--partial-window",
+        type=int,
+        default=AsrOptions().partial_window,
+        help="[pipeline.asr] partial_window for every row (default: its default)",
+    )
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     args = parser.parse_args()
     english = bench_asr.english()
@@ -135,14 +156,17 @@ def main() -> None:
         "# Whisper's encoder window: the full 30 s against the speech",
         "",
         "Whisper tiny.en int8 through the pipeline a call runs (not live: every partial and "
-        "final decoded). WER of the finals; *redone on full window*: decodes (partials and "
-        "finals) whose short-window result looped or failed Whisper's checks and ran again "
-        "on 30 s; ms per final includes such a second run. "
+        "final decoded). WER of the finals; *redone on full window*: finals and partials "
+        "whose short-window result looped or failed Whisper's checks and ran again "
+        "on 30 s; ms per final includes such a second run. *Last partial WER*: each "
+        "utterance's last partial against its final. "
+        f"Partials' window (`partial_window`): {window_label(args.partial_window)}. "
         "Produced by `scripts/bench_encoder_window.py`.",
         "",
-        "| encoder window | set | WER | finals differing from full | redone on full window | "
-        "ms per final, wall p50 / p95 | CPU ms per final p50 |",
-        "|---|---|---|---|---|---|---|",
+        "| encoder window | set | WER | finals differing from full | redone on full window: "
+        "finals, partials | ms per final, wall p50 / p95 | CPU ms per final p50 | "
+        "CPU ms per partial p50 | last partial WER |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for window in args.windows:
         options = PipelineOptions(
@@ -152,17 +176,28 @@ def main() -> None:
                 compute_type="int8",
                 cpu_threads=args.threads,
                 encoder_window=window,
+                partial_window=args.partial_window,
             ),
         )
         options = replace(options, emotion=replace(options.emotion, enabled=False))
-        label = "full 30 s" if window == 0 else f"speech + 1 s, in {window} s steps"
+        label = window_label(window)
         for name, (refs, source) in sets.items():
             timer = bench_asr.Timed(WhisperTranscriber(options.asr))
             engine = Engine(SileroVad(), timer, options)
             try:
-                hyps = {path: finals_text(engine, source(path)) for path in refs}
+                runs = {path: transcripts(engine, source(path)) for path in refs}
             finally:
                 engine.close()
+            hyps = {path: text for path, (text, _) in runs.items()}
+            pairs = [pair for _, pairs in runs.values() for pair in pairs]
+            partial_wer = (
+                jiwer.wer(
+                    [bench_asr.words(f) or "-" for _, f in pairs],
+                    [bench_asr.words(p) for p, _ in pairs],
+                )
+                if pairs
+                else float("nan")
+            )
             wer = jiwer.wer(
                 [bench_asr.words(r) for r in refs.values()],
                 [bench_asr.words(h) for h in hyps.values()],
@@ -178,11 +213,14 @@ def main() -> None:
                 differ = f"{n} of {len(hyps)}"
             wall = sorted(timer.final_wall_ms)
             p95 = wall[min(len(wall) - 1, int(0.95 * len(wall)))]
+            fallbacks = timer.inner.window_fallbacks
             row = (
                 f"| {label} | {name} | {wer:.4f} | {differ} | "
-                f"{timer.inner.window_fallbacks} of {timer.decodes} | "
+                f"{fallbacks['final']} of {len(timer.final_cpu_ms)}, "
+                f"{fallbacks['partial']} of {len(timer.partial_cpu_ms)} | "
                 f"{statistics.median(wall):.0f} / {p95:.0f} | "
-                f"{statistics.median(timer.final_cpu_ms):.0f} |"
+                f"{statistics.median(timer.final_cpu_ms):.0f} | "
+                f"{statistics.median(timer.partial_cpu_ms or [0.0]):.0f} | {partial_wer:.3f} |"
             )
             print(row, flush=True)
             lines.append(row)

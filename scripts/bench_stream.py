@@ -85,11 +85,17 @@ class TimedTranscriber:
         final: bool,
         language: str | None = "en",
         greedy: bool = False,
+        speculative: bool = False,
     ) -> Hypothesis:
         started = time.perf_counter()
         try:
             return self.inner.transcribe(  # type: ignore[attr-defined,no-any-return]
-                audio, prefix=prefix, final=final, language=language, greedy=greedy
+                audio,
+                prefix=prefix,
+                final=final,
+                language=language,
+                greedy=greedy,
+                speculative=speculative,
             )
         finally:
             self.seconds += time.perf_counter() - started

@@ -17,10 +17,15 @@ CTranslate2 takes the shorter input and the decoder attends to what is there.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import functools
+import hashlib
 import logging
 import math
 import os
+import threading
+from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,10 +123,17 @@ class AsrOptions:
     )
     partial_beam_size: int = setting(1, help="beam size of partial transcripts", range=Range(1, 10))
     encoder_window: int = setting(
-        0,
+        5,
         help="seconds of audio Whisper's encoder reads: 0 = its full 30 s window; N = the "
         "utterance plus 1 s rounded up to a multiple of N s, redone on 30 s when Whisper "
         "loops (10: a third of the CPU per final; docs/bench/encoder_window.md)",
+        range=Range(1, 30, zero="the full 30 s window"),
+    )
+    partial_window: int = setting(
+        5,
+        help="encoder_window of partials, which are greedy and replaced by the final: "
+        "0 = the full 30 s window (most of the CPU of a live call goes to partials; "
+        "docs/bench/encoder_window.md)",
         range=Range(1, 30, zero="the full 30 s window"),
     )
     allow_download: bool = setting(
@@ -167,7 +179,14 @@ class WhisperTranscriber:
             self.workers,
             not options.allow_download,
         )
-        self.window_fallbacks = 0  # short-window decodes redone on the full window
+        # Short-window decodes that failed: "final" and "partial" ones were redone on
+        # the full window, "speculative" ones left to the final.
+        self.window_fallbacks: Counter[str] = Counter()
+        # Digests of the audio of speculations that failed on the short window: the
+        # final of the same utterance is the same audio, decoded the same way, so it
+        # goes straight to the full window.
+        self._failed_audio: collections.deque[bytes] = collections.deque(maxlen=64)
+        self._failed_lock = threading.Lock()
         multilingual = bool(self._model.model.is_multilingual)
         self.languages = WHISPER_LANGUAGES if multilingual else (ENGLISH,)
         if language != ENGLISH and not multilingual:
@@ -209,6 +228,7 @@ class WhisperTranscriber:
         final: bool,
         language: str | None = ENGLISH,
         greedy: bool = False,
+        speculative: bool = False,
     ) -> Hypothesis:
         beam = (
             1
@@ -219,22 +239,37 @@ class WhisperTranscriber:
         # Partials must come fast: one greedy pass. Finals may fall back to
         # sampling when greedy decoding loops (compression ratio > 2.4).
         temperatures = (0.0, 0.2, 0.4, 0.6) if fallback else (0.0,)
-        if self.options.encoder_window:
+        window = self.options.encoder_window if final else self.options.partial_window
+        digest = _digest(audio) if window and final else b""
+        if digest:
+            with self._failed_lock:
+                if digest in self._failed_audio:
+                    window = 0  # its speculation failed on the short window just now
+                    self.window_fallbacks["final"] += 1
+        if window:
             # A short window now and then sends Whisper into a loop ("and so and
             # so ..."): one pass at temperature 0 with a token budget for the
             # audio's length, and the full window when it fails Whisper's checks.
             seconds = len(audio) / SAMPLE_RATE
             budget = min(MAX_TOKENS, round(MAX_TOKENS_PER_SECOND * seconds) + MAX_TOKENS_EXTRA)
-            token = _WINDOW.set(self.options.encoder_window)
+            token = _WINDOW.set(window)
             try:
                 hypothesis, tokens = self._decode(
                     audio, prefix, language, beam, (0.0,), max_new_tokens=budget
                 )
             finally:
                 _WINDOW.reset(token)
-            if tokens < budget and not decode_failed(hypothesis):
+            if tokens < budget and not decode_failed(hypothesis, final=final):
                 return hypothesis
-            self.window_fallbacks += 1
+            if speculative:
+                # Most speculations that fail are cut at a pause inside a sentence,
+                # and are dropped when the speech goes on: a full-window decode on
+                # them was most of the CPU lost to speculation (issue 15).
+                self.window_fallbacks["speculative"] += 1
+                with self._failed_lock:
+                    self._failed_audio.append(digest)
+                return dataclasses.replace(hypothesis, failed=True)
+            self.window_fallbacks["final" if final else "partial"] += 1
             log.debug("short encoder window failed (%d tokens): full window", tokens)
         return self._decode(audio, prefix, language, beam, temperatures)[0]
 
@@ -285,14 +320,23 @@ class WhisperTranscriber:
         return hypothesis, tokens
 
 
-def decode_failed(hypothesis: Hypothesis) -> bool:
+def _digest(audio: Samples) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(audio).tobytes(), digest_size=16).digest()
+
+
+def decode_failed(hypothesis: Hypothesis, *, final: bool = True) -> bool:
     """Whisper's own test for a decode to retry (faster-whisper's defaults), or a loop.
 
     A loop is a phrase three times in a row (the guards' rule); on text too
-    short for the compression ratio to see it.
+    short for the compression ratio to see it. A partial is judged on loops
+    alone: it ends mid-word, so its log-probability is often low, and the
+    next partial and the final replace it (on the full window no partial is
+    retried either). Measured: the log-probability test sent 40 % of TESS's
+    short-window partials to the full window (docs/bench/encoder_window.md).
     """
     looped = len(collapse_repeats(hypothesis.words, LOOP_REPEATS)) < len(hypothesis.words)
-    return looped or hypothesis.compression_ratio > 2.4 or hypothesis.avg_logprob < -1.0
+    unsure = final and hypothesis.avg_logprob < -1.0
+    return looped or hypothesis.compression_ratio > 2.4 or unsure
 
 
 def content_frames(features: npt.NDArray[np.float32]) -> int:

@@ -65,7 +65,7 @@ class RunMetrics:
 
     def __init__(self, port: int | None, engine: Engine, *, host: str = DEFAULT_HOST) -> None:
         self.metrics = Metrics()
-        engine.observe = self.metrics.stage
+        self.metrics.attach(engine)
         engine.load_changed = self._load_changed
         self.metrics.ready.set(1)
         self.metrics.active_calls.set(1)

@@ -167,6 +167,7 @@ class BatchWorker(Generic[I, O]):
         self._ready = threading.Condition()
         self._closed = False
         self.batches: list[int] = []  # the size of each batch run (a bounded tail)
+        self.on_batch: Callable[[int], None] | None = None  # told each batch's size
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
@@ -217,6 +218,8 @@ class BatchWorker(Generic[I, O]):
                     return
                 batch = self._gatherer.take()
             self.batches = [*self.batches[-999:], len(batch)]
+            if self.on_batch is not None:
+                self.on_batch(len(batch))
             if len(batch) == 1:
                 self._alone(batch[0])
                 continue

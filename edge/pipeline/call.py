@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from edge.audio.sources import AudioSource
 from edge.contracts import Frame, Hypothesis
@@ -200,6 +200,10 @@ class ChannelRunner:
                         await self.call.tick(self.role, math.inf)
                     else:
                         reader = asyncio.create_task(self._batch())
+                if running is not None and stage.withdraw_partial() is not None:
+                    # A final is due: its call's partial would only hold it back.
+                    abandon(running)
+                    job, running = None, None
                 step = engine.step if self.call.live else LoadStep.NORMAL
                 spacing = step.partial_spacing
                 partials = spacing is not None and not engine.asr_backlogged
@@ -482,6 +486,16 @@ class Call:
     async def events(self) -> AsyncIterator[Event]:
         while (event := await self._events.get()) is not None:
             yield event
+
+
+def abandon(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task``: a job still queued never runs; one inside a model ends unheard.
+
+    Its outcome, if it already has one, is read so that nothing is logged as
+    never retrieved.
+    """
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 async def _gather_or_cancel(tasks: list[asyncio.Task[None]]) -> None:

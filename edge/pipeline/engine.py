@@ -33,7 +33,7 @@ from edge.pipeline.feed import score_voice
 from edge.pipeline.load import LoadGovernor, LoadStep, StepChange
 from edge.pipeline.options import PipelineOptions
 from edge.pipeline.workers import LATER, URGENT, PriorityWorkers
-from edge.stages.channel import AsrJob
+from edge.stages.channel import AsrJob, JobKind
 from edge.stages.voice import EmotionJob
 
 _T = TypeVar("_T")
@@ -139,6 +139,11 @@ class Engine:
         self.observe: Callable[[str, float], None] | None = None
         # Told the stage of every job that failed (the calls report each stage once).
         self.failed: Callable[[str], None] | None = None
+        # Told each batch's model ("vad", "text") and size (the service's metrics).
+        self.batched: Callable[[str, int], None] | None = None
+        for stage, worker in (("vad", self._vad_batches), ("text", self._text_batches)):
+            if worker is not None:
+                worker.on_batch = functools.partial(self._batched_size, stage)
         # The load: the calls attached, the governor, the clock both read.
         self.clock: Callable[[], float] = time.monotonic
         self.governor = LoadGovernor(options.load)
@@ -197,6 +202,10 @@ class Engine:
         if self.observe is not None:
             self.observe(stage, time.perf_counter() - started)
         return result
+
+    def _batched_size(self, stage: str, size: int) -> None:
+        if self.batched is not None:
+            self.batched(stage, size)
 
     def _failed(self, stage: str) -> None:
         if self.failed is not None:
@@ -273,8 +282,15 @@ class Engine:
 
     @property
     def asr_backlogged(self) -> bool:
-        """Every Whisper worker is busy and jobs are waiting: partials should hold off."""
-        return len(self._asr_workers) > 0
+        """Partials should hold off: Whisper jobs are waiting, or, with several workers,
+        only one is free. That one is kept for a final: a final that arrives while
+        every worker decodes partials waits for one of them to finish, and with six
+        calls on two workers that wait made the finals' p95 over 2 s (issue 15)."""
+        workers = self._asr_workers
+        waiting = len(workers)
+        if workers.count == 1:
+            return waiting > 0
+        return workers.busy + waiting >= workers.count - 1
 
     async def probabilities(self, stream: VadStream, frames: Sequence[Frame]) -> list[float]:
         if self._vad_batches is not None and isinstance(stream, SileroStream):
@@ -298,6 +314,7 @@ class Engine:
             final=job.final,
             language=language,
             greedy=greedy,
+            speculative=job.kind is JobKind.SPECULATIVE,
         )
         stage = "asr_final" if job.final else "asr_partial"
         return await self._run(stage, self._asr_workers, call, urgent=job.final)
@@ -316,6 +333,10 @@ class Engine:
         scorer = self.text
         scores = await self._run("text", self._affect_pool, lambda: scorer.score([text]))
         return scores[0]
+
+    def window_fallbacks(self, kind: str) -> int:
+        """Whisper's short-window decodes of ``kind`` that failed (edge_asr_window_fallbacks)."""
+        return self.asr.window_fallbacks[kind] if isinstance(self.asr, WhisperTranscriber) else 0
 
     @property
     def batch_sizes(self) -> dict[str, list[int]]:

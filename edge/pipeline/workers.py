@@ -54,6 +54,8 @@ class PriorityWorkers:
         self._threads: list[threading.Thread] = []
         self._stuck: set[threading.Thread] = set()  # written off, still inside a job
         self._spare = count  # how many may be written off at once
+        self.count = count
+        self.busy = 0  # workers inside a job now (those written off included)
         for _ in range(count):
             self._spawn()
 
@@ -166,7 +168,12 @@ class PriorityWorkers:
                 if self._closed:
                     return
                 _, _, job, _ = heapq.heappop(self._jobs)
-            job()
+                self.busy += 1
+            try:
+                job()
+            finally:
+                with self._ready:
+                    self.busy -= 1
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

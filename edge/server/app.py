@@ -280,8 +280,7 @@ class Service:
 
     def set_engine(self, engine: Engine) -> None:
         """The models are loaded: the service is ready for calls."""
-        engine.observe = self.metrics.stage
-        engine.failed = self.metrics.model_error
+        self.metrics.attach(engine)
         self.engine = engine
 
     @property

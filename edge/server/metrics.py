@@ -6,7 +6,8 @@ small :class:`Gauges` view the service gives, never from its insides.
 
 from __future__ import annotations
 
-from typing import Protocol
+import functools
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,6 +21,9 @@ from prometheus_client import (
 from edge.events import CueRaised, Event
 from edge.fleet.stats import BusStats
 from edge.server.hub import View
+
+if TYPE_CHECKING:
+    from edge.pipeline.engine import Engine
 
 # Seconds: from a VAD batch (milliseconds) to a long final on a busy CPU.
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -142,6 +146,21 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        self.batch_size = Histogram(
+            "edge_batch_size",
+            "Jobs per batched model call, by model (vad, text: [pipeline.batching])",
+            ["model"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
+        self.window_fallbacks = Gauge(
+            "edge_asr_window_fallbacks",
+            "Whisper decodes on a short encoder window that looped or failed Whisper's checks "
+            "so far, by kind: final and partial ones were redone on the full 30 s window, "
+            "speculative ones (during a pause) left to the final",
+            ["kind"],
+            registry=r,
+        )
         self.ready = Gauge("edge_ready", "1 when the models are loaded", registry=r)
         self.held_calls = Gauge(
             "edge_hub_calls", "Calls held: live and recently ended (linger)", registry=r
@@ -186,6 +205,16 @@ class Metrics:
             "edge_fleet_lost_calls", "Calls marked lost: their node stopped beating", registry=r
         )
 
+    def attach(self, engine: Engine) -> None:
+        """Follow ``engine``: its jobs' latency and failures, its batches, its window fall-backs."""
+        engine.observe = self.stage
+        engine.failed = self.model_error
+        engine.batched = self.batch
+        for kind in ("final", "partial", "speculative"):
+            self.window_fallbacks.labels(kind=kind).set_function(
+                functools.partial(engine.window_fallbacks, kind)
+            )
+
     def observe(self, event: Event) -> None:
         self.events.labels(type=event.type).inc()
         if isinstance(event, CueRaised):
@@ -194,6 +223,9 @@ class Metrics:
     def model_error(self, stage: str) -> None:
         """A model job failed (each one; a call reports each stage's first in an event)."""
         self.model_errors.labels(stage=stage).inc()
+
+    def batch(self, model: str, size: int) -> None:
+        self.batch_size.labels(model=model).observe(size)
 
     def stage(self, stage: str, seconds: float) -> None:
         self.stage_seconds.labels(stage=stage).observe(seconds)

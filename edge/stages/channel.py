@@ -139,15 +139,36 @@ class ChannelStage:
         return AsrJob(JobKind.FINAL, self.segmenter.closed[0].utterance)
 
     def _speculative_job(self) -> AsrJob | None:
-        if not self.stream.speculative:
+        pending = self._speculation_due()
+        if pending is None:
             return None
-        if not self.segmenter.can_speculate():
+        self._speculation = (_key(pending), None)
+        return AsrJob(JobKind.SPECULATIVE, pending)
+
+    def _speculation_due(self) -> Utterance | None:
+        """The utterance whose final may start during this pause, unless it has."""
+        if not self.stream.speculative or not self.segmenter.can_speculate():
             return None
         pending = self.segmenter.pending_final()
         if pending is None or (self._speculation and self._speculation[0] == _key(pending)):
             return None
-        self._speculation = (_key(pending), None)
-        return AsrJob(JobKind.SPECULATIVE, pending)
+        return pending
+
+    def withdraw_partial(self) -> AsrJob | None:
+        """The partial in flight, taken back because a final (or speculative final) is due.
+
+        Its result would come too late to be shown, and one job per channel is
+        in flight: waiting for it would hold the final back by a decode (the
+        glue abandons it; :meth:`complete` must not be called with it). None
+        when nothing is to be withdrawn.
+        """
+        job = self._in_flight
+        if job is None or job.kind is not JobKind.PARTIAL:
+            return None
+        if not self.segmenter.closed and self._speculation_due() is None:
+            return None
+        self._in_flight = None
+        return job
 
     def _partial_job(self, spacing: float) -> AsrJob | None:
         if not self.stream.partial_interval or self.segmenter.pausing:
@@ -182,7 +203,10 @@ class ChannelStage:
             return self._partial(job.utterance, hypothesis)
         if job.kind is JobKind.SPECULATIVE:
             if self._speculation and self._speculation[0] == _key(job.utterance):
-                self._speculation = (_key(job.utterance), hypothesis)
+                # A failed speculation stays unanswered: the final job decodes the
+                # utterance once it closes, and the same pause is not speculated on again.
+                kept = None if hypothesis.failed else hypothesis
+                self._speculation = (_key(job.utterance), kept)
             return self._finals_from_speculation()
         closed = self.segmenter.closed.popleft()
         return self._final(closed, hypothesis) + self._finals_from_speculation()

@@ -5,8 +5,10 @@ from dataclasses import replace
 import jiwer
 import numpy as np
 import pytest
+from faster_whisper import decode_audio
 
 from edge.adapters.asr import (
+    _WINDOW,
     FULL_WINDOW_FRAMES,
     AsrOptions,
     WhisperTranscriber,
@@ -19,7 +21,7 @@ from edge.contracts import Hypothesis, RawWord
 from edge.errors import ConfigError
 from edge.pipeline.engine import Engine
 from edge.pipeline.options import LoadOptions, PipelineOptions
-from tests.helpers import finals, run_file, speech_references, wer_text
+from tests.helpers import DATA, finals, run_file, speech_references, wer_text
 
 
 def test_full_window_is_30_s():
@@ -104,3 +106,26 @@ def test_a_loop_or_a_failed_check_sends_the_decode_to_the_full_window():
     assert decode_failed(hypothesis("answer and so and so and so"))
     assert decode_failed(hypothesis("say the word back", ratio=2.5))
     assert decode_failed(hypothesis("say the word back", logprob=-1.2))
+    # A partial (it ends mid-word) is judged on loops alone.
+    assert not decode_failed(hypothesis("say the word ba", logprob=-1.2), final=False)
+    assert decode_failed(hypothesis("answer and so and so and so"), final=False)
+
+
+@pytest.mark.slow
+def test_partials_read_their_own_window_and_finals_the_full_one(monkeypatch):
+    """partial_window 5, encoder_window 0: a partial's encoder reads 5 s buckets, a final 30 s."""
+    transcriber = WhisperTranscriber(AsrOptions(partial_window=5, encoder_window=0))
+    audio = decode_audio(str(DATA / "jfk.flac"))[:48_000]  # "And so my fellow Americans"
+    windows: list[int] = []
+    encode = transcriber.model.encode
+
+    def watched(features):
+        windows.append(_WINDOW.get())
+        return encode(features)
+
+    monkeypatch.setattr(transcriber.model, "encode", watched)
+    partial = transcriber.transcribe(audio, prefix=None, final=False)
+    assert windows[0] == 5 and partial.words
+    windows.clear()
+    transcriber.transcribe(audio, prefix=None, final=True)
+    assert set(windows) == {0}

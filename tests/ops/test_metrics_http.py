@@ -24,18 +24,27 @@ def scrape(url):
 
 
 def test_run_metrics_count_events_and_model_latency():
-    """Events and stage timings of the run appear on /metrics under the service's names."""
-    engine = types.SimpleNamespace(observe=None)
+    """Events, stage timings, batch sizes and Whisper's window fall-backs of the run appear
+    on /metrics under the service's names."""
+    fallbacks = {"final": 0, "partial": 0, "speculative": 0}
+    engine = types.SimpleNamespace(window_fallbacks=fallbacks.__getitem__)
     metrics = RunMetrics(0, engine)
     try:
         assert metrics.server is not None and metrics.server.port > 0
         engine.observe("asr_final", 0.3)
+        engine.batched("vad", 5)
+        engine.batched("vad", 1)
+        fallbacks["partial"] = 2  # read when scraped
         metrics.observe(CallEnded(stream_time=11.0, duration=11.0))
         samples = scrape(metrics.server.url)
     finally:
         metrics.close()
     assert samples[("edge_events_total", (("type", "call.ended"),))] == 1
     assert samples[("edge_stage_seconds_count", (("stage", "asr_final"),))] == 1
+    assert samples[("edge_batch_size_count", (("model", "vad"),))] == 2
+    assert samples[("edge_batch_size_sum", (("model", "vad"),))] == 6
+    assert samples[("edge_asr_window_fallbacks", (("kind", "partial"),))] == 2
+    assert samples[("edge_asr_window_fallbacks", (("kind", "final"),))] == 0
     assert samples[("edge_ready", ())] == 1 and samples[("edge_active_calls", ())] == 1
     with pytest.raises(OSError):
         urllib.request.urlopen(metrics.server.url, timeout=2)  # closed
@@ -43,7 +52,7 @@ def test_run_metrics_count_events_and_model_latency():
 
 def test_no_port_serves_nothing():
     """[metrics] port not set: the run still counts, nothing listens."""
-    metrics = RunMetrics(None, types.SimpleNamespace(observe=None))
+    metrics = RunMetrics(None, types.SimpleNamespace(window_fallbacks=lambda kind: 0))
     assert metrics.server is None
     metrics.close()
 

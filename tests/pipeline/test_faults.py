@@ -22,7 +22,15 @@ from edge.adapters.vad import SileroVad
 from edge.audio.frames import parse_channel_map
 from edge.audio.sources import FileSource
 from edge.contracts import EmotionScore, Hypothesis, RawWord, Samples, Stats, TextScore
-from edge.events import CallEnded, Event, ModelFailed, TextEmotion, TranscriptFinal, VoiceEmotion
+from edge.events import (
+    CallEnded,
+    Event,
+    ModelFailed,
+    SpeechEnded,
+    TextEmotion,
+    TranscriptFinal,
+    VoiceEmotion,
+)
 from edge.pipeline.batching import BatchOptions
 from edge.pipeline.call import replay
 from edge.pipeline.engine import Engine
@@ -76,6 +84,7 @@ class ScriptedTranscriber:
         final: bool,
         language: str | None = "en",
         greedy: bool = False,
+        speculative: bool = False,
     ) -> Hypothesis:
         if final and self.fault is not None:
             self.fault.strike()
@@ -253,3 +262,35 @@ def test_vad_raising_treats_the_batch_as_silence(vad):
     assert [e.stage for e in of(calls[BROKEN], ModelFailed)] == ["vad"]
     assert isinstance(calls[BROKEN][-1], CallEnded) and of(calls[HEALTHY], TranscriptFinal)
     assert np.isfinite(calls[BROKEN][-1].stream_time)
+
+
+class SlowPartials(ScriptedTranscriber):
+    """Partials take 2 s (a busy box), finals no time."""
+
+    def transcribe(self, audio: Samples, *, final: bool, **kwargs: object) -> Hypothesis:
+        if not final:
+            threading.Event().wait(2.0)
+        return super().transcribe(audio, final=final, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_final_does_not_wait_for_its_channels_partial(vad):
+    """One live call, two Whisper workers, partials slower than the pauses: when speech
+    pauses, the partial out is abandoned and the final starts on the other worker, so each
+    final comes with the end of its speech, not a partial's decode later."""
+    options = dataclasses.replace(PipelineOptions(), batching=BatchOptions(enabled=False))
+    options = dataclasses.replace(options, asr=dataclasses.replace(options.asr, workers=2))
+    engine = Engine(vad, SlowPartials(), options, emotion=ScriptedEmotion(), text=ScriptedText())
+
+    async def live() -> list[Event]:
+        source = FileSource(DATA / "jfk.flac", parse_channel_map("caller,-"))
+        run = replay(engine, source, call_id=CallId("slow"), realtime=True)
+        return [e async for e in run]
+
+    try:
+        events = asyncio.run(asyncio.wait_for(live(), 25 * TIME_FACTOR))
+    finally:
+        engine.close()
+    ends, finals = of(events, SpeechEnded), of(events, TranscriptFinal)
+    assert len(finals) == len(ends) >= 3
+    late = [f.stream_time - e.stream_time for e, f in zip(ends, finals, strict=True)]
+    assert max(late) < 0.5, late

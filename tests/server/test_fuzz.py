@@ -573,7 +573,14 @@ class Silence:
 
 class NoTranscriber:
     def transcribe(
-        self, audio: Any, *, prefix: str | None, final: bool, language: Any, greedy: bool = False
+        self,
+        audio: Any,
+        *,
+        prefix: str | None,
+        final: bool,
+        language: Any,
+        greedy: bool = False,
+        speculative: bool = False,
     ) -> Any:
         raise AssertionError("no speech was heard: nothing to transcribe")
 

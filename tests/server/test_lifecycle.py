@@ -84,6 +84,8 @@ def test_metrics_move_as_a_call_runs(engine):
     assert moved("edge_events_total", type="call.ended") == 1
     assert moved("edge_stage_seconds_count", stage="asr_final") >= 1
     assert moved("edge_stage_seconds_count", stage="vad") >= 1
+    assert moved("edge_batch_size_count", model="vad") >= 1  # batching is on by default
+    assert ("edge_asr_window_fallbacks", (("kind", "final"),)) in after
     assert after[("edge_active_calls", ())] == 0
     assert after[("edge_dropped_frames_total", ())] == 0  # an upload drops nothing
 

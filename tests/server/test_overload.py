@@ -60,6 +60,7 @@ class Slowed:
         final: bool,
         language: str | None = "en",
         greedy: bool = False,
+        speculative: bool = False,
     ) -> Hypothesis:
         self.jobs += 1
         self.greedy_finals += final and greedy

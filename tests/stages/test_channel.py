@@ -98,6 +98,31 @@ def test_partial_result_for_a_closed_utterance_is_dropped():
     assert final_job.kind is JobKind.FINAL
 
 
+def test_a_partial_still_in_flight_is_withdrawn_once_a_final_is_due():
+    """Speech pauses while a partial is out: the stage takes the partial back and hands
+    out the speculative final at once, instead of waiting for a result it would drop."""
+    st = stage(partial_interval=0.8)
+    job = None
+    for frame, p in frames([0.9] * seconds(1.5)):
+        st.feed(frame, p)
+        job = job or st.next_job()
+        assert st.withdraw_partial() is None  # still speaking: the partial stays
+    assert job is not None and job.kind is JobKind.PARTIAL
+    for frame, p in frames([0.0] * seconds(0.35)):
+        st.feed(frame, p)
+    assert st.next_job() is None  # one job in flight per channel
+    assert st.withdraw_partial() is job
+    assert st.withdraw_partial() is None  # nothing left to withdraw
+    speculative = st.next_job()
+    assert speculative is not None and speculative.kind is JobKind.SPECULATIVE
+    assert st.withdraw_partial() is None  # a final in flight is never withdrawn
+    events = st.complete(speculative, hypothesis("call me back"))
+    for frame, p in frames([0.0] * seconds(1)):
+        events += st.feed(frame, p)
+    (final,) = [e for e in events if isinstance(e, TranscriptFinal)]
+    assert final.text == "call me back"
+
+
 def test_hallucinated_final_retracts_shown_partials_and_is_silent_otherwise():
     """An invented final gives an empty final only where partials were shown."""
     st = stage(speculative=False)
