@@ -286,11 +286,7 @@ class Engine:
         only one is free. That one is kept for a final: a final that arrives while
         every worker decodes partials waits for one of them to finish, and with six
         calls on two workers that wait made the finals' p95 over 2 s (issue 15)."""
-        workers = self._asr_workers
-        waiting = len(workers)
-        if workers.count == 1:
-            return waiting > 0
-        return workers.busy + waiting >= workers.count - 1
+        return not self._asr_workers.room_for_later()
 
     async def probabilities(self, stream: VadStream, frames: Sequence[Frame]) -> list[float]:
         if self._vad_batches is not None and isinstance(stream, SileroStream):

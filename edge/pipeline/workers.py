@@ -70,6 +70,15 @@ class PriorityWorkers:
         """Jobs waiting for a worker."""
         return len(self._jobs)
 
+    def room_for_later(self) -> bool:
+        """Whether a job of priority :data:`LATER` may start now without delaying an
+        urgent one: nothing waits and, with several workers, one stays free after it."""
+        with self._ready:
+            waiting = len(self._jobs)
+            if self.count == 1:
+                return waiting == 0
+            return self.busy + waiting < self.count - 1
+
     async def run(
         self, priority: int, work: Callable[[], _T], *, timeout: float | None = None
     ) -> _T:

@@ -76,3 +76,29 @@ def test_shutdown_cancels_what_is_still_waiting() -> None:
             await waiting
 
     asyncio.run(scenario())
+
+
+def test_later_jobs_leave_one_of_several_workers_free_for_an_urgent_one() -> None:
+    """With two workers, one running job leaves no room for a partial; one worker alone
+    takes a partial whenever nothing waits."""
+
+    async def scenario() -> None:
+        gate = threading.Event()
+        pair, single = PriorityWorkers(2, name="pair"), PriorityWorkers(1, name="single")
+        assert pair.room_for_later() and single.room_for_later()
+        running = asyncio.create_task(pair.run(LATER, lambda: gate.wait(5)))
+        alone = asyncio.create_task(single.run(LATER, lambda: gate.wait(5)))
+        await asyncio.sleep(0.05)
+        assert pair.busy == 1 and not pair.room_for_later()
+        assert single.busy == 1 and single.room_for_later()  # nothing waits
+        gate.set()
+        await asyncio.gather(running, alone)
+        for _ in range(200):  # the worker counts itself free just after the result
+            if pair.busy == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert pair.busy == 0 and pair.room_for_later()
+        pair.shutdown()
+        single.shutdown()
+
+    asyncio.run(scenario())
