@@ -126,7 +126,7 @@ class AsrOptions:
         5,
         help="seconds of audio Whisper's encoder reads: 0 = its full 30 s window; N = the "
         "utterance plus 1 s rounded up to a multiple of N s, redone on 30 s when Whisper "
-        "loops (10: a third of the CPU per final; docs/bench/encoder_window.md)",
+        "loops (5: half the CPU per final at the same WER; docs/bench/encoder_window.md)",
         range=Range(1, 30, zero="the full 30 s window"),
     )
     partial_window: int = setting(
@@ -249,7 +249,7 @@ class WhisperTranscriber:
         if window:
             # A short window now and then sends Whisper into a loop ("and so and
             # so ..."): one pass at temperature 0 with a token budget for the
-            # audio's length, and the full window when it fails Whisper's checks.
+            # audio's length, and the full window when it loops (decode_failed).
             seconds = len(audio) / SAMPLE_RATE
             budget = min(MAX_TOKENS, round(MAX_TOKENS_PER_SECOND * seconds) + MAX_TOKENS_EXTRA)
             token = _WINDOW.set(window)
@@ -259,7 +259,7 @@ class WhisperTranscriber:
                 )
             finally:
                 _WINDOW.reset(token)
-            if tokens < budget and not decode_failed(hypothesis, final=final):
+            if tokens < budget and not decode_failed(hypothesis):
                 return hypothesis
             if speculative:
                 # Most speculations that fail are cut at a pause inside a sentence,
@@ -324,19 +324,20 @@ def _digest(audio: Samples) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(audio).tobytes(), digest_size=16).digest()
 
 
-def decode_failed(hypothesis: Hypothesis, *, final: bool = True) -> bool:
-    """Whisper's own test for a decode to retry (faster-whisper's defaults), or a loop.
+def decode_failed(hypothesis: Hypothesis) -> bool:
+    """A short window's decode that loops: the failure a short window brings.
 
-    A loop is a phrase three times in a row (the guards' rule); on text too
-    short for the compression ratio to see it. A partial is judged on loops
-    alone: it ends mid-word, so its log-probability is often low, and the
-    next partial and the final replace it (on the full window no partial is
-    retried either). Measured: the log-probability test sent 40 % of TESS's
-    short-window partials to the full window (docs/bench/encoder_window.md).
+    A loop is a phrase three times in a row (the guards' rule), or Whisper's own
+    compression-ratio test (> 2.4) on longer text. Whisper's log-probability
+    test (< -1) is not applied: a low log-probability says the speech is hard
+    (a name, a mid-word partial), not that the window is short, and the full
+    window did no better on it. Measured (docs/bench/encoder_window.md): it
+    sent 40 % of TESS's short-window partials and a tenth of the finals to the
+    full window, and without it every set's WER is at or below the full
+    window's.
     """
     looped = len(collapse_repeats(hypothesis.words, LOOP_REPEATS)) < len(hypothesis.words)
-    unsure = final and hypothesis.avg_logprob < -1.0
-    return looped or hypothesis.compression_ratio > 2.4 or unsure
+    return looped or hypothesis.compression_ratio > 2.4
 
 
 def content_frames(features: npt.NDArray[np.float32]) -> int:
