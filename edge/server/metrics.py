@@ -155,9 +155,9 @@ class Metrics:
         )
         self.window_fallbacks = Gauge(
             "edge_asr_window_fallbacks",
-            "Whisper decodes on a short encoder window that looped or failed Whisper's checks "
-            "so far, by kind: final and partial ones were redone on the full 30 s window, "
-            "speculative ones (during a pause) left to the final",
+            "Whisper decodes on a short encoder window that looped so far, by kind: final and "
+            "partial ones were redone on the full 30 s window, speculative ones (during a "
+            "pause) left to the final",
             ["kind"],
             registry=r,
         )
