@@ -52,13 +52,13 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_stream.py
 
-## bench-service: simultaneous real-time calls through `edge serve`, N = 1..8, then 16 calls
+## bench-service: simultaneous real-time calls through `edge serve`, N = 1..8, then 32 calls
 ## offered one every 2 s to see degradation and 1013 refusals, then 1, 3 and 6 calls with
 ## batching off and on side by side (about 25 min; writes artifacts/ and
 ## docs/bench/bench_service*.*; the plot needs matplotlib)
 bench-service: $(STAMP)
 	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1
-	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1 --overload 16 --arrival 2
+	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1 --overload 32 --arrival 2
 	$(BIN)/python scripts/bench_service.py --workers 2 --threads 1 --calls 1,3,6 --batching both
 
 ## bench-fleet: N = 50, 100, 250, 500, 1000 simultaneous published calls' events fanned out
