@@ -90,8 +90,9 @@ class Hypothesis:
     # (with its probability) when asked for none.
     language: str | None = None
     language_probability: float | None = None
-    # The decode failed the model's own checks and was not redone (a speculative
-    # final: the final is decoded again once the pause holds). Not to be shown.
+    # The decode failed (it looped on a short encoder window) and was not redone:
+    # a speculative final, decoded again as the final once the pause holds. Not to
+    # be shown.
     failed: bool = False
 
     @property

@@ -35,7 +35,7 @@ from edge.ops.checks import Status, check_fleet
 from edge.server.hub import coalesce_key
 from edge.server.options import PrivacyOptions, Share, TokenRole, TokenSpec
 from tests.fleet.helpers import RedisServer, publish_hello, send, serve_process
-from tests.helpers import DATA, TIME_FACTOR
+from tests.helpers import DATA, TIME_FACTOR, wer_text
 from tests.server.harness import ServiceThread, messages, receive, subscriber, upload
 from tests.server.test_publish import PHONE, scripted_call
 
@@ -583,8 +583,8 @@ def test_a_call_analysed_on_a_reaches_an_agent_on_b(redis_server, engine) -> Non
     seqs = [m["seq"] for m in got]
     assert seqs == sorted(set(seqs)) and seqs[0] == 1
     assert got[0]["type"] == "call.started" and got[-1]["type"] == "call.ended"
-    heard = " ".join(m["text"] for m in got if m["type"] == "transcript.final").lower()
-    assert "ask not what your country" in heard
+    heard = wer_text(" ".join(m["text"] for m in got if m["type"] == "transcript.final"))
+    assert "ask not what your country" in heard  # punctuation aside ("ask not... what")
 
 
 def test_doctor_says_whether_the_fleet_s_redis_answers(redis_server) -> None:
