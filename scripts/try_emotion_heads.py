@@ -23,7 +23,9 @@ p(sad + angry + fearful)), ``layers`` (encoder layers kept, e.g. ``0,1,2``),
 ``hidden``, ``weight_decay``, ``epochs``, ``noise`` (feature noise),
 ``urdu_weight`` (loss weight of URDU clips), ``arousal_weight``,
 ``live_baselines`` (0 or 1), ``seed`` (of the head's training; the speaker
-splits keep seed 7).
+splits keep seed 7), ``export`` (a path: also export the head trained on the
+shipped split as a model, with its ``.train.json``, for ``eval_cross_corpus.py
+--model``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "arousal_weight": 0.3,
     "live_baselines": 1,
     "seed": SEED,
+    "export": "",
 }
 
 
@@ -217,6 +221,14 @@ def main() -> None:
         "baved_arousal": [gated(cross[f"baved_{c}"], "arousal") for c in ("clean", "phone")],
         "tess": [gated(cross[f"tess_{c}"]) for c in ("clean", "phone")],
     }
+    if cfg["export"]:
+        if cfg["layers"]:
+            sys.exit("export: the run-time graph reads every layer; drop layers=")
+        path = Path(cfg["export"])
+        recipe.export(head, prior, path)
+        trained = {"corpora": ["ravdess", "urdu"], "test_actors": sorted(HELD_OUT)}
+        trained |= {"urdu_train_speakers": urdu_train, "urdu_test_speakers": urdu_test}
+        path.with_suffix(".train.json").write_text(json.dumps(trained | {"options": cfg}))
     out = ROOT / "artifacts" / "emotion_tries" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"options": cfg, "summary": summary, "cross_corpus": cross, "urdu_cv": every}
